@@ -1,0 +1,1 @@
+"""Gridledger assets: sample data generation and (later) Dagster definitions."""

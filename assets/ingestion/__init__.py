@@ -1,0 +1,1 @@
+"""Landing-folder ingestion: file ledger, readers, row rules and quarantine."""

@@ -1,0 +1,150 @@
+"""Load pending landing files into the raw schema, with ledger and quarantine.
+
+Idempotent: a file is identified by (name, SHA-256); a checksum already loaded under another
+name is recorded as a duplicate and loads nothing. Unreadable files are copied to the
+quarantine folder and recorded with the reason; invalid rows go to `raw.quarantine_rows`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from assets.ingestion import rules
+from assets.ingestion.ledger import (
+    LandingFile,
+    ensure_raw_schema,
+    loaded_checksums,
+    next_file_id,
+    pending_files,
+    scan_landing,
+)
+from assets.ingestion.readers import MalformedFile, read_landing_file
+
+
+@dataclass
+class IngestReport:
+    """What one ingestion pass did."""
+
+    files_loaded: list[str] = field(default_factory=list)
+    files_duplicate: list[str] = field(default_factory=list)
+    files_quarantined: dict[str, str] = field(default_factory=dict)
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantined_by_rule: Counter = field(default_factory=Counter)
+
+
+_KIND_SQL = {
+    "interval": (
+        rules.INTERVAL_TYPED, rules.INTERVAL_RULES, rules.INTERVAL_REASON,
+        rules.INTERVAL_RAW_RECORD,
+        """insert into raw.interval_reads
+           select {file_id}, source_row, meter_id, channel, interval_start, minutes, val, unit, mult
+           from checked where rule is null""",
+        "select min(interval_start), max(interval_start) from checked where rule is null",
+    ),
+    "register": (
+        rules.REGISTER_TYPED, rules.REGISTER_RULES, rules.REGISTER_REASON,
+        rules.REGISTER_RAW_RECORD,
+        """insert into raw.register_reads
+           select {file_id}, source_row, meter_id, channel, ts, val from checked where rule is null""",
+        "select min(ts), max(ts) from checked where rule is null",
+    ),
+}
+
+
+def ingest_landing(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, quarantine_dir: Path
+) -> IngestReport:
+    """Load every landing file not yet in the ledger; return what happened."""
+    ensure_raw_schema(con)
+    report = IngestReport()
+    for landing_file in pending_files(con, scan_landing(landing_dir)):
+        _ingest_one(con, landing_file, quarantine_dir, report)
+    return report
+
+
+def _ingest_one(
+    con: duckdb.DuckDBPyConnection, landing: LandingFile, quarantine_dir: Path, report: IngestReport
+) -> None:
+    name = landing.path.name
+    now = datetime.now()
+    first_name = loaded_checksums(con).get(landing.sha256)
+    if first_name is not None:
+        _ledger(con, landing, "duplicate", 0, 0, 0, f"same content as {first_name}", None, now)
+        report.files_duplicate.append(name)
+        return
+    try:
+        result = read_landing_file(landing.path, landing.kind)
+    except MalformedFile as exc:
+        quarantine_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(landing.path, quarantine_dir / f"{landing.sha256[:12]}_{name}")
+        _ledger(con, landing, "quarantined", 0, 0, 0, f"{name}: {exc}", None, now)
+        report.files_quarantined[name] = str(exc)
+        return
+
+    typed_sql, rules_sql, reason_sql, raw_sql, insert_sql, span_sql = _KIND_SQL[landing.kind]
+    con.begin()
+    try:
+        file_id = next_file_id(con)
+        con.register("batch", result.table)
+        con.execute(f"create or replace temp table typed as {typed_sql}")
+        con.execute(f"create or replace temp table checked as {rules_sql}")
+        con.execute(insert_sql.format(file_id=file_id))
+        con.execute(
+            f"""insert into raw.quarantine_rows
+                select {file_id}, ?, source_row, rule, {reason_sql}, {raw_sql}
+                from checked where rule is not null""",
+            [name],
+        )
+        for line, text in result.bad_rows:
+            con.execute(
+                "insert into raw.quarantine_rows values (?, ?, ?, 'malformed_row', ?, ?)",
+                [file_id, name, line, f"line {line} does not have the header's column count", text],
+            )
+        by_rule = dict(
+            con.execute("select rule, count(*) from checked where rule is not null group by 1")
+            .fetchall()
+        )
+        if result.bad_rows:
+            by_rule["malformed_row"] = len(result.bad_rows)
+        n_bad = sum(by_rule.values())
+        n_total = result.table.num_rows + len(result.bad_rows)
+        span = con.execute(span_sql).fetchone()
+        _ledger(con, landing, "loaded", n_total, n_total - n_bad, n_bad, None, span, now, file_id)
+        con.execute("drop table typed; drop table checked")
+        con.unregister("batch")
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    report.files_loaded.append(name)
+    report.rows_loaded += n_total - n_bad
+    report.rows_quarantined += n_bad
+    report.quarantined_by_rule.update(by_rule)
+
+
+def _ledger(
+    con: duckdb.DuckDBPyConnection,
+    landing: LandingFile,
+    status: str,
+    rows_total: int,
+    rows_loaded: int,
+    rows_quarantined: int,
+    error: str | None,
+    span: tuple | None,
+    now: datetime,
+    file_id: int | None = None,
+) -> None:
+    file_id = file_id if file_id is not None else next_file_id(con)
+    lo, hi = span if span else (None, None)
+    con.execute(
+        "insert into raw.file_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [file_id, landing.path.name, landing.kind, landing.sha256, landing.size_bytes, status,
+         rows_total, rows_loaded, rows_quarantined, error, lo, hi, now],
+    )

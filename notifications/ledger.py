@@ -1,0 +1,274 @@
+"""The delivery ledger: one row per notice x recipient x channel in `notify.delivery_ledger`.
+
+The ledger is the service's memory. A row is written (`queued`) before a message leaves and
+updated (`sent`/`failed`) after, so a crash in between leaves a `queued` row that the next run
+retries. Acknowledgements (a recipient confirming a notice) land in `notify.acknowledgements`
+and flip the delivered rows to `acknowledged`. Times are stored as naive UTC; `delivery_stats`
+groups by China Standard Time (UTC+8, no daylight saving).
+
+DuckDB allows one writer process per file, so every method opens the warehouse, does its work
+and closes it again; nothing is held open while a message is on the wire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from notifications.masking import scrub
+
+STATUSES: tuple[str, ...] = ("queued", "sent", "failed", "acknowledged")
+DELIVERED: tuple[str, ...] = ("sent", "acknowledged")
+
+LEDGER_DDL = """
+create schema if not exists notify;
+create table if not exists notify.delivery_ledger (
+    idempotency_key  varchar primary key,  -- sha256 of notice_key | contact_id | channel
+    notice_key       varchar not null,
+    notice_type      varchar not null,
+    contact_id       varchar not null,
+    channel          varchar not null,
+    recipient_masked varchar,
+    status           varchar not null
+                     check (status in ('queued', 'sent', 'failed', 'acknowledged')),
+    attempts         integer not null default 0,
+    parts_total      integer not null default 1,  -- SMS segments in the message
+    parts_sent       integer not null default 0,  -- segments the gateway accepted
+    last_error       varchar,  -- latest failure (kept after a later success); scrubbed
+    queued_at        timestamp not null,          -- UTC, first time the row was written
+    sent_at          timestamp,
+    acknowledged_at  timestamp,
+    updated_at       timestamp not null
+);
+create table if not exists notify.acknowledgements (
+    notice_key      varchar not null,
+    contact_id      varchar not null,
+    acknowledged_at timestamp not null,
+    source          varchar,
+    primary key (notice_key, contact_id)
+);
+"""
+
+
+def idempotency_key(notice_key: str, contact_id: str, channel: str) -> str:
+    """Stable key of one notice x recipient x channel."""
+    return hashlib.sha256(f"{notice_key}|{contact_id}|{channel}".encode()).hexdigest()
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, the ledger's time convention."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One row of `notify.delivery_ledger`."""
+
+    idempotency_key: str
+    notice_key: str
+    notice_type: str
+    contact_id: str
+    channel: str
+    recipient_masked: str | None
+    status: str
+    attempts: int
+    parts_total: int
+    parts_sent: int
+    last_error: str | None
+    queued_at: datetime
+    sent_at: datetime | None
+    acknowledged_at: datetime | None
+    updated_at: datetime
+
+    @property
+    def delivered(self) -> bool:
+        """True once the message reached the channel (sent or acknowledged)."""
+        return self.status in DELIVERED
+
+
+_COLUMNS = ", ".join(LedgerRow.__dataclass_fields__)
+
+
+class Ledger:
+    """Reads and writes the delivery ledger and acknowledgements of one warehouse file."""
+
+    def __init__(self, warehouse: Path | str, clock: Callable[[], datetime] = utcnow) -> None:
+        self.warehouse = Path(warehouse)
+        self.clock = clock
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open the warehouse, create the tables if missing (cheap, idempotent), close on exit."""
+        self.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.warehouse))
+        try:
+            con.execute(LEDGER_DDL)
+            yield con
+        finally:
+            con.close()
+
+    def ensure_schema(self) -> None:
+        """Create `notify.delivery_ledger` and `notify.acknowledgements` if missing."""
+        with self.connect():
+            pass
+
+    def enqueue(
+        self, *, notice_key: str, notice_type: str, contact_id: str, channel: str,
+        recipient_masked: str | None, parts_total: int = 1,
+    ) -> LedgerRow:
+        """Insert the row as `queued`, or re-queue it if it is not delivered yet.
+
+        A delivered row is returned untouched: the caller must not send it again.
+        """
+        key = idempotency_key(notice_key, contact_id, channel)
+        now = self.clock()
+        with self.connect() as con:
+            written = con.execute(
+                "insert into notify.delivery_ledger (idempotency_key, notice_key, notice_type,"
+                " contact_id, channel, recipient_masked, status, parts_total, queued_at,"
+                " updated_at) values (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)"
+                " on conflict (idempotency_key) do update set status = 'queued',"
+                " parts_total = excluded.parts_total, updated_at = excluded.updated_at"
+                f" where delivery_ledger.status = 'failed' returning {_COLUMNS}",
+                [key, notice_key, notice_type, contact_id, channel, recipient_masked,
+                 parts_total, now, now],
+            ).fetchall()
+            if written:
+                return LedgerRow(*written[0])
+            return self._fetch(con, "idempotency_key = ?", [key])[0]
+
+    def record_attempt(
+        self, key: str, *, parts_sent: int, error: str | None, status: str | None = None
+    ) -> None:
+        """Count one send attempt: how far it got, why it failed, and optionally its verdict.
+
+        `status="sent"` also stamps sent_at, so a success costs one write, not two.
+        """
+        now = self.clock()
+        with self.connect() as con:
+            con.execute(
+                "update notify.delivery_ledger set attempts = attempts + 1, parts_sent = ?,"
+                " last_error = coalesce(?, last_error), status = coalesce(?, status),"
+                " sent_at = case when ? = 'sent' then ? else sent_at end, updated_at = ?"
+                " where idempotency_key = ?",
+                [parts_sent, scrub(error), status, status, now, now, key],
+            )
+
+    def record_part(self, key: str, parts_sent: int) -> None:
+        """Remember that the gateway accepted `parts_sent` segments of the message."""
+        with self.connect() as con:
+            con.execute(
+                "update notify.delivery_ledger set parts_sent = ?, updated_at = ?"
+                " where idempotency_key = ?",
+                [parts_sent, self.clock(), key],
+            )
+
+    def mark_failed(self, key: str, error: str) -> None:
+        """Every attempt failed (or the channel cannot be used); keep the last error."""
+        with self.connect() as con:
+            con.execute(
+                "update notify.delivery_ledger set status = 'failed', last_error = ?,"
+                " updated_at = ? where idempotency_key = ?",
+                [scrub(error), self.clock(), key],
+            )
+
+    def rows(self, notice_key: str | None = None, contact_id: str | None = None) -> list[LedgerRow]:
+        """Ledger rows, optionally for one notice and/or one contact."""
+        where = ["true"]
+        params: list[str] = []
+        for column, value in (("notice_key", notice_key), ("contact_id", contact_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        with self.connect() as con:
+            return self._fetch(con, " and ".join(where), params)
+
+    def acknowledge(self, notice_key: str, contact_id: str, source: str = "reply") -> bool:
+        """Record that `contact_id` confirmed `notice_key`; the first acknowledgement wins.
+
+        Returns False (and records nothing) if the notice was never delivered to the contact.
+        """
+        now = self.clock()
+        with self.connect() as con:
+            delivered = con.execute(
+                "select count(*) from notify.delivery_ledger where notice_key = ?"
+                " and contact_id = ? and status in ('sent', 'acknowledged')",
+                [notice_key, contact_id],
+            ).fetchone()[0]
+            if not delivered:
+                return False
+            con.execute("begin")
+            con.execute(
+                "insert into notify.acknowledgements values (?, ?, ?, ?) on conflict do nothing",
+                [notice_key, contact_id, now, source],
+            )
+            con.execute(
+                "update notify.delivery_ledger set status = 'acknowledged', acknowledged_at = a."
+                "acknowledged_at, updated_at = ? from notify.acknowledgements a"
+                " where a.notice_key = delivery_ledger.notice_key"
+                " and a.contact_id = delivery_ledger.contact_id"
+                " and delivery_ledger.notice_key = ? and delivery_ledger.contact_id = ?"
+                " and delivery_ledger.status = 'sent'",
+                [now, notice_key, contact_id],
+            )
+            con.execute("commit")
+            return True
+
+    def awaiting_acknowledgement(
+        self, notice_key: str, sent_before: datetime | None = None
+    ) -> list[str]:
+        """Contacts the notice reached (before `sent_before`, UTC) who have not acknowledged it.
+
+        Feeds the escalation of curtailment notices that nobody confirmed.
+        """
+        with self.connect() as con:
+            rows = con.execute(
+                "select contact_id from notify.delivery_ledger where notice_key = $1"
+                " group by contact_id"
+                " having bool_or(status = 'sent') and not bool_or(status = 'acknowledged')"
+                " and ($2::timestamp is null or min(sent_at) < $2::timestamp)"
+                " order by contact_id",
+                [notice_key, sent_before],
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def delivery_stats(self, period: str | None = None) -> pd.DataFrame:
+        """Counts per notice type for a period (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`, China time).
+
+        `sent` counts every message dispatched (ledger rows), so sent = succeeded + failed +
+        pending; `acknowledged` is the subset of succeeded that the recipient confirmed.
+        """
+        with self.connect() as con:
+            return con.execute(
+                """
+                select notice_type,
+                       count(distinct notice_key)                        as notices,
+                       count(*)                                          as sent,
+                       count(*) filter (where status in ('sent', 'acknowledged')) as succeeded,
+                       count(*) filter (where status = 'failed')         as failed,
+                       count(*) filter (where status = 'acknowledged')   as acknowledged,
+                       count(*) filter (where status = 'queued')         as pending
+                from notify.delivery_ledger
+                where $1::varchar is null
+                   or strftime(queued_at + interval 8 hour, '%Y-%m-%d') like $1 || '%'
+                group by notice_type
+                order by notice_type
+                """,
+                [period],
+            ).df()
+
+    @staticmethod
+    def _fetch(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[LedgerRow]:
+        rows = con.execute(
+            f"select {_COLUMNS} from notify.delivery_ledger where {where}"
+            " order by queued_at, notice_key, contact_id, channel",
+            params,
+        ).fetchall()
+        return [LedgerRow(*row) for row in rows]

@@ -1,0 +1,103 @@
+"""Masking of personal data (phones, emails, bank accounts) and of secrets in URLs and errors.
+
+The full phone numbers and emails live only in `restricted.contacts`; everything this package
+writes elsewhere (ledger, outbox, error text) goes through these functions first. Marts use the
+same functions so a masked value looks the same everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+import duckdb
+
+_SECRET_KEYS = re.compile(
+    r"pass|secret|token|api_?key|access_?key|auth|signature|^[:+-]?sig$|credential", re.I
+)
+_USERINFO_PASSWORD = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@", re.I
+)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """`13812345678` -> `138****5678`: keep the first 3 and last 4 characters.
+
+    Numbers shorter than 8 characters keep only their last 2 characters (`****78`).
+    """
+    if phone is None:
+        return None
+    digits = re.sub(r"[\s-]", "", str(phone))
+    if len(digits) >= 8:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    if len(digits) > 2:
+        return "*" * (len(digits) - 2) + digits[-2:]
+    return "*" * len(digits)
+
+
+def mask_email(email: str | None) -> str | None:
+    """`zhangsan@example.com` -> `z***@example.com`: first character and domain kept.
+
+    The mask has a fixed width so it does not leak the length of the local part.
+    """
+    if email is None:
+        return None
+    text = str(email).strip()
+    local, sep, domain = text.partition("@")
+    if not sep:
+        return "***" if text else text
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_account(account: str | None) -> str | None:
+    """Bank/customer account: every character but the last 4 replaced by `*` (spaces dropped)."""
+    if account is None:
+        return None
+    text = re.sub(r"\s", "", str(account))
+    if len(text) <= 4:
+        return text
+    return "*" * (len(text) - 4) + text[-4:]
+
+
+def mask_recipient(address: str | None) -> str | None:
+    """Mask an address whose kind is unknown: emails as emails, phone-like strings as phones."""
+    if address is None:
+        return None
+    if "@" in address:
+        return mask_email(address)
+    if re.fullmatch(r"\+?[\d\s-]{5,}", address):
+        return mask_phone(address)
+    return address
+
+
+def mask_url(url: str) -> str:
+    """Hide the password and secret-looking query values of a URL (`user:****@`, `token=****`)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, has_password, _ = userinfo.partition(":")
+        netloc = f"{user}:****@{hostport}" if has_password else f"{userinfo}@{hostport}"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = "&".join(
+        f"{quote(k, safe=':+-')}={'****' if _SECRET_KEYS.search(k) else quote(v, safe='@')}"
+        for k, v in pairs
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def scrub(text: str | None) -> str | None:
+    """Remove secrets and personal data from free text (errors) before it is stored or logged."""
+    if text is None:
+        return None
+    text = _USERINFO_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:****@", text)
+    text = _EMAIL.sub(lambda m: mask_email(m.group(0)) or "", text)
+    return _MOBILE.sub(lambda m: mask_phone(m.group(0)) or "", text)
+
+
+def register_masking_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """Register `mask_phone`, `mask_email` and `mask_account` as DuckDB scalar functions."""
+    for func in (mask_phone, mask_email, mask_account):
+        con.create_function(func.__name__, func, ["VARCHAR"], "VARCHAR", null_handling="special")

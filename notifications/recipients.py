@@ -1,0 +1,152 @@
+"""Who receives a notice: contacts picked by group, customer or id, filtered by subscription.
+
+Reads `restricted.contacts` (full phone/email; only this service reads it) and the master tables
+`master.contact_groups`, `master.contact_group_members`, `master.contact_subscriptions`.
+
+An `Audience` is a union of selectors, as in the curtailment SMS system (by region, industry,
+custom group, plan membership, single contacts) plus customer ids for customer notices. By
+default a selected contact receives a notice only if subscribed to its topic (`bill_ready`,
+`deviation_risk`, `capacity_exceeded`, `meter_anomaly`, `curtailment`, `termination`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from notifications.channels import CHANNELS
+
+DEFAULT_CHANNELS: tuple[str, ...] = ("sms", "email")
+
+TOPICS: dict[str, str] = {
+    "curtailment_notice": "curtailment",
+    "curtailment_reminder": "curtailment",
+    "curtailment_all_clear": "curtailment",
+    "curtailment_escalation": "curtailment",
+    "bill_ready": "bill_ready",
+    "deviation_risk": "deviation_risk",
+    "capacity_exceeded": "capacity_exceeded",
+    "meter_anomaly": "meter_anomaly",
+    "termination_completed": "termination",
+    "termination_failed": "termination",
+}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A contact with its addresses and channels in preference order."""
+
+    contact_id: str
+    contact_name: str | None = None
+    customer_id: str | None = None
+    role: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    channels: tuple[str, ...] = DEFAULT_CHANNELS
+
+    def address(self, channel: str) -> str | None:
+        """The address on `channel`: phone for SMS, email for email, contact id otherwise."""
+        if channel == "sms":
+            return self.phone or None
+        if channel == "email":
+            return self.email or None
+        if channel in CHANNELS:
+            return self.contact_id
+        return None
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Selectors whose union is the audience; plan ids match a plan group's id or name."""
+
+    group_ids: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    plan_ids: tuple[str, ...] = ()
+    customer_ids: tuple[str, ...] = ()
+    contact_ids: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()  # optional filter applied to the union, e.g. ("government",)
+
+
+def parse_channels(value: str | None) -> tuple[str, ...]:
+    """`'sms;email'` -> `('sms', 'email')`; empty means the default `sms;email`."""
+    channels = tuple(dict.fromkeys(c.strip().lower() for c in (value or "").split(";")))
+    channels = tuple(c for c in channels if c)
+    return channels or DEFAULT_CHANNELS
+
+
+@contextmanager
+def _open(source: Path | str | duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        yield source
+        return
+    con = duckdb.connect(str(source), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+RESOLVE_SQL = """
+with selected as (
+    select m.contact_id
+    from master.contact_group_members m
+    join master.contact_groups g using (group_id)
+    where list_contains($group_ids::varchar[], g.group_id)
+       or (g.group_type = 'region' and list_contains($regions::varchar[], g.region))
+       or (g.group_type = 'industry' and list_contains($industries::varchar[], g.industry))
+       or (g.group_type = 'plan' and (list_contains($plan_ids::varchar[], g.group_id)
+                                      or list_contains($plan_ids::varchar[], g.group_name)))
+    union
+    select contact_id from restricted.contacts
+    where list_contains($customer_ids::varchar[], customer_id)
+       or list_contains($contact_ids::varchar[], contact_id)
+)
+select c.contact_id, c.contact_name, c.customer_id, c.role, c.phone, c.email, c.channels
+from restricted.contacts c
+where c.contact_id in (select contact_id from selected)
+  and (len($roles::varchar[]) = 0 or list_contains($roles::varchar[], c.role))
+  and (not $subscribed_only or exists (
+        select 1 from master.contact_subscriptions s
+        where s.contact_id = c.contact_id and s.notice_type = $topic))
+order by c.contact_id
+"""
+
+
+def resolve_recipients(
+    source: Path | str | duckdb.DuckDBPyConnection,
+    notice_type: str,
+    audience: Audience,
+    *,
+    subscribed_only: bool = True,
+) -> list[Recipient]:
+    """The contacts `audience` selects for `notice_type`, each once, ordered by contact_id.
+
+    `source` is a warehouse path (opened read-only and closed again) or an open connection.
+    """
+    if notice_type not in TOPICS:
+        raise ValueError(f"unknown notice type {notice_type!r}")
+    params = {
+        "group_ids": list(audience.group_ids),
+        "regions": list(audience.regions),
+        "industries": list(audience.industries),
+        "plan_ids": list(audience.plan_ids),
+        "customer_ids": list(audience.customer_ids),
+        "contact_ids": list(audience.contact_ids),
+        "roles": list(audience.roles),
+        "subscribed_only": subscribed_only,
+        "topic": TOPICS[notice_type],
+    }
+    with _open(source) as con:
+        rows = con.execute(RESOLVE_SQL, params).fetchall()
+    return [
+        Recipient(
+            contact_id=cid, contact_name=name, customer_id=customer, role=role,
+            phone=phone or None, email=email or None, channels=parse_channels(channels),
+        )
+        for cid, name, customer, role, phone, email, channels in rows
+    ]

@@ -1,0 +1,212 @@
+{{ config(
+    materialized='incremental', incremental_strategy='append',
+    pre_hook="{{ delete_window('period_start') }}", tags=['monthly'],
+) }}
+-- Settlement lines per customer and month (domain.md §1–§5). Every amount is
+-- round(quantity × unit_price, 2) half away from zero, so each line explains itself.
+
+with cm as (
+    select * from {{ ref('int_customer_month') }}
+    where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
+),
+
+params as (
+    select
+        max(case when parameter = 'pf_base_includes_line_loss' then value end)::int as pf_loss,
+        max(case when parameter = 'pf_base_includes_system_operation' then value end)::int as pf_sysop,
+        max(case when parameter = 'demand_band_factor' then value end)::decimal(9, 4) as band,
+        max(case when parameter = 'demand_excess_multiplier' then value end)::decimal(9, 4) as excess_mult,
+        max(case when parameter = 'min_contract_demand_share' then value end)::decimal(9, 4) as min_share
+    from {{ ref('settlement_parameters') }}
+    where valid_to is null
+),
+
+prices as (
+    select * from {{ ref('int_package_block_prices') }}
+),
+
+packages as (
+    select * from {{ ref('retail_packages') }}
+),
+
+blocks as (
+    select b.customer_id, b.period, b.block, b.kwh
+    from {{ ref('int_customer_month_blocks') }} b
+    where b.period_start >= {{ window_start() }} and b.period_start < {{ window_end() }}
+),
+
+-- ① energy: per TOU block, single price, or residential tiers
+energy_tou as (
+    select cm.customer_id, cm.period, 10 + case b.block when 'sharp' then 1 when 'peak' then 2
+               when 'flat' then 3 when 'valley' then 4 else 5 end as line_no,
+           'energy_' || b.block as line_code, b.kwh as quantity, 'kWh' as unit,
+           p.price_yuan_per_kwh as unit_price
+    from cm
+    join blocks b on b.customer_id = cm.customer_id and b.period = cm.period
+    join prices p on p.package_id = cm.package_id and p.period = cm.period and p.block = b.block
+    where cm.model_code in ('FIXED', 'LINKED', 'SPREAD', 'GREEN') and b.kwh <> 0
+),
+
+energy_single as (
+    select cm.customer_id, cm.period, 10 as line_no, 'energy_single' as line_code,
+           cm.kwh as quantity, 'kWh' as unit, p.price_yuan_per_kwh as unit_price
+    from cm
+    join prices p on p.package_id = cm.package_id and p.period = cm.period and p.block = 'flat'
+    where cm.model_code = 'SINGLE'
+),
+
+energy_tiered as (
+    select cm.customer_id, cm.period, 10 + t.tier_no as line_no, 'energy_tier' || t.tier_no as line_code,
+           cast(case t.tier_no
+               when 1 then least(cm.kwh, pk.tier1_kwh)
+               when 2 then greatest(least(cm.kwh, pk.tier2_kwh) - pk.tier1_kwh, 0)
+               else greatest(cm.kwh - pk.tier2_kwh, 0) end as decimal(18, 3)) as quantity,
+           'kWh' as unit,
+           cast(pk.flat_price + case t.tier_no when 1 then 0 when 2 then pk.tier2_markup
+               else pk.tier3_markup end as decimal(18, 6)) as unit_price
+    from cm
+    join packages pk on pk.package_id = cm.package_id
+    cross join (values (1), (2), (3)) t(tier_no)
+    where cm.model_code = 'TIERED'
+),
+
+energy as (
+    select * from energy_tou
+    union all select * from energy_single
+    union all select * from energy_tiered where quantity > 0
+),
+
+energy_amounts as (
+    select *, {{ yuan('quantity * unit_price') }} as amount_yuan from energy
+),
+
+energy_totals as (
+    select customer_id, period, sum(amount_yuan) as energy_yuan from energy_amounts group by all
+),
+
+-- green environmental value: stated separately, outside TOU floating and the PF base
+green as (
+    select cm.customer_id, cm.period, 20 as line_no, 'green_value' as line_code, cm.kwh as quantity,
+           'kWh' as unit, cast(pk.green_value as decimal(18, 6)) as unit_price
+    from cm join packages pk on pk.package_id = cm.package_id
+    where cm.model_code = 'GREEN' and pk.green_value is not null
+),
+
+-- ② line loss at the customer's average energy price × r / (1 − r)
+line_loss as (
+    select cm.customer_id, cm.period, 30 as line_no, 'line_loss' as line_code, cm.kwh as quantity,
+           'kWh' as unit,
+           {{ price6(price6('e.energy_yuan / cm.kwh') ~ ' * cm.line_loss_rate / (1 - cm.line_loss_rate)') }}
+               as unit_price
+    from cm join energy_totals e using (customer_id, period)
+    where cm.kwh > 0
+),
+
+-- ③ T&D energy, ④ system operation
+per_kwh as (
+    select customer_id, period, 40 as line_no, 'td_energy' as line_code, kwh as quantity,
+           'kWh' as unit, td_energy_price as unit_price from cm
+    union all
+    select customer_id, period, 50, 'system_operation', kwh, 'kWh', system_operation_price from cm
+),
+
+-- ③ basic charge (two-part): capacity, contract demand with band and excess, or actual demand
+demand_basis as (
+    select cm.*, p.*,
+           greatest(cm.contract_demand_kw, p.min_share * coalesce(cm.transformer_kva, 0)) as c_eff
+    from cm cross join params p
+    where cm.tariff_type = 'two_part'
+),
+
+basic as (
+    select customer_id, period, 60 as line_no, 'basic_capacity' as line_code,
+           contract_capacity_kva as quantity, 'kVA' as unit, basic_capacity_price as unit_price
+    from demand_basis where basic_charge_mode = 'capacity'
+    union all
+    select customer_id, period, 61, 'basic_demand',
+           cast(case when max_demand_kw <= band * c_eff then c_eff else band * c_eff end
+                as decimal(18, 3)),
+           'kW', basic_demand_price
+    from demand_basis where basic_charge_mode = 'contract_demand'
+    union all
+    select customer_id, period, 62, 'basic_demand_excess',
+           cast(max_demand_kw - band * c_eff as decimal(18, 3)), 'kW',
+           cast(excess_mult * basic_demand_price as decimal(18, 6))
+    from demand_basis where basic_charge_mode = 'contract_demand' and max_demand_kw > band * c_eff
+    union all
+    select customer_id, period, 63, 'basic_demand_actual', max_demand_kw, 'kW', basic_demand_price
+    from demand_basis where basic_charge_mode = 'actual_demand'
+),
+
+before_pf as (
+    select customer_id, period, line_no, line_code, quantity, unit, unit_price, amount_yuan
+    from energy_amounts
+    union all
+    select *, {{ yuan('quantity * unit_price') }} from line_loss
+    union all
+    select *, {{ yuan('quantity * unit_price') }} from per_kwh
+    union all
+    select *, {{ yuan('quantity * unit_price') }} from basic
+),
+
+-- power-factor adjustment on (energy + basic [+ line loss] [+ system operation]) × table rate
+pf_base as (
+    select b.customer_id, b.period,
+           sum(case
+               when b.line_code = 'line_loss' then b.amount_yuan * p.pf_loss
+               when b.line_code = 'system_operation' then b.amount_yuan * p.pf_sysop
+               else b.amount_yuan end) as base_yuan
+    from before_pf b cross join params p
+    group by all
+),
+
+pf as (
+    select cm.customer_id, cm.period, 70 as line_no, 'pf_adjustment' as line_code,
+           cast(pb.base_yuan as decimal(18, 3)) as quantity, '元' as unit,
+           cast(r.rate_pct / 100 as decimal(18, 6)) as unit_price
+    from cm
+    join pf_base pb using (customer_id, period)
+    join {{ ref('pf_adjustment_rates') }} r
+        on cast(r.pf_standard as varchar) = cm.pf_standard
+       and r.pf_hundredths = cm.pf_hundredths
+       and cm.period_start >= r.valid_from and (r.valid_to is null or cm.period_start <= r.valid_to)
+    where cm.pf_standard <> 'none' and r.rate_pct <> 0
+),
+
+-- deviation penalty per tier (domain.md §4) at the customer's average energy price
+deviation as (
+    select d.customer_id, d.period, 80 + d.tier_no as line_no,
+           'deviation_tier' || d.tier_no as line_code, d.tier_kwh as quantity, 'kWh' as unit,
+           {{ price6('d.coefficient * ' ~ price6('e.energy_yuan / d.kwh')) }} as unit_price
+    from {{ ref('fct_deviation_tiers') }} d
+    join energy_totals e using (customer_id, period)
+    where d.period_start >= {{ window_start() }} and d.period_start < {{ window_end() }}
+      and d.coefficient > 0 and d.tier_kwh > 0
+),
+
+-- ⑤ government funds (outside the PF base)
+funds as (
+    select customer_id, period, 90 as line_no, 'government_funds' as line_code, kwh as quantity,
+           'kWh' as unit, government_funds_price as unit_price
+    from cm
+),
+
+lines as (
+    select * from before_pf
+    union all select *, {{ yuan('quantity * unit_price') }} from green
+    union all select *, {{ yuan('quantity * unit_price') }} from pf
+    union all select *, {{ yuan('quantity * unit_price') }} from deviation
+    union all select *, {{ yuan('quantity * unit_price') }} from funds
+)
+
+select
+    l.customer_id,
+    l.period,
+    cast(l.period || '-01' as date) as period_start,
+    l.line_no,
+    l.line_code,
+    cast(l.quantity as decimal(18, 3)) as quantity,
+    l.unit,
+    cast(l.unit_price as decimal(18, 8)) as unit_price,
+    cast(l.amount_yuan as decimal(18, 2)) as amount_yuan
+from lines l

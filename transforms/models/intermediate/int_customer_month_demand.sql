@@ -1,0 +1,35 @@
+{{ config(
+    materialized='incremental', incremental_strategy='append',
+    pre_hook="{{ delete_window('period_start') }}", tags=['monthly'],
+) }}
+-- Maximum demand per customer and month: the largest interval-average kW of the customer's
+-- summed meters (kWh × 60 / interval minutes), and the days on which it exceeded 1.2 × kVA.
+
+with per_interval as (
+    select customer_id, interval_start, max(interval_minutes) as interval_minutes, sum(value) as kwh
+    from {{ ref('int_interval_validated') }}
+    where reading_date >= {{ window_start() }} and reading_date < {{ window_end() }}
+      and channel = 'kwh_imp' and customer_id is not null
+    group by all
+),
+
+daily as (
+    select customer_id, cast(interval_start as date) as day,
+           max(kwh * 60.0 / interval_minutes) as max_kw
+    from per_interval group by all
+),
+
+capacity as (
+    select customer_id, contract_capacity_kva from {{ ref('stg_customers') }} where valid_to is null
+)
+
+select
+    d.customer_id,
+    cast(date_trunc('month', d.day) as date) as period_start,
+    strftime(d.day, '%Y-%m') as period,
+    cast(max(d.max_kw) as decimal(18, 3)) as max_demand_kw,
+    count(*) filter (where d.max_kw > 1.2 * c.contract_capacity_kva) as days_over_capacity,
+    any_value(c.contract_capacity_kva) as contract_capacity_kva
+from daily d
+left join capacity c using (customer_id)
+group by all

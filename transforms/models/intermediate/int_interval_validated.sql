@@ -1,0 +1,192 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_window('reading_date') }}",
+    tags=['daily'],
+) }}
+-- Validated consumption: one row per meter, channel and expected interval in the window, with a
+-- quality flag, the estimation method, the pre-VEE value and the read version it came from.
+
+with params as (
+    select
+        {{ window_start() }} as ws,
+        {{ window_end() }} as we,
+        max(case when parameter = 'max_interpolation_intervals' then value end)::int as max_interp,
+        max(case when parameter = 'like_day_window_days' then value end)::int as like_window,
+        max(case when parameter = 'like_days' then value end)::int as like_days,
+        max(case when parameter = 'spike_physical_factor' then value end)::double as spike_factor
+    from {{ ref('vee_parameters') }}
+    where valid_to is null
+),
+
+meters as (
+    select m.meter_id, m.customer_id, m.interval_minutes, m.valid_from,
+           coalesce(m.valid_to, date '9999-12-31') as valid_to,
+           c.contract_capacity_kva
+    from {{ ref('stg_metering_points') }} m
+    left join {{ ref('stg_customers') }} c
+        on c.customer_id = m.customer_id and c.valid_to is null
+),
+
+reads as (
+    select r.*
+    from {{ ref('stg_interval_reads') }} r, params p
+    where r.reading_date >= p.ws - p.like_window and r.reading_date < p.we + p.like_window
+),
+
+-- identical duplicates collapse; conflicting versions: the latest file (then row) wins
+versions as (
+    select
+        meter_id, channel, interval_start,
+        count(*) as n_rows,
+        count(distinct value) as n_values,
+        arg_max(value, file_id * 1000000000 + source_row) as value,
+        max(file_id) as version,
+        arg_max(file_name, file_id * 1000000000 + source_row) as source_file,
+        arg_max(source_row, file_id * 1000000000 + source_row) as source_row
+    from reads
+    group by all
+),
+
+channels as (
+    select meter_id, channel, min(interval_start) as first_read
+    from versions group by all
+),
+
+last_day as (
+    select max(interval_start)::date as d from versions
+),
+
+grid as (
+    select
+        ch.meter_id, ch.channel, m.customer_id, m.interval_minutes, m.contract_capacity_kva,
+        unnest(generate_series(
+            greatest(p.ws, m.valid_from, ch.first_read::date)::timestamp,
+            least(p.we, m.valid_to + 1, l.d + 1)::timestamp - to_minutes(m.interval_minutes),
+            to_minutes(m.interval_minutes)
+        )) as interval_start
+    from channels ch
+    join meters m on m.meter_id = ch.meter_id
+    cross join params p
+    cross join last_day l
+),
+
+checked as (
+    select
+        g.*,
+        v.value as raw_value, v.n_rows, v.n_values, v.version, v.source_file, v.source_row,
+        case
+            when v.value is null then 'missing'
+            when v.value < 0 then 'negative'
+            when g.contract_capacity_kva is not null
+                 and v.value > g.contract_capacity_kva * g.interval_minutes / 60.0 * p.spike_factor
+                then 'spike'
+        end as failed_rule
+    from grid g
+    left join versions v using (meter_id, channel, interval_start)
+    cross join params p
+),
+
+neighbours as (
+    select
+        *,
+        max(case when failed_rule is null then interval_start end) over w_before as prev_ts,
+        last_value(case when failed_rule is null then raw_value end ignore nulls) over w_before as prev_value,
+        min(case when failed_rule is null then interval_start end) over w_after as next_ts,
+        first_value(case when failed_rule is null then raw_value end ignore nulls) over w_after as next_value
+    from checked
+    window
+        w_before as (partition by meter_id, channel order by interval_start
+                     rows between unbounded preceding and 1 preceding),
+        w_after as (partition by meter_id, channel order by interval_start
+                    rows between 1 following and unbounded following)
+),
+
+gaps as (
+    select
+        n.*,
+        case
+            when failed_rule is null then null
+            when prev_ts is not null and next_ts is not null
+                then cast(datediff('minute', prev_ts, next_ts) / interval_minutes - 1 as integer)
+        end as gap_intervals
+    from neighbours n
+),
+
+like_day_candidates as (
+    select
+        gp.meter_id, gp.channel, gp.interval_start,
+        v.value,
+        row_number() over (
+            partition by gp.meter_id, gp.channel, gp.interval_start
+            order by abs(datediff('day', gp.interval_start, v.interval_start)), v.interval_start
+        ) as nearest
+    from gaps gp
+    cross join params p
+    join {{ ref("dim_calendar") }} cd_gap on cd_gap.day = gp.interval_start::date
+    join versions v
+        on v.meter_id = gp.meter_id and v.channel = gp.channel
+       and v.interval_start::time = gp.interval_start::time
+       and v.interval_start::date <> gp.interval_start::date
+       and abs(datediff('day', gp.interval_start, v.interval_start)) <= p.like_window
+    join {{ ref("dim_calendar") }} cd_like on cd_like.day = v.interval_start::date
+    where gp.failed_rule is not null
+      and not (gp.gap_intervals is not null and gp.gap_intervals <= p.max_interp)
+      and cd_like.day_type = cd_gap.day_type
+      and v.value >= 0
+      and (gp.contract_capacity_kva is null
+           or v.value <= gp.contract_capacity_kva * gp.interval_minutes / 60.0 * p.spike_factor)
+),
+
+like_day as (
+    select meter_id, channel, interval_start, avg(value) as value, count(*) as n_days
+    from like_day_candidates, params p
+    where nearest <= p.like_days
+    group by all
+),
+
+estimated as (
+    select
+        gp.*,
+        ld.value as like_day_value,
+        case
+            when gp.failed_rule is null then 'actual'
+            when gp.gap_intervals is not null and gp.gap_intervals <= p.max_interp
+                then 'linear_interpolation'
+            when ld.value is not null then 'like_day_average'
+            when gp.prev_ts is null and gp.next_ts is not null then 'flat_fill'
+            when gp.next_ts is null and gp.prev_ts is not null then 'flat_fill'
+            else 'none'
+        end as method
+    from gaps gp
+    cross join params p
+    left join like_day ld using (meter_id, channel, interval_start)
+)
+
+select
+    meter_id,
+    customer_id,
+    channel,
+    interval_start,
+    cast(interval_start as date) as reading_date,
+    interval_minutes,
+    cast(case method
+        when 'actual' then raw_value
+        when 'linear_interpolation' then round(
+            prev_value + (next_value - prev_value)
+                * (datediff('minute', prev_ts, interval_start) / interval_minutes)
+                / (gap_intervals + 1), 3)
+        when 'like_day_average' then round(like_day_value, 3)
+        when 'flat_fill' then coalesce(prev_value, next_value)
+    end as decimal(18, 3)) as value,
+    raw_value,
+    case when method = 'actual' then 'ACTUAL' when method = 'none' then 'FAILED' else 'ESTIMATED' end
+        as quality_flag,
+    method,
+    failed_rule,
+    coalesce(n_rows, 1) - 1 as duplicate_rows,
+    coalesce(n_values, 0) > 1 as has_conflict,
+    version,
+    source_file,
+    source_row
+from estimated

@@ -1,0 +1,1 @@
+select * from {{ source('master', 'metering_points') }}
