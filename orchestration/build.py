@@ -8,9 +8,13 @@ from typing import Any
 from dagster import Definitions, in_process_executor
 
 from assets.ingestion.assets import landing_reads, master_data
+from assets.notices import monthly_notices
 from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.jobs import default_jobs
 from orchestration.resources import Gridledger
+from orchestration.schedules import default_schedules
+from orchestration.sensors import default_sensors
+from quality.checks import default_checks
 
 
 def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitions:
@@ -18,8 +22,11 @@ def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitio
     resources: dict[str, Any] = {"gridledger": Gridledger.from_env(), "dbt": dbt_resource()}
     resources.update(resource_overrides or {})
     return Definitions(
-        assets=[master_data, landing_reads, *build_dbt_assets()],
+        assets=[master_data, landing_reads, *build_dbt_assets(), monthly_notices],
+        asset_checks=default_checks,
         jobs=default_jobs,
+        schedules=default_schedules,
+        sensors=default_sensors,
         resources=resources,
         # DuckDB has one writer per file: steps run one after another in the run's process.
         executor=in_process_executor,

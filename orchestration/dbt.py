@@ -72,7 +72,7 @@ def window_vars(start: datetime, end: datetime) -> dict[str, str]:
 
 def dbt_build_args(context: AssetExecutionContext) -> list[str]:
     """`dbt build` with the run's partition window as vars, when the assets are partitioned."""
-    args = ["build"]
+    args = ["build", "--indirect-selection", "buildable"]
     if context.has_partition_key_range or context.has_partition_key:
         window = context.partition_time_window
         args += ["--vars", json.dumps(window_vars(window.start, window.end))]

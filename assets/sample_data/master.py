@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -82,15 +83,16 @@ class Customer:
         return "0.85"
 
     def row(self, valid_from: str) -> dict[str, object]:
-        hv = self.voltage_level != "lt_1kv"
+        """customers.csv row; HV customers own their transformers (transformer = capacity)."""
+        transformer = self.capacity_kva if self.voltage_level != "lt_1kv" else None
         return {
             "customer_id": self.customer_id, "customer_name": self.customer_name,
             "retailer_id": self.retailer_id, "customer_class": CLASSES[self.cls],
             "voltage_level": self.voltage_level, "region": self.region, "industry": self.industry,
             "tariff_type": self.tariff_type, "contract_capacity_kva": self.capacity_kva,
             "pf_standard": self.pf_standard, "basic_charge_mode": self.basic_charge_mode,
-            "contract_demand_kw": self.contract_demand_kw, "transformer_kva":
-            self.capacity_kva if hv else None, "valid_from": valid_from, "valid_to": None,
+            "contract_demand_kw": self.contract_demand_kw, "transformer_kva": transformer,
+            "valid_from": valid_from, "valid_to": None,
         }
 
 
@@ -142,7 +144,7 @@ def ensure_each(values: list[str], required: dict[str, list[int]],
             values[candidates[int(rng.integers(len(candidates)))]] = value
 
 
-def _pick(rng: np.random.Generator, options: tuple, p: tuple[float, ...] | None = None):
+def _pick(rng: np.random.Generator, options: tuple, p: tuple[float, ...] | None = None) -> Any:
     return options[int(rng.choice(len(options), p=p))]
 
 

@@ -1,0 +1,81 @@
+"""Sensors: new landing files request the daily partitions they touch, then the months.
+
+Not here: the ingestion logic (assets/ingestion), jobs (jobs.py).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+
+from orchestration.jobs import daily_job
+from orchestration.resources import Gridledger
+from orchestration.runner import RANGE_END, RANGE_START
+
+_SPAN_SQL = {
+    ".csv": "select min(substr(interval_end, 1, 10)), max(substr(interval_end, 1, 10)) "
+            "from read_csv(?, all_varchar = true)",
+    ".parquet": "select min(cast(interval_end as timestamp) - interval 1 minute)::date::varchar, "
+                "max(cast(interval_end as timestamp) - interval 1 minute)::date::varchar "
+                "from read_parquet(?)",
+}
+
+
+def file_days(path: Path) -> tuple[date, date] | None:
+    """First and last reading day of an interval file, or None when it cannot be read."""
+    sql = _SPAN_SQL.get(path.suffix.lower())
+    if sql is None or not path.name.startswith("reads_"):
+        return None
+    try:
+        lo, hi = duckdb.execute(sql, [str(path)]).fetchone()
+        return date.fromisoformat(lo), date.fromisoformat(hi)
+    except (duckdb.Error, TypeError, ValueError):
+        return None
+
+
+def batch_day(path: Path) -> date | None:
+    """The batch date in a landing file name (`reads_YYYYMMDD_nn.*`), if any."""
+    parts = path.stem.split("_")
+    try:
+        return date(int(parts[1][:4]), int(parts[1][4:6]), int(parts[1][6:8]))
+    except (IndexError, ValueError):
+        return None
+
+
+@sensor(job=daily_job, minimum_interval_seconds=60, description=(
+    "Watches the landing folder. Cursor: JSON map of file name → size:mtime already seen. "
+    "A new or changed file requests one run over the days it touches (an unreadable file "
+    "requests its batch day, so ingestion quarantines it with the reason)."
+))
+def landing_file_sensor(context: SensorEvaluationContext, gridledger: Gridledger):
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    landing = gridledger.landing_dir
+    if not landing.exists():
+        return SkipReason(f"landing folder {landing} does not exist")
+    requests, now_seen = [], dict(seen)
+    for path in sorted(p for p in landing.iterdir() if p.is_file()):
+        stat = path.stat()
+        stamp = f"{stat.st_size}:{int(stat.st_mtime)}"
+        if seen.get(path.name) == stamp:
+            continue
+        now_seen[path.name] = stamp
+        span = file_days(path) or ((d, d) if (d := batch_day(path)) else None)
+        if span is None:
+            continue
+        lo, hi = span
+        requests.append(RunRequest(
+            run_key=f"{path.name}:{stamp}",
+            tags={RANGE_START: lo.isoformat(), RANGE_END: hi.isoformat(), "landing_file": path.name},
+        ))
+    if not requests:
+        return SkipReason("no new landing files")
+    return SensorResult(run_requests=requests, cursor=json.dumps(now_seen, sort_keys=True))
+
+
+default_sensors = [landing_file_sensor]
+
+__all__ = ["default_sensors", "file_days", "batch_day"]

@@ -1,0 +1,1 @@
+"""Data-quality gates: Great Expectations suites and the Dagster checks that block each stage."""

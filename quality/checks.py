@@ -1,0 +1,92 @@
+"""Blocking Dagster asset checks backed by Great Expectations suites.
+
+A failing check stops every downstream asset in the run; its metadata names each failed rule
+and how many rows broke it. dbt tests with severity error gate the dbt stages the same way.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue, asset_check
+
+from assets.warehouse import connect
+from orchestration.resources import Gridledger
+from quality.gx_runner import SuiteOutcome, validate_frame
+from quality.suites import (
+    LANDING_LEDGER,
+    VALIDATED_CONSUMPTION,
+    ledger_suite,
+    validated_consumption_suite,
+)
+
+VALIDATED = AssetKey(["core", "int_interval_validated"])
+
+LEDGER_SQL = """
+with loaded as (
+    select file_id, count(*) as n from raw.interval_reads group by 1
+    union all
+    select file_id, count(*) from raw.register_reads group by 1
+),
+quarantined as (select file_id, count(*) as n from raw.quarantine_rows group by 1)
+select l.file_name, l.status, l.rows_total,
+       l.rows_total - coalesce((select sum(n) from loaded d where d.file_id = l.file_id), 0)
+                    - coalesce((select sum(n) from quarantined q where q.file_id = l.file_id), 0)
+           as unreconciled_rows
+from raw.file_ledger l
+"""
+
+METER_DAY_SQL = """
+select meter_id, channel, reading_date,
+       count(*) filter (where quality_flag = 'FAILED') as failed_intervals,
+       avg(case when quality_flag = 'ACTUAL' then 1.0 else 0.0 end) as actual_share
+from core.int_interval_validated
+group by all
+"""
+
+MIN_SHARE_SQL = """
+select cast(value as double) from config.vee_parameters
+where parameter = 'min_actual_share_per_day' and valid_to is null
+"""
+
+
+def _result(outcome: SuiteOutcome, rows: int, sample: pd.DataFrame) -> AssetCheckResult:
+    metadata = {
+        "rows_checked": rows,
+        **{f"rule:{name}": MetadataValue.json(rule) for name, rule in outcome.rules.items()},
+    }
+    if not outcome.success:
+        summary = ", ".join(
+            f"{name} ({rule['unexpected_count']} rows)" for name, rule in outcome.failed_rules.items()
+        )
+        metadata["failed_rules"] = summary
+        metadata["sample"] = MetadataValue.md(sample.head(20).to_markdown(index=False))
+    return AssetCheckResult(
+        passed=outcome.success, metadata=metadata, severity=AssetCheckSeverity.ERROR
+    )
+
+
+@asset_check(asset=AssetKey(["raw", "interval_reads"]), blocking=True,
+             description="Every landing file reconciles: rows read = rows loaded + quarantined.")
+def landing_ledger_reconciles(gridledger: Gridledger) -> AssetCheckResult:
+    """GX suite `landing_ledger` on one row per ledgered file."""
+    with connect(gridledger.warehouse_path, read_only=True) as con:
+        frame = con.execute(LEDGER_SQL).df()
+    outcome = validate_frame(frame, LANDING_LEDGER, ledger_suite())
+    return _result(outcome, len(frame), frame[frame["unreconciled_rows"] != 0])
+
+
+@asset_check(asset=VALIDATED, blocking=True,
+             description="No FAILED interval left unestimated; enough actual reads per meter-day.")
+def validated_consumption_gate(gridledger: Gridledger) -> AssetCheckResult:
+    """GX suite `validated_consumption` on one row per meter, channel and day."""
+    with connect(gridledger.warehouse_path, read_only=True) as con:
+        frame = con.execute(METER_DAY_SQL).df()
+        min_share = con.execute(MIN_SHARE_SQL).fetchone()[0]
+    outcome = validate_frame(frame, VALIDATED_CONSUMPTION, validated_consumption_suite(min_share))
+    bad = frame[(frame["failed_intervals"] > 0) | (frame["actual_share"] < min_share)]
+    return _result(outcome, len(frame), bad)
+
+
+default_checks = [landing_ledger_reconciles, validated_consumption_gate]
+
+__all__ = ["default_checks"]
