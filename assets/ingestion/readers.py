@@ -113,7 +113,7 @@ def _read_parquet(path: Path) -> ReadResult:
         raise MalformedFile(f"Parquet cannot be read: {exc}") from exc
     text = {
         name: pc.cast(
-            pc.strftime(col, format="%Y-%m-%d %H:%M:%S")
+            pc.strftime(col.cast(pa.timestamp("s"), safe=False), format="%Y-%m-%d %H:%M:%S")
             if pa.types.is_timestamp(col.type)
             else col,
             pa.string(),

@@ -12,6 +12,7 @@ case when regexp_matches(trim({col}), '^\\d{{4}}-\\d{{2}}-\\d{{2}}[ T]24:00(:00)
      then try_strptime(substr(trim({col}), 1, 10), '%Y-%m-%d') + interval 1 day
      else coalesce(try_strptime(trim({col}), '%Y-%m-%d %H:%M'),
                    try_strptime(trim({col}), '%Y-%m-%d %H:%M:%S'),
+                   try_strptime(trim({col}), '%Y-%m-%d %H:%M:%S.%f'),
                    try_strptime(trim({col}), '%Y-%m-%dT%H:%M:%S')) end
 """
 

@@ -1,0 +1,283 @@
+"""Everything a bill document shows, read from the warehouse in a few set-based queries.
+
+`load_bills(con, period)` reads one month for all customers (or some), so the Dagster asset can
+read once, close DuckDB (one writer per file; other steps write) and render afterwards. Money
+and quantities stay `Decimal` as DuckDB returns them; only chart geometry uses floats.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+TOU_CALENDAR = "jibei"  # the calendar core.int_customer_month_blocks bills with
+PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class BillLine:
+    line_no: int
+    line_code: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    amount_yuan: Decimal
+
+
+@dataclass(frozen=True)
+class BlockUsage:
+    block: str
+    kwh: Decimal
+    kvarh: Decimal
+    estimated_kwh: Decimal
+    failed_intervals: int
+
+
+@dataclass(frozen=True)
+class DailyUsage:
+    day: date
+    actual_kwh: float
+    estimated_kwh: float
+    failed_kwh: float
+
+    @property
+    def total_kwh(self) -> float:
+        return self.actual_kwh + self.estimated_kwh + self.failed_kwh
+
+
+@dataclass
+class BillData:
+    """One customer's bill for one month: the bill row, its lines and its consumption."""
+
+    bill: dict[str, Any]
+    lines: list[BillLine] = field(default_factory=list)
+    blocks: list[BlockUsage] = field(default_factory=list)
+    daily: list[DailyUsage] = field(default_factory=list)
+    profile_kw: dict[int, float] = field(default_factory=dict)  # minute of day → mean kW
+    interval_counts: dict[str, int] = field(default_factory=dict)  # quality flag → intervals
+    peak_slot: datetime | None = None
+    tou_bands: dict[int, str] = field(default_factory=dict)  # minute of day (15-min) → block
+    tou_source: str | None = None
+
+    @property
+    def customer_id(self) -> str:
+        return self.bill["customer_id"]
+
+    @property
+    def period(self) -> str:
+        return self.bill["period"]
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    """[first day, first day of next month) of a `YYYY-MM` period."""
+    if not PERIOD_RE.match(period):
+        raise ValueError(f"period must be YYYY-MM, got {period!r}")
+    year, month = int(period[:4]), int(period[5:])
+    start = date(year, month, 1)
+    end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return start, end
+
+
+# Effective-dated master rows: the version in force at the end of the month (latest valid_from
+# on or before the last day), so a bill re-rendered later shows the data it was billed with.
+BILLS_SQL = """
+with customers as (
+    select * from master.customers
+    where valid_from < $end and (valid_to is null or valid_to >= $start)
+    qualify row_number() over (partition by customer_id order by valid_from desc) = 1
+),
+retailers as (
+    select * from restricted.retailers
+    where valid_from < $end and (valid_to is null or valid_to >= $start)
+    qualify row_number() over (partition by retailer_id order by valid_from desc) = 1
+),
+contracts as (
+    select * from master.contracts
+    qualify row_number() over (partition by contract_id order by start_month desc) = 1
+),
+packages as (
+    select * from config.retail_packages
+    where valid_from < $end and (valid_to is null or valid_to >= $start)
+    qualify row_number() over (partition by package_id order by valid_from desc) = 1
+),
+volumes as (
+    select contract_id, sum(contracted_kwh) as contracted_kwh
+    from master.contract_volumes where period = $period group by all
+)
+select
+    b.customer_id, b.period, b.period_start, b.retailer_id, b.contract_id, b.package_id,
+    b.package_model, b.billed_kwh, b.billed_kvarh, b.max_demand_kw, b.power_factor, b.total_yuan,
+    b.average_price_yuan_per_kwh, b.estimated_kwh_share, b.line_count,
+    c.customer_name, c.customer_class, c.voltage_level, c.region, c.industry, c.tariff_type,
+    c.contract_capacity_kva, c.pf_standard, c.basic_charge_mode, c.contract_demand_kw,
+    c.transformer_kva,
+    r.retailer_name, r.bank_name, r.bank_account, r.account_holder,
+    k.start_month, k.end_month, k.status as contract_status, k.deviation_clause_id,
+    p.package_name, p.flat_price, p.green_value,
+    v.contracted_kwh
+from finance.bills b
+left join customers c on c.customer_id = b.customer_id
+left join retailers r on r.retailer_id = b.retailer_id
+left join contracts k on k.contract_id = b.contract_id
+left join packages p on p.package_id = b.package_id
+left join volumes v on v.contract_id = b.contract_id
+where b.period = $period {bill_filter}
+order by b.customer_id
+"""
+
+LINES_SQL = """
+select customer_id, line_no, line_code, quantity, unit, unit_price, amount_yuan
+from finance.bill_lines
+where period = $period {customer_filter}
+order by customer_id, line_no, line_code
+"""
+
+BLOCKS_SQL = """
+select customer_id, block, kwh, kvarh, estimated_kwh, failed_intervals
+from core.int_customer_month_blocks
+where period = $period {customer_filter}
+"""
+
+DAILY_SQL = """
+select customer_id, reading_date,
+       coalesce(sum(value) filter (where quality_flag = 'ACTUAL'), 0)::double as actual_kwh,
+       coalesce(sum(value) filter (where quality_flag = 'ESTIMATED'), 0)::double as estimated_kwh,
+       coalesce(sum(value) filter (where quality_flag not in ('ACTUAL', 'ESTIMATED')), 0)::double
+           as failed_kwh
+from core.int_interval_validated
+where channel = 'kwh_imp' and reading_date >= $start and reading_date < $end
+  and customer_id is not null {customer_filter}
+group by all
+order by customer_id, reading_date
+"""
+
+COUNTS_SQL = """
+select customer_id, quality_flag, count(*) as intervals
+from core.int_interval_validated
+where channel = 'kwh_imp' and reading_date >= $start and reading_date < $end
+  and customer_id is not null {customer_filter}
+group by all
+"""
+
+# Average load by time of day: each interval spread over the 15-minute slots it covers (30-minute
+# meters fill two), kW = kWh / hours, summed over the customer's meters, then averaged over days.
+PROFILE_SQL = """
+with iv as (
+    select customer_id, interval_start, interval_minutes, value
+    from core.int_interval_validated
+    where channel = 'kwh_imp' and reading_date >= $start and reading_date < $end
+      and customer_id is not null and value is not null {customer_filter}
+),
+slots as (
+    select customer_id, interval_start + to_minutes(cast(o as integer)) as slot,
+           value::double * 60.0 / interval_minutes as kw
+    from iv, unnest(range(0, iv.interval_minutes, 15)) t(o)
+),
+per_slot as (
+    select customer_id, slot, sum(kw) as kw from slots group by all
+)
+select customer_id, hour(slot) * 60 + minute(slot) as minute_of_day, avg(kw) as kw,
+       null::timestamp as peak_slot
+from per_slot group by all
+union all
+select customer_id, -1, max(kw), arg_max(slot, kw) from per_slot group by all
+"""
+
+TOU_SQL = """
+select minute_of_day, block
+from core.dim_tou_minutes
+where calendar_id = $calendar and month_no = $month and minute_of_day % 15 = 0
+  and $start between valid_from and valid_to
+order by minute_of_day
+"""
+
+TOU_SOURCE_SQL = """
+select string_agg(distinct source, '；') from config.tou_periods
+where calendar_id = $calendar and list_contains(string_split(months, ';'), $month_text)
+  and valid_from <= $start and (valid_to is null or valid_to >= $start)
+"""
+
+
+def _records(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict]:
+    cursor = con.execute(sql, params)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _filtered(sql: str, customer_ids: list[str] | None) -> str:
+    """The query with its customer filter filled in (none when all customers are wanted)."""
+    if customer_ids is None:
+        return sql.format(customer_filter="", bill_filter="")
+    return sql.format(customer_filter="and customer_id in (select unnest($customers))",
+                      bill_filter="and b.customer_id in (select unnest($customers))")
+
+
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the parameters the query names (DuckDB rejects unused named parameters)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+
+
+def load_bills(
+    con: duckdb.DuckDBPyConnection, period: str, customer_ids: list[str] | None = None
+) -> list[BillData]:
+    """All bills of a `YYYY-MM` period (or only those customers'), with what their documents show."""
+    start, end = period_bounds(period)
+    params: dict[str, Any] = {"period": period, "start": start, "end": end}
+    if customer_ids is not None:
+        params["customers"] = list(customer_ids)
+
+    def query(sql: str, extra: dict[str, Any] | None = None) -> list[dict]:
+        wanted = {**params, **(extra or {})}
+        text = _filtered(sql, customer_ids)
+        return _records(con, text, _used(text, wanted))
+
+    bills = {row["customer_id"]: BillData(bill=row) for row in query(BILLS_SQL)}
+    if not bills:
+        return []
+    for row in query(LINES_SQL):
+        if row["customer_id"] in bills:
+            bills[row["customer_id"]].lines.append(BillLine(
+                row["line_no"], row["line_code"], row["quantity"], row["unit"], row["unit_price"],
+                row["amount_yuan"]))
+    for row in query(BLOCKS_SQL):
+        if row["customer_id"] in bills:
+            bills[row["customer_id"]].blocks.append(BlockUsage(
+                row["block"], row["kwh"] or Decimal(0), row["kvarh"] or Decimal(0),
+                row["estimated_kwh"] or Decimal(0), int(row["failed_intervals"] or 0)))
+    for row in query(DAILY_SQL):
+        if row["customer_id"] in bills:
+            bills[row["customer_id"]].daily.append(DailyUsage(
+                row["reading_date"], row["actual_kwh"], row["estimated_kwh"], row["failed_kwh"]))
+    for row in query(COUNTS_SQL):
+        if row["customer_id"] in bills:
+            bills[row["customer_id"]].interval_counts[row["quality_flag"]] = int(row["intervals"])
+    for row in query(PROFILE_SQL):
+        bill = bills.get(row["customer_id"])
+        if bill is None:
+            continue
+        if row["minute_of_day"] < 0:
+            bill.peak_slot = row["peak_slot"]
+        else:
+            bill.profile_kw[int(row["minute_of_day"])] = float(row["kw"])
+
+    tou_params = {"calendar": TOU_CALENDAR, "month": start.month, "month_text": str(start.month)}
+    bands = {int(r["minute_of_day"]): r["block"] for r in query(TOU_SQL, tou_params)}
+    source_rows = con.execute(TOU_SOURCE_SQL, {
+        "calendar": TOU_CALENDAR, "month_text": str(start.month), "start": start}).fetchall()
+    source = source_rows[0][0] if source_rows else None
+    for bill in bills.values():
+        bill.tou_bands, bill.tou_source = bands, source
+    return list(bills.values())
+
+
+def load_bill(con: duckdb.DuckDBPyConnection, customer_id: str, period: str) -> BillData:
+    """One customer's bill of a period; `LookupError` if finance.bills has none."""
+    found = load_bills(con, period, [customer_id])
+    if not found:
+        raise LookupError(f"no bill for customer {customer_id!r} in period {period!r}")
+    return found[0]
