@@ -14,7 +14,9 @@ with params as (
         max(case when parameter = 'max_interpolation_intervals' then value end)::int as max_interp,
         max(case when parameter = 'like_day_window_days' then value end)::int as like_window,
         max(case when parameter = 'like_days' then value end)::int as like_days,
-        max(case when parameter = 'spike_physical_factor' then value end)::double as spike_factor
+        max(case when parameter = 'spike_physical_factor' then value end)::double as spike_factor,
+        max(case when parameter = 'spike_median_factor' then value end)::double as spike_median_factor,
+        max(case when parameter = 'spike_like_days' then value end)::int as spike_like_days
     from {{ ref('vee_parameters') }}
     where valid_to is null
 ),
@@ -48,6 +50,48 @@ versions as (
     group by all
 ),
 
+-- spike: above the physical maximum AND above k × the median of the nearest like-day intervals
+-- (a real overload, as in a capacity audit, is above kVA but close to its like-days)
+spike_candidates as (
+    select v.meter_id, v.channel, v.interval_start, v.value
+    from versions v
+    join meters m on m.meter_id = v.meter_id
+    cross join params p
+    where m.contract_capacity_kva is not null
+      and v.value > m.contract_capacity_kva * m.interval_minutes / 60.0 * p.spike_factor
+),
+
+spike_like_values as (
+    select
+        sc.meter_id, sc.channel, sc.interval_start, l.value,
+        row_number() over (
+            partition by sc.meter_id, sc.channel, sc.interval_start
+            order by abs(datediff('day', sc.interval_start, l.interval_start)), l.interval_start
+        ) as nearest
+    from spike_candidates sc
+    cross join params p
+    join {{ ref("dim_calendar") }} cs on cs.day = sc.interval_start::date
+    join versions l
+        on l.meter_id = sc.meter_id and l.channel = sc.channel
+       and l.interval_start::time = sc.interval_start::time
+       and l.interval_start::date <> sc.interval_start::date
+       and abs(datediff('day', sc.interval_start, l.interval_start)) <= p.like_window
+    join {{ ref("dim_calendar") }} cl on cl.day = l.interval_start::date and cl.day_type = cs.day_type
+),
+
+spikes as (
+    select sc.meter_id, sc.channel, sc.interval_start
+    from spike_candidates sc
+    cross join params p
+    left join (
+        select meter_id, channel, interval_start, median(value) as like_median
+        from spike_like_values, params p
+        where nearest <= p.spike_like_days
+        group by all
+    ) m using (meter_id, channel, interval_start)
+    where m.like_median is null or sc.value > p.spike_median_factor * m.like_median
+),
+
 channels as (
     select meter_id, channel, min(interval_start) as first_read
     from versions group by all
@@ -78,13 +122,11 @@ checked as (
         case
             when v.value is null then 'missing'
             when v.value < 0 then 'negative'
-            when g.contract_capacity_kva is not null
-                 and v.value > g.contract_capacity_kva * g.interval_minutes / 60.0 * p.spike_factor
-                then 'spike'
+            when s.meter_id is not null then 'spike'
         end as failed_rule
     from grid g
     left join versions v using (meter_id, channel, interval_start)
-    cross join params p
+    left join spikes s using (meter_id, channel, interval_start)
 ),
 
 neighbours as (
@@ -134,8 +176,10 @@ like_day_candidates as (
       and not (gp.gap_intervals is not null and gp.gap_intervals <= p.max_interp)
       and cd_like.day_type = cd_gap.day_type
       and v.value >= 0
-      and (gp.contract_capacity_kva is null
-           or v.value <= gp.contract_capacity_kva * gp.interval_minutes / 60.0 * p.spike_factor)
+      and not exists (
+          select 1 from spikes s
+          where s.meter_id = v.meter_id and s.channel = v.channel and s.interval_start = v.interval_start
+      )
 ),
 
 like_day as (

@@ -1,0 +1,577 @@
+"""Early termination of a retail contract (提前解约), after CN118350811A.
+
+    request (inbox/terminations) -> contract lookup -> fee -> payment instruction (pending)
+    payment result (inbox/payments) -> success: contract_terminations + `termination_completed`
+                                    -> failure: contract stays active + `termination_failed`
+
+Fee (domain.md §6 proposal, made precise):
+- the termination takes effect from the first month after the request month (`effective_month`);
+- remaining months = max(effective_month, start_month) .. end_month of the contract;
+- Q̂_m = the contracted volume of month m (`master.contract_volumes`), else the validated kWh
+  of the same month one year earlier (`core.int_interval_validated`, channel kwh_imp), else 0;
+- fee = min(termination_cap_yuan, Σ Q̂_m / 1000 × termination_rate_yuan_per_mwh), computed in
+  Decimal and rounded half-up to 0.01 yuan (a NULL cap means no cap).
+
+Rejected (into `workflow.rejections`, and the audit when a request id is known): a request_id
+seen before (or twice in a file), an unknown contract, a contract that is not active, already
+terminated or has a request awaiting payment, a contract that ends before the effective month,
+a retailer without a bank account; a payment result for an unknown instruction, for an
+instruction already settled, or whose amount differs from the instruction.
+
+Re-running over the same files does nothing (file ledger); an edited file is read again and its
+rows already applied are skipped, not rejected. Outcome notices go to the customer's contacts
+(subscribed to `termination`, else all of them) and the retailer side (see `assets.workflows`);
+a request is marked notified once every recipient is reached, so a later run retries the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import duckdb
+
+from assets.warehouse import connect
+from assets.workflows import customer_recipients, manager_recipients
+from assets.workflows.inbox import (
+    InboxFile,
+    InboxRow,
+    china_now,
+    choice,
+    decimal,
+    optional,
+    optional_text,
+    optional_timestamp,
+    pending_files,
+    read_inbox_file,
+    record_file,
+    record_rejections,
+    text,
+    timestamp,
+)
+from assets.workflows.schema import ensure_workflow_schema
+from notifications.channels import ChannelConfig
+from notifications.masking import mask_account
+from notifications.service import DeliveryService
+
+log = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+KWH_PER_MWH = Decimal(1000)
+
+REQUEST_COLUMNS = {
+    "request_id": text, "contract_id": text, "requested_at": timestamp,
+    "reason": optional_text, "requested_by": optional_text,
+}
+PAYMENT_COLUMNS = {
+    "instruction_id": text, "result": choice("success", "failure"),
+    "amount_yuan": optional(decimal(2)), "paid_at": optional_timestamp,
+    "failure_reason": optional_text,
+}
+
+
+# -- months and the fee -----------------------------------------------------------------------
+
+
+def add_months(month: str, n: int) -> str:
+    """'2026-11' + 2 -> '2027-01'."""
+    year, mon = int(month[:4]), int(month[5:7])
+    index = year * 12 + mon - 1 + n
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Months first..last inclusive ('YYYY-MM'); empty when first > last."""
+    months, month = [], first
+    while month <= last:
+        months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
+def effective_month(requested_at: datetime | date) -> str:
+    """The first month after the request month: a termination takes effect monthly."""
+    return add_months(f"{requested_at:%Y-%m}", 1)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The contract fields the workflow needs (from master.contracts and master.customers)."""
+
+    contract_id: str
+    customer_id: str
+    customer_name: str
+    retailer_id: str
+    start_month: str
+    end_month: str
+    rate_yuan_per_mwh: Decimal
+    cap_yuan: Decimal | None
+    status: str
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    """Estimated volume of one remaining month and where it came from."""
+
+    period: str
+    source: str  # contract | last_year | none
+    kwh: Decimal
+
+
+@dataclass(frozen=True)
+class FeeQuote:
+    """The early-termination fee of a contract for a request time."""
+
+    effective_month: str
+    lines: tuple[FeeLine, ...]
+    estimated_kwh: Decimal
+    uncapped_yuan: Decimal
+    fee_yuan: Decimal
+
+
+CONTRACT_SQL = """
+select k.contract_id, k.customer_id, coalesce(c.customer_name, k.customer_id), k.retailer_id,
+       k.start_month, k.end_month, k.termination_rate_yuan_per_mwh, k.termination_cap_yuan,
+       k.status
+from master.contracts k
+left join master.customers c on c.customer_id = k.customer_id and c.valid_to is null
+where k.contract_id = ?
+"""
+
+
+def load_contract(con: duckdb.DuckDBPyConnection, contract_id: str) -> Contract | None:
+    """The contract, or None if master data does not know it."""
+    row = con.execute(CONTRACT_SQL, [contract_id]).fetchone()
+    if row is None:
+        return None
+    return Contract(*row[:6], Decimal(row[6]), None if row[7] is None else Decimal(row[7]),
+                    row[8])
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()[0] > 0
+
+
+def last_year_kwh(
+    con: duckdb.DuckDBPyConnection, customer_id: str, months: list[str]
+) -> dict[str, Decimal]:
+    """Validated kWh of the customer in the same months one year earlier (months with data)."""
+    if not months or not _table_exists(con, "core", "int_interval_validated"):
+        return {}
+    previous = {add_months(m, -12): m for m in months}
+    rows = con.execute(
+        """select strftime(reading_date, '%Y-%m') as period, sum(value)
+           from core.int_interval_validated
+           where customer_id = ? and channel = 'kwh_imp' and value is not null
+             and list_contains(?::varchar[], strftime(reading_date, '%Y-%m'))
+           group by period""",
+        [customer_id, list(previous)],
+    ).fetchall()
+    return {previous[p]: Decimal(v) for p, v in rows if v is not None}
+
+
+def quote_fee(
+    con: duckdb.DuckDBPyConnection, contract: Contract, requested_at: datetime
+) -> FeeQuote:
+    """The fee for terminating `contract` on a request made at `requested_at`."""
+    effective = effective_month(requested_at)
+    months = month_range(max(effective, contract.start_month), contract.end_month)
+    volumes = dict(con.execute(
+        "select period, contracted_kwh from master.contract_volumes"
+        " where contract_id = ? and list_contains(?::varchar[], period)",
+        [contract.contract_id, months],
+    ).fetchall())
+    history = last_year_kwh(con, contract.customer_id, [m for m in months if m not in volumes])
+    lines = []
+    for month in months:
+        if volumes.get(month) is not None:
+            lines.append(FeeLine(month, "contract", Decimal(volumes[month])))
+        elif month in history:
+            lines.append(FeeLine(month, "last_year", history[month]))
+        else:
+            lines.append(FeeLine(month, "none", Decimal(0)))
+    estimated = sum((line.kwh for line in lines), Decimal(0))
+    uncapped = (estimated / KWH_PER_MWH * contract.rate_yuan_per_mwh).quantize(
+        CENT, rounding=ROUND_HALF_UP
+    )
+    fee = uncapped if contract.cap_yuan is None else min(uncapped, contract.cap_yuan)
+    return FeeQuote(effective, tuple(lines), estimated, uncapped, fee.quantize(CENT))
+
+
+# -- the workflow -----------------------------------------------------------------------------
+
+
+@dataclass
+class TerminationReport:
+    """What one run of the workflow did."""
+
+    files: int = 0
+    requests_accepted: int = 0
+    payments_applied: int = 0
+    rows_skipped: int = 0
+    rejected: int = 0
+    terminated: list[str] = field(default_factory=list)  # request ids
+    payment_failed: list[str] = field(default_factory=list)
+    notices_sent: int = 0
+    unreached: dict[str, list[str]] = field(default_factory=dict)  # request id -> contacts
+
+
+def instruction_id_for(request_id: str) -> str:
+    """Payment instruction ids are derived from the request: one instruction per request."""
+    return f"PI-{request_id}"
+
+
+def _audit(
+    con: duckdb.DuckDBPyConnection, request_id: str | None, step: str, status: str,
+    detail: str | None, now: datetime,
+) -> None:
+    con.execute(
+        'insert into workflow.termination_audit (request_id, step, status, detail, "at")'
+        " values (?, ?, ?, ?, ?)",
+        [request_id, step, status, detail, now],
+    )
+
+
+def _payee(con: duckdb.DuckDBPyConnection, retailer_id: str, day: date) -> tuple | None:
+    """(bank_name, bank_account, account_holder) of the retailer's account valid on `day`."""
+    return con.execute(
+        """select bank_name, bank_account, account_holder from restricted.retailers
+           where retailer_id = ? and valid_from <= ? and (valid_to is null or valid_to >= ?)
+             and bank_account is not null
+           order by valid_from desc limit 1""",
+        [retailer_id, day, day],
+    ).fetchone()
+
+
+def _request_problem(
+    con: duckdb.DuckDBPyConnection, row: InboxRow, contract: Contract | None
+) -> str | None:
+    """Why a (new, well-formed) request cannot go ahead, or None."""
+    v = row.values
+    if contract is None:
+        return f"unknown contract {v['contract_id']}"
+    if contract.status != "active":
+        return f"contract {contract.contract_id} is not active (status {contract.status})"
+    done = con.execute(
+        "select request_id from workflow.contract_terminations where contract_id = ?",
+        [contract.contract_id],
+    ).fetchone()
+    if done:
+        return f"contract {contract.contract_id} is already terminated (request {done[0]})"
+    open_request = con.execute(
+        "select request_id from workflow.termination_requests"
+        " where contract_id = ? and status = 'pending_payment' order by received_at limit 1",
+        [contract.contract_id],
+    ).fetchone()
+    if open_request:
+        return (f"contract {contract.contract_id} already has request {open_request[0]}"
+                " awaiting payment")
+    effective = effective_month(v["requested_at"])
+    if effective > contract.end_month:
+        return (f"contract {contract.contract_id} ends {contract.end_month};"
+                f" nothing left to terminate from {effective}")
+    return None
+
+
+def _accept_request(
+    con: duckdb.DuckDBPyConnection, inbox: InboxFile, row: InboxRow, contract: Contract,
+    now: datetime,
+) -> str | None:
+    """Price the request and issue the payment instruction; a reason if it cannot be paid."""
+    v = row.values
+    rid = v["request_id"]
+    payee = _payee(con, contract.retailer_id, now.date())
+    if payee is None:
+        return f"retailer {contract.retailer_id} has no bank account on file"
+    bank_name, account, holder = payee
+    quote = quote_fee(con, contract, v["requested_at"])
+    con.execute(
+        "insert into workflow.termination_requests values"
+        " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending_payment', ?, ?, ?, null)",
+        [rid, contract.contract_id, contract.customer_id, contract.retailer_id,
+         v["requested_at"], v["reason"], v["requested_by"], quote.effective_month,
+         contract.end_month, contract.rate_yuan_per_mwh, contract.cap_yuan, quote.estimated_kwh,
+         quote.uncapped_yuan, quote.fee_yuan, inbox.name, now, now],
+    )
+    con.executemany(
+        "insert into workflow.termination_fee_lines values (?, ?, ?, ?)",
+        [[rid, line.period, line.source, line.kwh] for line in quote.lines],
+    )
+    iid = instruction_id_for(rid)
+    con.execute(
+        "insert into workflow.payment_instructions values"
+        " (?, ?, ?, ?, ?, ?, ?, 'pending', ?, null, null, null, null)",
+        [iid, rid, quote.fee_yuan, contract.retailer_id, bank_name, holder,
+         mask_account(account), now],
+    )
+    con.execute("insert into restricted.payment_instruction_accounts values (?, ?)", [iid, account])
+    sources = {s: sum(1 for line in quote.lines if line.source == s)
+               for s in ("contract", "last_year", "none")}
+    _audit(con, rid, "received", "accepted",
+           f"{inbox.name} line {row.line}: contract {contract.contract_id}", now)
+    _audit(con, rid, "fee_computed", "ok",
+           f"{len(quote.lines)} months {quote.effective_month}..{contract.end_month}"
+           f" (contract {sources['contract']}, last year {sources['last_year']},"
+           f" none {sources['none']}), {quote.estimated_kwh} kWh x"
+           f" {contract.rate_yuan_per_mwh} yuan/MWh = {quote.uncapped_yuan},"
+           f" cap {contract.cap_yuan}, fee {quote.fee_yuan}", now)
+    _audit(con, rid, "payment_instruction", "pending",
+           f"{iid}: {quote.fee_yuan} yuan to {bank_name} {mask_account(account)} ({holder})", now)
+    return None
+
+
+def _process_requests(
+    con: duckdb.DuckDBPyConnection, inbox: InboxFile, now: datetime, report: TerminationReport
+) -> tuple[int, int]:
+    accepted = skipped = 0
+    seen: set[str] = set()
+    for row in inbox.rows:
+        rid = row.values["request_id"]
+        existing = con.execute(
+            "select source_file, status from workflow.termination_requests where request_id = ?",
+            [rid],
+        ).fetchone()
+        if rid in seen or existing:
+            if existing and rid not in seen and existing[0] == inbox.name:
+                skipped += 1  # applied from an earlier version of this file
+                continue
+            where = "earlier in this file" if rid in seen else f"in {existing[0]}"
+            reason = f"duplicate request_id {rid}: already received {where}"
+        else:
+            contract = load_contract(con, row.values["contract_id"])
+            reason = _request_problem(con, row, contract)
+            if reason is None:
+                reason = _accept_request(con, inbox, row, contract, now)
+        seen.add(rid)
+        if reason is None:
+            accepted += 1
+            continue
+        inbox.reject(row, reason, rid)
+        _audit(con, rid, "received", "rejected", f"{inbox.name} line {row.line}: {reason}", now)
+    report.requests_accepted += accepted
+    return accepted, skipped
+
+
+def _payment_problem(row: InboxRow, instruction: tuple) -> str | None:
+    v = row.values
+    iid, amount = v["instruction_id"], v["amount_yuan"]
+    _, instructed, status, result_file = instruction
+    if status != "pending":
+        return f"instruction {iid} is already settled ({status}, {result_file})"
+    if v["result"] == "success" and amount is None:
+        return "amount_yuan is required for a successful payment"
+    if v["result"] == "success" and v["paid_at"] is None:
+        return "paid_at is required for a successful payment"
+    if amount is not None and amount != instructed:
+        return (f"amount {amount:.2f} yuan does not match the instructed amount"
+                f" {instructed:.2f} yuan of {iid}")
+    return None
+
+
+def _apply_payment(
+    con: duckdb.DuckDBPyConnection, inbox: InboxFile, row: InboxRow, request_id: str,
+    now: datetime, report: TerminationReport,
+) -> None:
+    v = row.values
+    iid = v["instruction_id"]
+    _audit(con, request_id, "payment_result", v["result"],
+           f"{inbox.name} line {row.line}: {iid} {v['amount_yuan']} yuan"
+           + (f" paid {v['paid_at']}" if v["paid_at"] else ""), now)
+    if v["result"] == "success":
+        con.execute(
+            "update workflow.payment_instructions set status = 'paid', settled_at = ?,"
+            " paid_at = ?, result_file = ? where instruction_id = ?",
+            [now, v["paid_at"], inbox.name, iid],
+        )
+        con.execute(
+            "update workflow.termination_requests set status = 'terminated', updated_at = ?"
+            " where request_id = ?", [now, request_id],
+        )
+        contract_id, effective, fee = con.execute(
+            "select contract_id, effective_month, fee_yuan from workflow.termination_requests"
+            " where request_id = ?", [request_id],
+        ).fetchone()
+        con.execute(
+            "insert into workflow.contract_terminations values (?, ?, ?, ?, ?)",
+            [contract_id, request_id, effective, fee, now],
+        )
+        _audit(con, request_id, "terminated", "ok",
+               f"contract {contract_id} ends before {effective}", now)
+        report.terminated.append(request_id)
+        return
+    reason = v["failure_reason"] or "银行未说明原因"
+    con.execute(
+        "update workflow.payment_instructions set status = 'failed', settled_at = ?,"
+        " failure_reason = ?, result_file = ? where instruction_id = ?",
+        [now, reason, inbox.name, iid],
+    )
+    con.execute(
+        "update workflow.termination_requests set status = 'payment_failed', updated_at = ?"
+        " where request_id = ?", [now, request_id],
+    )
+    _audit(con, request_id, "terminated", "failed", f"payment failed: {reason}; contract stays"
+           " active", now)
+    report.payment_failed.append(request_id)
+
+
+def _process_payments(
+    con: duckdb.DuckDBPyConnection, inbox: InboxFile, now: datetime, report: TerminationReport
+) -> tuple[int, int]:
+    applied = skipped = 0
+    seen: set[str] = set()
+    for row in inbox.rows:
+        iid = row.values["instruction_id"]
+        instruction = con.execute(
+            "select request_id, amount_yuan, status, result_file"
+            " from workflow.payment_instructions where instruction_id = ?", [iid],
+        ).fetchone()
+        request_id = instruction[0] if instruction else None
+        if instruction is None:
+            reason = f"unknown instruction {iid}"
+        elif iid in seen:
+            reason = f"duplicate result for instruction {iid} earlier in this file"
+        elif instruction[2] != "pending" and instruction[3] == inbox.name:
+            skipped += 1  # applied from an earlier version of this file
+            seen.add(iid)
+            continue
+        else:
+            reason = _payment_problem(row, instruction)
+        seen.add(iid)
+        if reason is None:
+            _apply_payment(con, inbox, row, request_id, now, report)
+            applied += 1
+            continue
+        inbox.reject(row, reason, iid)
+        _audit(con, request_id, "payment_result", "rejected",
+               f"{inbox.name} line {row.line}: {reason}", now)
+    report.payments_applied += applied
+    return applied, skipped
+
+
+def _process_folder(
+    con: duckdb.DuckDBPyConnection, kind: str, folder: Path, now: datetime,
+    report: TerminationReport,
+) -> None:
+    columns, process, key = {
+        "terminations": (REQUEST_COLUMNS, _process_requests, "request_id"),
+        "payments": (PAYMENT_COLUMNS, _process_payments, "instruction_id"),
+    }[kind]
+    for path, _ in pending_files(con, kind, folder):
+        inbox = read_inbox_file(kind, path, columns, key)
+        con.begin()
+        try:
+            for rejection in inbox.rejections:  # parse errors: audit those naming a request
+                if kind == "terminations" and rejection.record_id:
+                    _audit(con, rejection.record_id, "received", "rejected",
+                           f"{inbox.name} line {rejection.line}: {rejection.reason}", now)
+            accepted, skipped = process(con, inbox, now, report)
+            record_file(con, inbox, accepted, skipped, now)
+            con.commit()
+        except Exception:
+            con.rollback()
+            raise
+        report.files += 1
+        report.rows_skipped += skipped
+        report.rejected += len(inbox.rejections)
+        for rejection in inbox.rejections:
+            log.warning("%s line %d rejected: %s", inbox.name, rejection.line, rejection.reason)
+
+
+OUTCOMES_SQL = """
+select r.request_id, r.contract_id, r.customer_id, r.retailer_id, r.status, r.fee_yuan,
+       r.effective_month, i.failure_reason, coalesce(c.customer_name, r.customer_id)
+from workflow.termination_requests r
+join workflow.payment_instructions i using (request_id)
+left join master.customers c on c.customer_id = r.customer_id and c.valid_to is null
+where r.status in ('terminated', 'payment_failed') and r.notified_at is null
+order by r.request_id
+"""
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    request_id: str
+    notice_key: str
+    notice_type: str
+    context: dict
+    recipients: list
+
+
+def _pending_outcomes(con: duckdb.DuckDBPyConnection) -> list[_Outcome]:
+    """Settled requests whose notice has not reached everyone yet, with their recipients."""
+    outcomes = []
+    for rid, contract_id, customer_id, retailer_id, status, fee, effective, failure, name in (
+        con.execute(OUTCOMES_SQL).fetchall()
+    ):
+        if status == "terminated":
+            notice_type = "termination_completed"
+            context = {"customer_name": name, "contract_id": contract_id, "fee_yuan": fee,
+                       "effective_month": effective}
+        else:
+            notice_type = "termination_failed"
+            context = {"customer_name": name, "contract_id": contract_id,
+                       "reason": f"解约费用支付失败（{failure}）"}
+        recipients = [
+            *customer_recipients(con, notice_type, customer_id, fallback_to_all=True),
+            *manager_recipients(con, notice_type, retailer_id, customer_id),
+        ]
+        key = f"termination:{rid}:{'completed' if status == 'terminated' else 'failed'}"
+        outcomes.append(_Outcome(rid, key, notice_type, context, recipients))
+    return outcomes
+
+
+def run_termination_workflow(
+    warehouse: Path | str, inbox_dir: Path | str, service: DeliveryService | None = None,
+    clock: Callable[[], datetime] = china_now,
+) -> TerminationReport:
+    """Process new request and payment files, then send the outcome notices still owed."""
+    warehouse, inbox_dir = Path(warehouse), Path(inbox_dir)
+    now = clock()
+    report = TerminationReport()
+    with connect(warehouse) as con:
+        if not _table_exists(con, "master", "contracts"):
+            raise RuntimeError("master data is not loaded (master.contracts is missing)")
+        ensure_workflow_schema(con)
+        _process_folder(con, "terminations", inbox_dir / "terminations", now, report)
+        _process_folder(con, "payments", inbox_dir / "payments", now, report)
+        outcomes = _pending_outcomes(con)
+    if not outcomes:
+        return report
+    # the delivery service opens the warehouse itself: no connection is held from here on
+    service = service or DeliveryService(warehouse, ChannelConfig.from_env(os.environ))
+    finished = []
+    for outcome in outcomes:
+        delivery = service.deliver(
+            outcome.notice_key, outcome.notice_type, outcome.context, outcome.recipients
+        )
+        report.notices_sent += len(delivery.sent)
+        if delivery.unreached:
+            report.unreached[outcome.request_id] = delivery.unreached
+        finished.append((outcome, delivery))
+    with connect(warehouse) as con:
+        for outcome, delivery in finished:
+            detail = (f"{outcome.notice_key}: {len(outcome.recipients)} recipients, reached"
+                      f" {len(delivery.reached)}, unreached {delivery.unreached}")
+            if not delivery.unreached:
+                con.execute(
+                    "update workflow.termination_requests set notified_at = ?"
+                    " where request_id = ?", [now, outcome.request_id],
+                )
+            _audit(con, outcome.request_id, "notified",
+                   "partial" if delivery.unreached else "ok", detail, now)
+    return report
+
+
+__all__ = [
+    "Contract", "FeeLine", "FeeQuote", "TerminationReport", "add_months", "effective_month",
+    "instruction_id_for", "last_year_kwh", "load_contract", "month_range", "quote_fee",
+    "record_rejections", "run_termination_workflow",
+]
