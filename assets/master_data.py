@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from assets.workflows.schema import ensure_workflow_schema
+
 DATE, TEXT, INT, DEC = "date", "varchar", "bigint", "decimal(18, 3)"
 
 # file stem -> (schema, columns with SQL types, key columns)
@@ -80,6 +82,7 @@ def load_master_data(con: duckdb.DuckDBPyConnection, master_dir: Path) -> dict[s
             counts[stem] = _load_table(con, stem, frame)
         for child, col, parent, pcol in REFERENCES:
             _check_reference(con, child, col, parent, pcol)
+        ensure_workflow_schema(con)  # dbt reads workflow.contract_terminations (stg_contracts)
         con.commit()
     except Exception:
         con.rollback()

@@ -14,6 +14,7 @@ from orchestration.jobs import default_jobs
 from orchestration.resources import Gridledger
 from orchestration.schedules import default_schedules
 from orchestration.sensors import default_sensors
+from orchestration.workflow_sensors import workflow_assets, workflow_jobs, workflow_sensors
 from quality.checks import default_checks
 
 
@@ -22,11 +23,12 @@ def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitio
     resources: dict[str, Any] = {"gridledger": Gridledger.from_env(), "dbt": dbt_resource()}
     resources.update(resource_overrides or {})
     return Definitions(
-        assets=[master_data, landing_reads, *build_dbt_assets(), monthly_notices],
+        assets=[master_data, landing_reads, *build_dbt_assets(), monthly_notices,
+                *workflow_assets],
         asset_checks=default_checks,
-        jobs=default_jobs,
+        jobs=[*default_jobs, *workflow_jobs],
         schedules=default_schedules,
-        sensors=default_sensors,
+        sensors=[*default_sensors, *workflow_sensors],
         resources=resources,
         # DuckDB has one writer per file: steps run one after another in the run's process.
         executor=in_process_executor,

@@ -58,9 +58,12 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
 
 
 def _axis_label(value: float) -> str:
-    if value >= 10_000:
-        return f"{value / 10_000:g}万"
     return f"{value:,.0f}" if value >= 10 or value == 0 else f"{value:g}"
+
+
+def _axis_unit(top: float, unit: str) -> tuple[float, str]:
+    """Divisor and axis title: values of a million and more are shown in 万 (10⁴)."""
+    return (10_000.0, f"万{unit}") if top >= 1_000_000 else (1.0, unit)
 
 
 def tou_chart(blocks: Sequence[tuple[str, Decimal]], width: int = 330) -> str:
@@ -93,17 +96,18 @@ def daily_chart(daily: Sequence, period_start: date, width: int = 680, height: i
     days = calendar.monthrange(period_start.year, period_start.month)[1]
     by_day = {d.day: d for d in daily}
     top_value = max((d.total_kwh for d in daily), default=0.0)
-    ticks = nice_ticks(top_value * 1.05)
-    left, right, top, bottom = 46, 8, 22, 22
+    divisor, unit = _axis_unit(top_value, "kWh")
+    ticks = nice_ticks(top_value * 1.05 / divisor)
+    left, right, top, bottom = 46, 14, 22, 22
     plot_w, plot_h = width - left - right, height - top - bottom
-    scale = plot_h / ticks[-1]
+    scale = plot_h / ticks[-1] / divisor
     slot = plot_w / days
-    body: list[str] = [_text(0, 11, "kWh", size=9, fill=AXIS)]
+    body: list[str] = [_text(0, 11, unit, size=9, fill=AXIS)]
     for day_no in range(1, days + 1):  # weekend shading
         if date(period_start.year, period_start.month, day_no).weekday() >= 5:
             body.append(_rect(left + (day_no - 1) * slot, top, slot, plot_h, "#f4f4f4"))
     for tick in ticks:
-        y = top + plot_h - tick * scale
+        y = top + plot_h - tick * divisor * scale
         body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
                     f'stroke="{GRID}" stroke-width="0.6"/>')
         body.append(_text(left - 4, y + 3, _axis_label(tick), "end", 9, AXIS))
@@ -140,12 +144,13 @@ def profile_chart(
     contract_demand_kw: float | None = None, width: int = 680, height: int = 200,
 ) -> str:
     """Average load by time of day (kW, 15-minute slots) over the month's TOU blocks."""
-    left, right, top, bottom = 46, 8, 22, 22
+    left, right, top, bottom = 46, 18, 22, 22
     plot_w, plot_h = width - left - right, height - top - bottom
     references = [v for v in (max_demand_kw, contract_demand_kw) if v]
     top_value = max([*profile_kw.values(), *references, 0.0])
-    ticks = nice_ticks(top_value * 1.08)
-    scale = plot_h / ticks[-1]
+    divisor, unit = _axis_unit(top_value, "kW")
+    ticks = nice_ticks(top_value * 1.08 / divisor)
+    scale = plot_h / ticks[-1] / divisor
 
     def x_of(minute: float) -> float:
         return left + minute / 1440 * plot_w
@@ -153,14 +158,14 @@ def profile_chart(
     def y_of(kw: float) -> float:
         return top + plot_h - kw * scale
 
-    body: list[str] = [_text(0, 11, "kW", size=9, fill=AXIS)]
+    body: list[str] = [_text(0, 11, unit, size=9, fill=AXIS)]
     for minute in range(0, 1440, 15):  # TOU bands behind the curve
         block = bands.get(minute)
         if block:
             body.append(_rect(x_of(minute), top, plot_w / 96 + 0.3, plot_h,
                               BAND_TINTS.get(block, "#eee")))
     for tick in ticks:
-        y = y_of(tick)
+        y = y_of(tick * divisor)
         body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
                     f'stroke="{GRID}" stroke-width="0.6"/>')
         body.append(_text(left - 4, y + 3, _axis_label(tick), "end", 9, AXIS))
@@ -178,14 +183,17 @@ def profile_chart(
     else:
         body.append(_text(left + plot_w / 2, top + plot_h / 2, "本月无负荷数据", "middle",
                           fill=AXIS))
-    for value, label, color in ((max_demand_kw, "最大需量", "#c0392b"),
-                                (contract_demand_kw, "合同需量", "#6c3483")):
-        if value:
-            y = y_of(value)
-            body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
-                        f'stroke="{color}" stroke-width="1" stroke-dasharray="4 3"/>')
-            body.append(_text(width - right - 2, y - 3, f"{label} {number(value, 1)} kW", "end",
-                              9, color))
+    # reference lines; the lower label goes under its line when the two would collide
+    refs = sorted(((v, label, color) for v, label, color in (
+        (max_demand_kw, "最大需量", "#c0392b"), (contract_demand_kw, "合同需量", "#6c3483")) if v),
+        reverse=True)
+    for index, (value, label, color) in enumerate(refs):
+        y = y_of(value)
+        below = index > 0 and abs(y_of(refs[0][0]) - y) < 12
+        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+                    f'stroke="{color}" stroke-width="1" stroke-dasharray="4 3"/>')
+        body.append(_text(width - right - 2, y + 10 if below else y - 3,
+                          f"{label} {number(value, 1)} kW", "end", 9, color))
     body.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
                 f'y2="{top + plot_h}" stroke="{AXIS}" stroke-width="0.8"/>')
     present = [b for b in BLOCK_ORDER if b in set(bands.values())]

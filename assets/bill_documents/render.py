@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 CONTRACT_STATUS = {"active": "有效", "terminated": "已解约", "pending": "待生效"}
 FLAGS = {"ACTUAL": "实测", "ESTIMATED": "估算", "FAILED": "校验未通过"}
+BASE_PRICE_LABELS = {"TIERED": "第一档电价", "SINGLE": "综合电价", "LINKED": "固定价（平段）"}
 
 
 @functools.cache
@@ -70,8 +71,16 @@ def _or_dash(value: Any) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
+def _energy_dp(bill: BillData) -> int:
+    """Decimals for kWh on this bill: 0 when every billed kWh figure is whole, else 3 for all."""
+    values = [bill.bill["billed_kwh"]] + [x.quantity for x in bill.lines if x.unit == "kWh"]
+    whole = all(v is None or v == v.to_integral_value() for v in values)
+    return 0 if whole else 3
+
+
 def _line_rows(bill: BillData) -> tuple[list[dict], Decimal]:
     """Table rows grouped by bill section (domain.md §1), each section with its subtotal."""
+    kwh_dp = _energy_dp(bill)
     order = [key for key, _, _ in SECTIONS] + ["other"]
     grouped: dict[str, tuple[str, list]] = {}
     for line in bill.lines:
@@ -90,7 +99,8 @@ def _line_rows(bill: BillData) -> tuple[list[dict], Decimal]:
                 "kind": "line",
                 "name": line_name(line.line_code),
                 "code": line.line_code,
-                "quantity": line_quantity(line.quantity, line.unit),
+                "quantity": (number(line.quantity, kwh_dp, kwh_dp) if line.unit == "kWh"
+                             else line_quantity(line.quantity, line.unit)),
                 "unit": "调整基数 元" if line.unit == "元" else UNITS.get(line.unit, line.unit),
                 "unit_price": line_unit_price(line.unit_price, line.unit),
                 "price_unit": "" if line.unit == "元" else f"元/{UNITS.get(line.unit, line.unit)}",
@@ -149,7 +159,9 @@ def build_context(bill: BillData, issued_on: date | None = None) -> dict[str, An
             "number": _or_dash(mask_account(b["bank_account"])),
         },
         "customer": {
-            "class": CUSTOMER_CLASSES.get(b["customer_class"], _or_dash(b["customer_class"])),
+            "category": " · ".join(dict.fromkeys(
+                x for x in (CUSTOMER_CLASSES.get(b["customer_class"], b["customer_class"]),
+                            b["industry"], b["region"]) if x)) or "—",
             "voltage": VOLTAGE_LEVELS.get(b["voltage_level"], _or_dash(b["voltage_level"])),
             "tariff": TARIFF_TYPES.get(b["tariff_type"], _or_dash(b["tariff_type"])),
             "region": _or_dash(b["region"]),
@@ -161,14 +173,15 @@ def build_context(bill: BillData, issued_on: date | None = None) -> dict[str, An
         "summary": {
             "total": yuan(total),
             "total_capital": capital_yuan(total),
-            "kwh": number(kwh, 0),
+            "kwh": number(kwh, _energy_dp(bill), _energy_dp(bill)),
             "kvarh": number(b["billed_kvarh"], 0),
             "average_price": number(b["average_price_yuan_per_kwh"], 4, 4) or "—",
             "power_factor": number(b["power_factor"], 2, 2) or "—",
+            "pf_assessed": b["pf_standard"] not in (None, "none"),
             "pf_standard": "不考核" if b["pf_standard"] in (None, "none") else b["pf_standard"],
             "pf_rate": line_unit_price(pf_line.unit_price, "元") if pf_line else "0.00%",
             "pf_amount": signed_yuan(pf_line.amount_yuan) if pf_line else "0.00",
-            "max_demand": number(max_demand, 1) or "—",
+            "max_demand": number(max_demand, 3) or "—",
             "contract_demand": number(contract_demand, 0) if contract_demand else None,
             "peak_at": bill.peak_slot.strftime("%m-%d %H:%M") if bill.peak_slot else None,
             "estimated_share": percent(b["estimated_kwh_share"] or 0, 2),
@@ -182,6 +195,7 @@ def build_context(bill: BillData, issued_on: date | None = None) -> dict[str, An
             "model": PACKAGE_MODELS.get(b["package_model"], _or_dash(b["package_model"])),
             "model_code": _or_dash(b["package_model"]),
             "flat_price": number(b["flat_price"], 6, 4) if b["flat_price"] is not None else None,
+            "flat_price_label": BASE_PRICE_LABELS.get(b["package_model"], "平段基准价"),
             "green_value": number(b["green_value"], 6, 4) if b["green_value"] else None,
             "contracted_kwh": number(contracted, 0) if contracted is not None else None,
             "deviation": percent(deviation, 2, signed=True) if deviation is not None else None,
@@ -191,6 +205,7 @@ def build_context(bill: BillData, issued_on: date | None = None) -> dict[str, An
         "lines_total_matches": lines_total == total,
         "lines_total": yuan(lines_total),
         "blocks": _blocks(bill),
+        "blocks_total_kwh": number(sum((x.kwh for x in bill.blocks), Decimal(0)), 0),
         "quality": {
             "counts": [{"flag": FLAGS.get(flag, flag), "intervals": f"{count:,}"}
                        for flag, count in sorted(bill.interval_counts.items(),

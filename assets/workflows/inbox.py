@@ -207,7 +207,8 @@ def read_inbox_file(
 def already_processed(con: duckdb.DuckDBPyConnection, kind: str, name: str, checksum: str) -> bool:
     """True if this exact content of the file was processed before."""
     return con.execute(
-        "select count(*) from workflow.inbox_files where kind = ? and file_name = ? and checksum = ?",
+        "select count(*) from workflow.inbox_files"
+        " where kind = ? and file_name = ? and checksum = ?",
         [kind, name, checksum],
     ).fetchone()[0] > 0
 
@@ -250,15 +251,16 @@ def record_rejections(
     """Append rejections; the first reason per line wins."""
     for r in rejections:
         con.execute(
-            "insert into workflow.rejections values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
+            "insert into workflow.rejections values (?, ?, ?, ?, ?, ?, ?, ?)"
+            " on conflict do nothing",
             [kind, file_name, checksum, r.line, r.record_id, r.reason,
              json.dumps(r.raw, ensure_ascii=False) if r.raw is not None else None, now],
         )
 
 
 __all__ = [
-    "CST", "KINDS", "InboxFile", "InboxRow", "Rejection", "RowError", "already_processed", "china_now",
-    "choice",
+    "CST", "KINDS", "InboxFile", "InboxRow", "Rejection", "RowError", "already_processed",
+    "china_now", "choice",
     "decimal", "file_checksum", "inbox_files", "optional", "optional_text", "optional_timestamp",
     "pending_files", "read_inbox_file", "record_file", "record_rejections", "text", "timestamp",
 ]

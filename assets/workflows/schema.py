@@ -84,7 +84,7 @@ create table if not exists workflow.payment_instructions (
     payee_retailer_id    varchar not null,
     payee_bank_name      varchar not null,
     payee_account_holder varchar not null,
-    payee_account_masked varchar not null,       -- full number: restricted.payment_instruction_accounts
+    payee_account_masked varchar not null,  -- full: restricted.payment_instruction_accounts
     status               varchar not null check (status in ('pending', 'paid', 'failed')),
     created_at           timestamp not null,
     settled_at           timestamp,

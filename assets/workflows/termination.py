@@ -50,7 +50,6 @@ from assets.workflows.inbox import (
     pending_files,
     read_inbox_file,
     record_file,
-    record_rejections,
     text,
     timestamp,
 )
@@ -573,5 +572,5 @@ def run_termination_workflow(
 __all__ = [
     "Contract", "FeeLine", "FeeQuote", "TerminationReport", "add_months", "effective_month",
     "instruction_id_for", "last_year_kwh", "load_contract", "month_range", "quote_fee",
-    "record_rejections", "run_termination_workflow",
+    "run_termination_workflow",
 ]

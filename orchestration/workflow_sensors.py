@@ -1,0 +1,267 @@
+"""Workflow sensors and the assets/jobs they run: early termination and curtailment.
+
+- `termination_inbox_sensor` watches `inbox/terminations` and `inbox/payments`. Cursor: JSON map
+  `<folder>/<file>` -> SHA-256 of the content. A new or changed file requests one
+  `termination_job` run (run key = hash of the changed entries); the run processes every file
+  content not yet in `workflow.inbox_files`, so a repeated run does nothing.
+- `curtailment_sensor` watches `inbox/curtailment` and the clock. Cursor: JSON
+  `{"files": {<file>: sha256}, "evaluated_at": <ISO China time>}`. It requests a
+  `curtailment_job` run, with the sensor's "now" as run config, when a plan file is new or changed,
+  or when a stage time of a plan (publication, reminder, all-clear, results deadline) or a
+  retry tick (every 5 min during an emergency plan that needs acknowledgement, every hour until
+  the plan's results deadline) falls in (evaluated_at, now]. The run then does everything due at
+  that "now" (see `assets.workflows.curtailment`). `build_curtailment_sensor(clock=...)` builds the
+  same sensor with another clock, for tests.
+
+Not here: the workflow logic (assets/workflows), the daily and monthly flows (jobs.py, sensors.py).
+"""
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSelection,
+    AssetSpec,
+    Config,
+    DefaultSensorStatus,
+    MaterializeResult,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    define_asset_job,
+    multi_asset,
+    sensor,
+)
+
+from assets.warehouse import connect
+from assets.workflows.curtailment import (
+    RULES_PATH,
+    Timeline,
+    evaluate_curtailment,
+    load_rules,
+    sensor_timeline,
+)
+from assets.workflows.inbox import china_now, file_checksum, inbox_files
+from assets.workflows.termination import run_termination_workflow
+from orchestration.resources import Gridledger
+
+TERMINATION_TABLES = (
+    "termination_requests", "payment_instructions", "contract_terminations", "termination_audit",
+)
+CURTAILMENT_TABLES = ("curtailment_plans", "curtailment_stages", "curtailment_results")
+EMERGENCY_TICK = timedelta(minutes=5)
+RETRY_TICK = timedelta(hours=1)
+
+
+def _row_counts(warehouse: Path, tables: tuple[str, ...]) -> dict[str, int]:
+    with connect(warehouse, read_only=True) as con:
+        return {t: con.execute(f"select count(*) from workflow.{t}").fetchone()[0]
+                for t in tables}
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            AssetKey(["workflow", table]), group_name="workflow",
+            deps=[AssetKey(["master", "contracts"]), AssetKey(["master", "contract_volumes"]),
+                  AssetKey(["restricted", "retailers"]), AssetKey(["restricted", "contacts"])],
+            description=f"workflow.{table}: early termination (inbox/terminations, payments).",
+        )
+        for table in TERMINATION_TABLES
+    ],
+    name="termination_workflow",
+)
+def termination_workflow(context: AssetExecutionContext, gridledger: Gridledger):
+    """New termination requests and payment results; outcome notices to both sides."""
+    report = run_termination_workflow(gridledger.warehouse_path, gridledger.inbox_dir)
+    for request_id, contacts in report.unreached.items():
+        context.log.warning(f"termination {request_id}: unreached {contacts}, retried next run")
+    counts = _row_counts(gridledger.warehouse_path, TERMINATION_TABLES)
+    summary = {
+        "files": report.files, "requests_accepted": report.requests_accepted,
+        "payments_applied": report.payments_applied, "rows_rejected": report.rejected,
+        "terminated": ", ".join(report.terminated),
+        "payment_failed": ", ".join(report.payment_failed),
+        "notices_sent": report.notices_sent,
+    }
+    for table in TERMINATION_TABLES:
+        yield MaterializeResult(asset_key=AssetKey(["workflow", table]),
+                                metadata={"dagster/row_count": counts[table], **summary})
+
+
+class CurtailmentClock(Config):
+    """The evaluation time; empty means the real China Standard Time clock."""
+
+    now: str = ""  # 'YYYY-MM-DD HH:MM[:SS]', China Standard Time
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            AssetKey(["workflow", table]), group_name="workflow",
+            deps=[AssetKey(["master", "customers"]), AssetKey(["restricted", "contacts"]),
+                  AssetKey(["core", "int_interval_validated"])],
+            description=f"workflow.{table}: curtailment plans, notices and results.",
+        )
+        for table in CURTAILMENT_TABLES
+    ],
+    name="curtailment_workflow",
+)
+def curtailment_workflow(
+    context: AssetExecutionContext, config: CurtailmentClock, gridledger: Gridledger
+):
+    """Accept new plans and do every notice and result due at the configured time."""
+    now = datetime.fromisoformat(config.now) if config.now else china_now()
+    report = evaluate_curtailment(gridledger.warehouse_path, gridledger.inbox_dir, now=now)
+    for key, contacts in report.unreached.items():
+        context.log.warning(f"{key}: unreached {contacts}, retried next evaluation")
+    counts = _row_counts(gridledger.warehouse_path, CURTAILMENT_TABLES)
+    summary = {
+        "evaluated_at": now.isoformat(sep=" "), "plans_accepted": ", ".join(report.plans_accepted),
+        "notices": len(report.delivered), "messages_sent": sum(report.delivered.values()),
+        "skipped": len(report.skipped), "results": len(report.results),
+    }
+    for table in CURTAILMENT_TABLES:
+        yield MaterializeResult(asset_key=AssetKey(["workflow", table]),
+                                metadata={"dagster/row_count": counts[table], **summary})
+
+
+termination_job = define_asset_job(
+    "termination_job", selection=AssetSelection.assets(termination_workflow),
+    description="Early termination: requests -> fee -> payment instructions -> results -> notices.",
+)
+curtailment_job = define_asset_job(
+    "curtailment_job", selection=AssetSelection.assets(curtailment_workflow),
+    description="Curtailment plans: notices, reminders, escalations, all-clear and results.",
+)
+
+
+def _checksums(inbox: Path, *kinds: str) -> dict[str, str]:
+    return {f"{kind}/{path.name}": file_checksum(path)
+            for kind in kinds for path in inbox_files(inbox / kind)}
+
+
+@sensor(
+    job=termination_job, minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="New or changed files in inbox/terminations or inbox/payments request one "
+                "termination_job run. Cursor: JSON map file -> SHA-256.",
+)
+def termination_inbox_sensor(context: SensorEvaluationContext, gridledger: Gridledger):
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    current = _checksums(gridledger.inbox_dir, "terminations", "payments")
+    changed = {name: digest for name, digest in current.items() if seen.get(name) != digest}
+    cursor = json.dumps(current, sort_keys=True)
+    if not changed:
+        return SensorResult(skip_reason=SkipReason("no new termination or payment files"),
+                            cursor=cursor)
+    run_key = "termination:" + hashlib.sha256(
+        json.dumps(changed, sort_keys=True).encode()).hexdigest()[:16]
+    return SensorResult(
+        run_requests=[RunRequest(run_key=run_key,
+                                 tags={"inbox_files": ",".join(sorted(changed))[:200]})],
+        cursor=cursor,
+    )
+
+
+def _crossed(anchor: datetime, end: datetime, step: timedelta, last: datetime | None,
+             now: datetime) -> bool:
+    """True if a tick anchor + k*step (k >= 1, tick <= end) lies in (last, now]."""
+    upper = min(now, end)
+    if upper <= anchor:
+        return False
+    k_now = (upper - anchor) // step
+    if last is None or last < anchor:
+        return k_now >= 1
+    return k_now > (last - anchor) // step
+
+
+def due_reasons(timelines: dict[str, Timeline], last: datetime | None, now: datetime
+                ) -> list[str]:
+    """Why an evaluation is due now: stage times and retry ticks in (last, now]."""
+    reasons = []
+    for plan_id, t in sorted(timelines.items()):
+        moments = {"notice": t.notice_at, "reminder": t.reminder_at,
+                   "all_clear": t.all_clear_at, "results_until": t.results_until}
+        for stage, moment in moments.items():
+            if moment is not None and (last is None or moment > last) and moment <= now:
+                reasons.append(f"{plan_id}:{stage}")
+        if t.ack_timeout_minutes is not None and _crossed(
+                t.notice_at, t.window_end, EMERGENCY_TICK, last, now):
+            reasons.append(f"{plan_id}:ack_tick")
+        if _crossed(t.notice_at, t.results_until, RETRY_TICK, last, now):
+            reasons.append(f"{plan_id}:hourly_tick")
+    return reasons
+
+
+def _plan_rows(folder: Path) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for path in inbox_files(folder):
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+            rows += [{(k or "").strip(): (v or "") for k, v in row.items()}
+                     for row in csv.DictReader(io.StringIO(text, newline=""))]
+        except (UnicodeDecodeError, csv.Error):
+            continue  # the run rejects the file with its reason
+    return rows
+
+
+def build_curtailment_sensor(
+    clock: Callable[[], datetime] = china_now, name: str = "curtailment_sensor",
+    rules_path: Path = RULES_PATH,
+):
+    """The curtailment sensor with an injectable clock (naive China Standard Time)."""
+
+    @sensor(
+        name=name, job=curtailment_job, minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Curtailment plans and their clock: new plan files, stage times and retry "
+                    "ticks request a curtailment_job run evaluated at the sensor's now. Cursor: "
+                    "JSON {files: file -> SHA-256, evaluated_at}.",
+    )
+    def _curtailment_sensor(context: SensorEvaluationContext, gridledger: Gridledger):
+        now = clock().replace(microsecond=0)
+        state = json.loads(context.cursor) if context.cursor else {}
+        last = datetime.fromisoformat(state["evaluated_at"]) if state.get("evaluated_at") else None
+        folder = gridledger.inbox_dir / "curtailment"
+        current = _checksums(gridledger.inbox_dir, "curtailment")
+        seen = state.get("files", {})
+        reasons = [f"file:{n}" for n, digest in sorted(current.items()) if seen.get(n) != digest]
+        reasons += due_reasons(sensor_timeline(_plan_rows(folder), load_rules(rules_path)),
+                               last, now)
+        cursor = json.dumps({"files": current, "evaluated_at": now.isoformat(sep=" ")},
+                            sort_keys=True)
+        if not reasons:
+            return SensorResult(skip_reason=SkipReason("nothing due"), cursor=cursor)
+        stamp = now.isoformat(sep=" ")
+        return SensorResult(
+            run_requests=[RunRequest(
+                run_key=f"curtailment:{now:%Y%m%dT%H%M%S}",
+                run_config={"ops": {"curtailment_workflow": {"config": {"now": stamp}}}},
+                tags={"curtailment_now": stamp, "reasons": ",".join(reasons)[:200]},
+            )],
+            cursor=cursor,
+        )
+
+    return _curtailment_sensor
+
+
+curtailment_sensor = build_curtailment_sensor()
+
+workflow_assets = [termination_workflow, curtailment_workflow]
+workflow_jobs = [termination_job, curtailment_job]
+workflow_sensors = [termination_inbox_sensor, curtailment_sensor]
+
+__all__ = [
+    "CurtailmentClock", "build_curtailment_sensor", "curtailment_job", "curtailment_sensor",
+    "curtailment_workflow", "due_reasons", "termination_inbox_sensor", "termination_job",
+    "termination_workflow", "workflow_assets", "workflow_jobs", "workflow_sensors",
+]

@@ -1,0 +1,126 @@
+"""The whole graph on generated data: bills, invariants, idempotency, gates and the sensor."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from dagster import DagsterInstance, build_sensor_context
+
+from assets.sample_data import generate
+from orchestration.runner import RANGE_END, RANGE_START, run_job
+from orchestration.sensors import landing_file_sensor
+
+OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
+PACKAGES = {"FIXED", "LINKED", "SPREAD", "SINGLE", "TIERED", "GREEN"}
+
+
+@pytest.fixture(scope="module")
+def october(module_flow):
+    manifest = generate(module_flow.data_dir, meters=24, months=1, start="2026-10", seed=11)
+    results = module_flow.run(*OCTOBER)
+    assert [r.success for r in results] == [True, True, True]
+    module_flow.manifest = manifest
+    return module_flow
+
+
+def test_every_customer_is_billed_with_every_package_type(october):
+    customers = october.sql("select count(*) from master.customers")[0][0]
+    billed = october.sql("select count(distinct customer_id) from finance.bills")[0][0]
+    assert billed == customers
+    models = {m for (m,) in october.sql("select distinct package_model from finance.bills")}
+    assert models == PACKAGES
+
+
+def test_bill_lines_sum_to_totals_and_kwh_equals_validated_kwh(october):
+    assert october.sql(
+        """select count(*) from finance.bills b
+           join (select customer_id, period, sum(amount_yuan) s from finance.bill_lines group by all) l
+           using (customer_id, period) where b.total_yuan <> l.s"""
+    ) == [(0,)]
+    assert october.sql(
+        """select count(*) from finance.bills b
+           join (select customer_id, sum(value) kwh from core.int_interval_validated
+                 where channel = 'kwh_imp' group by 1) v using (customer_id)
+           where b.billed_kwh <> v.kwh"""
+    ) == [(0,)]
+
+
+def test_every_interval_has_a_flag_a_method_and_a_version(october):
+    rows = october.sql(
+        "select count(*) filter (where quality_flag is null or method is null), "
+        "count(*) filter (where quality_flag = 'ACTUAL' and version is null), count(*) "
+        "from core.int_interval_validated"
+    )
+    missing, unversioned, total = rows[0]
+    meters = october.sql("select count(*) from master.metering_points")[0][0]
+    assert (missing, unversioned) == (0, 0)
+    assert total == meters * 2 * 31 * 96
+
+
+def test_the_malformed_file_is_quarantined_with_its_reason(october):
+    name = october.manifest["malformed_file"]
+    status, error = october.sql(
+        "select status, error from raw.file_ledger where file_name = ?", [name]
+    )[0]
+    assert status == "quarantined" and error.startswith(f"{name}: ")
+
+
+def test_a_copied_landing_file_changes_no_bill(october):
+    before = october.sql("select customer_id, total_yuan from finance.bills order by 1")
+    landing = october.data_dir / "landing" / "reads"
+    source = sorted(landing.glob("reads_20261005_01.*"))[0]
+    shutil.copy(source, landing / source.name.replace("_01.", "_50."))
+    defs = october.defs()
+    with DagsterInstance.ephemeral() as instance:
+        tags = {RANGE_START: "2026-10-05", RANGE_END: "2026-10-05"}
+        assert run_job(defs, "daily_job", instance, tags).success
+        assert run_job(defs, "monthly_job", instance, partition_key="2026-10-01").success
+    assert october.sql(
+        "select status from raw.file_ledger where file_name like 'reads_20261005_50.%'"
+    ) == [("duplicate",)]
+    assert october.sql("select customer_id, total_yuan from finance.bills order by 1") == before
+    assert sum(t for _, t in before) > Decimal(0)
+
+
+def test_the_landing_sensor_requests_the_days_a_new_file_touches(october):
+    from orchestration.resources import Gridledger
+
+    resource = Gridledger(warehouse=str(october.warehouse), data_dir=str(october.data_dir))
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(instance=instance, resources={"gridledger": resource})
+        first = landing_file_sensor(context)
+        requests = {r.tags["landing_file"]: r.tags for r in first.run_requests}
+        late = october.manifest["late_file"]["file"]
+        assert requests[late][RANGE_START] == requests[late][RANGE_END] == \
+            october.manifest["late_file"]["day"]
+        again = landing_file_sensor(build_sensor_context(
+            instance=instance, resources={"gridledger": resource}, cursor=first.cursor))
+        assert not getattr(again, "run_requests", None)
+
+
+def test_a_failing_gate_stops_the_downstream_assets(october):
+    """Lose loaded rows behind the ledger's back: the reconciliation gate fails and blocks dbt."""
+    from assets.warehouse import connect
+
+    with connect(october.warehouse) as con:
+        con.execute("create table raw.kept as select * from raw.interval_reads")
+        con.execute("delete from raw.interval_reads where source_row = 2")
+    try:
+        with DagsterInstance.ephemeral() as instance:
+            tags = {RANGE_START: "2026-10-06", RANGE_END: "2026-10-06"}
+            result = run_job(october.defs(), "daily_job", instance, tags, raise_on_error=False)
+        assert not result.success
+        evaluation = [e for e in result.get_asset_check_evaluations()
+                      if e.check_name == "landing_ledger_reconciles"][0]
+        assert not evaluation.passed
+        assert "rows_read_equal_rows_loaded_plus_quarantined" in \
+            evaluation.metadata["failed_rules"].value
+        materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+        assert "core/int_interval_validated" not in materialized
+    finally:
+        with connect(october.warehouse) as con:
+            con.execute("delete from raw.interval_reads; insert into raw.interval_reads "
+                        "select * from raw.kept; drop table raw.kept")
