@@ -7,6 +7,7 @@ from typing import Any
 
 from dagster import Definitions, in_process_executor
 
+from assets.bill_documents.assets import bill_documents
 from assets.ingestion.assets import landing_reads, master_data
 from assets.notices import monthly_notices
 from orchestration.dbt import build_dbt_assets, dbt_resource

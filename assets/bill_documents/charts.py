@@ -193,7 +193,7 @@ def profile_chart(
         body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
                     f'stroke="{color}" stroke-width="1" stroke-dasharray="4 3"/>')
         body.append(_text(width - right - 2, y + 10 if below else y - 3,
-                          f"{label} {number(value, 1)} kW", "end", 9, color))
+                          f"{label} {number(value, 3)} kW", "end", 9, color))
     body.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
                 f'y2="{top + plot_h}" stroke="{AXIS}" stroke-width="0.8"/>')
     present = [b for b in BLOCK_ORDER if b in set(bands.values())]
@@ -211,8 +211,7 @@ def quality_bar(actual: float, estimated: float, failed: float, width: int = 330
     height = 34
     body: list[str] = []
     x = 0.0
-    for part, value, name in (("actual", actual, "实测"), ("estimated", estimated, "估算"),
-                              ("failed", failed, "校验未通过")):
+    for part, value in (("actual", actual), ("estimated", estimated), ("failed", failed)):
         if total <= 0 or value <= 0:
             continue
         w = value / total * width

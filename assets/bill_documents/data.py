@@ -225,7 +225,7 @@ def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
 def load_bills(
     con: duckdb.DuckDBPyConnection, period: str, customer_ids: list[str] | None = None
 ) -> list[BillData]:
-    """All bills of a `YYYY-MM` period (or only those customers'), with what their documents show."""
+    """All bills of a `YYYY-MM` period (or those customers'), with what their documents show."""
     start, end = period_bounds(period)
     params: dict[str, Any] = {"period": period, "start": start, "end": end}
     if customer_ids is not None:

@@ -24,7 +24,12 @@ from assets.ingestion.ledger import (
     pending_files,
     scan_landing,
 )
-from assets.ingestion.readers import MalformedFile, read_landing_file
+from assets.ingestion.readers import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    MalformedFile,
+    read_landing_file,
+)
 
 
 @dataclass
@@ -92,7 +97,7 @@ def _ingest_one(
     con.begin()
     try:
         file_id = next_file_id(con)
-        con.register("batch", result.table)
+        _register_batch(con, result, landing.kind)
         con.execute(f"create or replace temp table typed as {typed_sql}")
         con.execute(f"create or replace temp table checked as {rules_sql}")
         con.execute(insert_sql.format(file_id=file_id))
@@ -114,11 +119,10 @@ def _ingest_one(
         if result.bad_rows:
             by_rule["malformed_row"] = len(result.bad_rows)
         n_bad = sum(by_rule.values())
-        n_total = result.table.num_rows + len(result.bad_rows)
+        n_total = con.execute("select count(*) from typed").fetchone()[0] + len(result.bad_rows)
         span = con.execute(span_sql).fetchone()
         _ledger(con, landing, "loaded", n_total, n_total - n_bad, n_bad, None, span, now, file_id)
-        con.execute("drop table typed; drop table checked")
-        con.unregister("batch")
+        con.execute("drop table typed; drop table checked; drop view if exists batch")
         con.commit()
     except Exception:
         con.rollback()
@@ -127,6 +131,22 @@ def _ingest_one(
     report.rows_loaded += n_total - n_bad
     report.rows_quarantined += n_bad
     report.quarantined_by_rule.update(by_rule)
+
+
+def _register_batch(con: duckdb.DuckDBPyConnection, result, kind: str) -> None:
+    """Expose the file's rows as view `batch` with a `source_row` column."""
+    if result.parquet_path is None:
+        con.register("batch_arrow", result.table)
+        con.execute("create or replace temp view batch as select * from batch_arrow")
+        return
+    wanted = [c for c in (*REQUIRED_COLUMNS[kind], *OPTIONAL_COLUMNS[kind]) if c in result.columns]
+    absent = [c for c in OPTIONAL_COLUMNS[kind] if c not in result.columns]
+    path = str(result.parquet_path).replace("'", "''")
+    select = ", ".join([*wanted, *(f"null as {c}" for c in absent)])
+    con.execute(
+        f"create or replace temp view batch as select {select}, file_row_number + 1 as source_row "
+        f"from read_parquet('{path}', file_row_number = true)"
+    )
 
 
 def _ledger(

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -28,10 +27,13 @@ class MalformedFile(ValueError):
 
 @dataclass
 class ReadResult:
-    """Rows as text with their source row, and the rows that could not be split into fields."""
+    """Rows with their source row (an Arrow table, or a Parquet file DuckDB scans directly),
+    and the rows that could not be split into fields."""
 
-    table: pa.Table
+    table: pa.Table | None
     bad_rows: list[tuple[int, str]] = field(default_factory=list)  # (source_row, raw text)
+    parquet_path: Path | None = None
+    columns: list[str] = field(default_factory=list)
 
 
 def read_landing_file(path: Path, kind: str) -> ReadResult:
@@ -45,11 +47,11 @@ def read_landing_file(path: Path, kind: str) -> ReadResult:
         result = _read_parquet(path)
     else:
         raise MalformedFile(f"unsupported file type {suffix!r} (expected .csv or .parquet)")
-    missing = [c for c in REQUIRED_COLUMNS[kind] if c not in result.table.column_names]
+    missing = [c for c in REQUIRED_COLUMNS[kind] if c not in result.columns]
     if missing:
-        raise MalformedFile(
-            f"missing required columns {missing}; header has {result.table.column_names}"
-        )
+        raise MalformedFile(f"missing required columns {missing}; header has {result.columns}")
+    if result.table is None:
+        return result
     wanted = [*REQUIRED_COLUMNS[kind], *OPTIONAL_COLUMNS[kind]]
     columns = {c: result.table[c] for c in wanted if c in result.table.column_names}
     for c in wanted:
@@ -97,7 +99,7 @@ def _read_csv(path: Path) -> ReadResult:
     bad_lines = sorted(int(n) for n, _ in bad if n is not None)
     rows = _line_numbers(table.num_rows, bad_lines)
     table = table.append_column("source_row", pa.array(rows, pa.int64()))
-    return ReadResult(table, [(int(n or 0), text) for n, text in bad])
+    return ReadResult(table, [(int(n or 0), text) for n, text in bad], columns=names)
 
 
 def _line_numbers(n_rows: int, bad_lines: list[int]) -> np.ndarray:
@@ -107,18 +109,9 @@ def _line_numbers(n_rows: int, bad_lines: list[int]) -> np.ndarray:
 
 
 def _read_parquet(path: Path) -> ReadResult:
+    """Check the schema only; DuckDB scans the file itself (much faster than via Arrow)."""
     try:
-        table = pq.read_table(path)
+        schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise MalformedFile(f"Parquet cannot be read: {exc}") from exc
-    text = {
-        name: pc.cast(
-            pc.strftime(col.cast(pa.timestamp("s"), safe=False), format="%Y-%m-%d %H:%M:%S")
-            if pa.types.is_timestamp(col.type)
-            else col,
-            pa.string(),
-        )
-        for name, col in zip(table.column_names, table.columns, strict=True)
-    }
-    text["source_row"] = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
-    return ReadResult(pa.table(text))
+    return ReadResult(None, parquet_path=path, columns=list(schema.names))

@@ -8,22 +8,28 @@ from __future__ import annotations
 
 # End-of-interval label to timestamp: `24:00` is the end of its own date.
 _PARSE_TS = """
-case when regexp_matches(trim({col}), '^\\d{{4}}-\\d{{2}}-\\d{{2}}[ T]24:00(:00)?$')
-     then try_strptime(substr(trim({col}), 1, 10), '%Y-%m-%d') + interval 1 day
-     else coalesce(try_strptime(trim({col}), '%Y-%m-%d %H:%M'),
-                   try_strptime(trim({col}), '%Y-%m-%d %H:%M:%S'),
-                   try_strptime(trim({col}), '%Y-%m-%d %H:%M:%S.%f'),
-                   try_strptime(trim({col}), '%Y-%m-%dT%H:%M:%S')) end
+case when substr({col}, 11, 6) in (' 24:00', 'T24:00') and length({col}) in (16, 19)
+     then try_strptime(substr({col}, 1, 10), '%Y-%m-%d') + interval 1 day
+     else coalesce(try_strptime({col}, '%Y-%m-%d %H:%M'),
+                   try_strptime({col}, '%Y-%m-%d %H:%M:%S'),
+                   try_strptime({col}, '%Y-%m-%d %H:%M:%S.%f'),
+                   try_strptime({col}, '%Y-%m-%dT%H:%M:%S')) end
 """
 
 INTERVAL_TYPED = f"""
-select source_row, trim(meter_id) as meter_id, trim(channel) as channel, trim(unit) as unit,
-       interval_end, interval_minutes, value, multiplier,
+with text as (
+    select source_row, trim(meter_id::varchar) as meter_id, trim(channel::varchar) as channel,
+           trim(unit::varchar) as unit, trim(interval_end::varchar) as interval_end,
+           trim(interval_minutes::varchar) as interval_minutes, trim(value::varchar) as value,
+           trim(multiplier::varchar) as multiplier
+    from batch
+)
+select source_row, meter_id, channel, unit, interval_end, interval_minutes, value, multiplier,
        try_cast(interval_minutes as integer) as minutes,
        try_cast(value as decimal(18, 3)) as val,
        try_cast(multiplier as integer) as mult,
        {_PARSE_TS.format(col="interval_end")} as ts_end
-from batch
+from text
 """
 
 INTERVAL_RULES = """
@@ -71,10 +77,15 @@ concat_ws(',', meter_id, channel, interval_end, interval_minutes, value, unit, m
 """
 
 REGISTER_TYPED = f"""
-select source_row, trim(meter_id) as meter_id, trim(channel) as channel, read_at, register_value,
+with text as (
+    select source_row, trim(meter_id::varchar) as meter_id, trim(channel::varchar) as channel,
+           trim(read_at::varchar) as read_at, trim(register_value::varchar) as register_value
+    from batch
+)
+select source_row, meter_id, channel, read_at, register_value,
        try_cast(register_value as decimal(18, 2)) as val,
        {_PARSE_TS.format(col="read_at")} as ts
-from batch
+from text
 """
 
 REGISTER_RULES = """

@@ -1,0 +1,259 @@
+"""Bill documents and finance exports, on the domain.md §1 worked bill run through the real flow.
+
+The amounts asserted are domain.md's hand computation as a person reads it on the bill
+(thousands separators, 2 dp), not numbers read back from the code.
+"""
+
+from __future__ import annotations
+
+import csv
+import http.server
+import shutil
+import subprocess
+import threading
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assets.bill_documents import (
+    export_finance,
+    load_bill,
+    render_bill_document,
+    render_bill_html,
+    render_bill_pdf,
+)
+from assets.bill_documents.charts import daily_chart, nice_ticks, profile_chart, tou_chart
+from assets.bill_documents.formatting import capital_yuan, line_unit_price, number, yuan
+from tests.builders import write_worked_bill_case
+
+WORKED_AMOUNTS = [
+    "36,720.00", "47,600.00", "40,000.00", "10,200.00",  # energy: sharp, peak, flat, valley
+    "3,974.70",  # line loss
+    "40,950.00",  # T&D energy
+    "7,500.00",  # system operation
+    "30,324.00", "1,444.00",  # basic demand 31,768.00 = 840 × 36.1 + 20 × 72.2
+    "2,187.13",  # PF adjustment
+    "7,220.63",  # government funds
+]
+
+
+@pytest.fixture(scope="module")
+def worked(module_flow):
+    write_worked_bill_case(module_flow.data_dir)
+    results = module_flow.run(date(2026, 7, 1), date(2026, 7, 31))
+    assert [r.success for r in results] == [True, True, True]
+    return module_flow
+
+
+@pytest.fixture(scope="module")
+def html(worked) -> str:
+    with duckdb.connect(str(worked.warehouse), read_only=True) as con:
+        return render_bill_html(con, "C_WORKED", "2026-07")
+
+
+@pytest.fixture(scope="module")
+def pdf(html) -> bytes:
+    return render_bill_pdf(html)
+
+
+# --- formatting (no warehouse) -------------------------------------------------------------
+
+@pytest.mark.parametrize("amount, words", [
+    ("228120.46", "贰拾贰万捌仟壹佰贰拾元肆角陆分"),
+    ("0", "零元整"),
+    ("0.05", "伍分"),
+    ("0.40", "肆角"),
+    ("10", "壹拾元整"),
+    ("10005", "壹万零伍元整"),
+    ("100010", "壹拾万零壹拾元整"),
+    ("200100", "贰拾万零壹佰元整"),
+    ("100001000", "壹亿零壹仟元整"),
+    ("12345678.9", "壹仟贰佰叁拾肆万伍仟陆佰柒拾捌元玖角"),
+    ("1001.01", "壹仟零壹元零壹分"),
+    ("-1200.00", "负壹仟贰佰元整"),
+])
+def test_capital_numerals(amount: str, words: str) -> None:
+    assert capital_yuan(Decimal(amount)) == words
+
+
+def test_money_and_price_formatting_keep_decimal_precision() -> None:
+    assert yuan(Decimal("228120.46")) == "228,120.46"
+    assert yuan(Decimal("2187.125")) == "2,187.13"  # half up, not banker's
+    assert yuan(Decimal("-1444")) == "-1,444.00"
+    assert number(Decimal("300000.000"), 0) == "300,000"
+    assert line_unit_price(Decimal("0.02406875"), "kWh") == "0.02406875"
+    assert line_unit_price(Decimal("0.81600000"), "kWh") == "0.8160"
+    assert line_unit_price(Decimal("36.10000000"), "kW") == "36.10"
+    assert line_unit_price(Decimal("0.01000000"), "元") == "+1.00%"
+    assert line_unit_price(Decimal("-0.00750000"), "元") == "-0.75%"
+
+
+def test_charts_are_plain_svg_even_without_data() -> None:
+    assert nice_ticks(860 * 1.08) == [0, 200, 400, 600, 800, 1000]
+    for svg in (tou_chart([]), daily_chart([], date(2026, 2, 1)), profile_chart({}, {})):
+        assert svg.startswith("<svg") and svg.endswith("</svg>")
+        assert "<script" not in svg
+
+
+# --- the worked bill -----------------------------------------------------------------------
+
+def test_bill_html_shows_customer_period_every_line_and_the_total(html: str) -> None:
+    for text in ("唐山示范钢铁", "C_WORKED", "2026年07月", "2026-07-01", "2026-07-31",
+                 "冀北示范售电", "K_WORKED", "PKG_FIXED_TOU"):
+        assert text in html, text
+    for amount in [*WORKED_AMOUNTS, "228,120.46"]:
+        assert f">{amount}<" in html, amount
+    assert "贰拾贰万捌仟壹佰贰拾元肆角陆分" in html
+    assert "300,000" in html and "0.7604" in html  # kWh and average price in the summary
+
+
+def test_bill_html_names_lines_in_chinese(html: str) -> None:
+    for name in ("尖峰电量电费", "高峰电量电费", "平段电量电费", "低谷电量电费", "上网环节线损费用",
+                 "输配电费（电量电价）", "系统运行费", "基本电费（按合同需量）",
+                 "基本电费（超合同需量部分）", "功率因数调整电费", "政府性基金及附加"):
+        assert name in html, name
+
+
+def test_bill_html_shows_power_factor_demand_and_quality(html: str) -> None:
+    assert "0.88" in html and "0.90" in html and "+1.00%" in html
+    assert "860" in html and "800" in html and "07-31 22:45" in html  # max demand, its time
+    assert "0.00%" in html  # estimated kWh share: all readings actual
+    assert "实测" in html and "2,976" in html  # 31 days × 96 intervals
+
+
+def test_bill_html_masks_the_bank_account(html: str) -> None:
+    assert "0402000000000001234" not in html
+    assert "***************1234" in html
+
+
+def test_bill_html_has_inline_svg_charts_and_fetches_nothing(html: str) -> None:
+    assert html.count("<svg") == 4  # TOU blocks, daily kWh, load profile, quality mix
+    assert "<script" not in html
+    without_svg_namespace = html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    for remote in ("http://", "https://", "src=", "url(", "@import", "<link"):
+        assert remote not in without_svg_namespace, remote
+
+
+def test_lines_that_do_not_add_up_are_flagged_on_the_bill(worked) -> None:
+    with duckdb.connect(str(worked.warehouse), read_only=True) as con:
+        bill = load_bill(con, "C_WORKED", "2026-07")
+    assert "不一致" not in render_bill_document(bill)
+    bill.bill["total_yuan"] = Decimal("228120.47")
+    assert "明细合计 228,120.46 元与账单总额 228,120.47 元不一致" in render_bill_document(bill)
+
+
+def test_unknown_customer_has_no_bill(worked) -> None:
+    with duckdb.connect(str(worked.warehouse), read_only=True) as con:
+        with pytest.raises(LookupError):
+            render_bill_html(con, "NOBODY", "2026-07")
+        with pytest.raises(ValueError):
+            render_bill_html(con, "C_WORKED", "2026-7")
+
+
+def test_bill_pdf_is_a_pdf(pdf: bytes) -> None:
+    assert pdf.startswith(b"%PDF")
+    assert len(pdf) > 10_000
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_bill_pdf_text_has_the_total(pdf: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "bill.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "228,120.46" in text
+    assert "2,187.13" in text
+
+
+def test_pdf_rendering_fetches_no_url() -> None:
+    hits: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        pdf = render_bill_pdf(f'<html><head><link rel="stylesheet" href="{url}/a.css"></head>'
+                              f'<body><img src="{url}/logo.png"><p>账单</p></body></html>')
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert pdf.startswith(b"%PDF")
+    assert hits == []
+
+
+def test_exports_hold_the_period_rows(worked, tmp_path: Path) -> None:
+    with duckdb.connect(str(worked.warehouse), read_only=True) as con:
+        files = export_finance(con, tmp_path / "exports", "2026-07")
+        empty = export_finance(con, tmp_path / "empty", "2026-06")
+    assert sorted(p.name for p in files) == [
+        "bill_lines_2026-07.csv", "bill_lines_2026-07.parquet",
+        "bills_2026-07.csv", "bills_2026-07.parquet",
+    ]
+    by_name = {p.name: p for p in files}
+    with by_name["bills_2026-07.csv"].open(encoding="utf-8") as handle:
+        bills = list(csv.DictReader(handle))
+    assert [(b["customer_id"], b["total_yuan"]) for b in bills] == [("C_WORKED", "228120.46")]
+    with by_name["bill_lines_2026-07.csv"].open(encoding="utf-8") as handle:
+        lines = list(csv.DictReader(handle))
+    assert len(lines) == 11
+    assert sum(Decimal(line["amount_yuan"]) for line in lines) == Decimal("228120.46")
+    con = duckdb.connect()
+    try:
+        (count, total), = con.execute(
+            "select count(*), sum(amount_yuan) from read_parquet(?)",
+            [str(by_name["bill_lines_2026-07.parquet"])]).fetchall()
+        (bill_rows,), = con.execute("select count(*) from read_parquet(?)",
+                                    [str(by_name["bills_2026-07.parquet"])]).fetchall()
+    finally:
+        con.close()
+    assert (count, total, bill_rows) == (11, Decimal("228120.46"), 1)
+    assert all(p.exists() for p in empty)  # a month without bills: header-only files
+
+
+def test_asset_writes_documents_pdfs_up_to_max_and_exports(worked) -> None:
+    from dagster import DagsterInstance, materialize
+
+    from assets.bill_documents.assets import bill_documents
+    from orchestration.resources import Gridledger
+
+    folder = worked.root / "bills" / "2026-07"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "C_GONE.html").write_text("stale", encoding="utf-8")
+    resources = {"gridledger": Gridledger(warehouse=str(worked.warehouse),
+                                          data_dir=str(worked.data_dir))}
+
+    def run(max_pdfs: int):
+        with DagsterInstance.ephemeral() as instance:
+            result = materialize(
+                [bill_documents], partition_key="2026-07-01", resources=resources,
+                instance=instance,
+                run_config={"ops": {"finance__bill_documents": {"config": {"max_pdfs": max_pdfs}}}},
+            )
+            assert result.success
+            return result.asset_materializations_for_node("finance__bill_documents")[0].metadata
+
+    meta = run(0)
+    assert meta["bills"].value == 1 and meta["pdf_files"].value == 0
+    assert meta["pdfs_skipped"].value == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["C_WORKED.html", "exports"]  # stale gone
+    assert "228,120.46" in (folder / "C_WORKED.html").read_text(encoding="utf-8")
+
+    meta = run(1)
+    assert meta["pdf_files"].value == 1 and meta["export_files"].value == 4
+    assert Path(meta["folder"].value).resolve() == folder.resolve()
+    assert (folder / "C_WORKED.pdf").read_bytes().startswith(b"%PDF")
+    assert len(list((folder / "exports").iterdir())) == 4
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no leftovers
