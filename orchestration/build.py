@@ -24,7 +24,7 @@ def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitio
     resources: dict[str, Any] = {"gridledger": Gridledger.from_env(), "dbt": dbt_resource()}
     resources.update(resource_overrides or {})
     return Definitions(
-        assets=[master_data, landing_reads, *build_dbt_assets(), monthly_notices,
+        assets=[master_data, landing_reads, *build_dbt_assets(), bill_documents, monthly_notices,
                 *workflow_assets],
         asset_checks=default_checks,
         jobs=[*default_jobs, *workflow_jobs],

@@ -61,7 +61,7 @@ def test_worked_bill_lines_match_the_hand_computation(worked):
 
 def test_every_worked_interval_is_actual_with_its_source(worked):
     rows = worked.sql(
-        "select quality_flag, method, count(*), count(distinct source_file) "
+        "select quality_flag, method, count(*), count(distinct version) "
         "from core.int_interval_validated group by all"
     )
     assert rows == [("ACTUAL", "actual", 31 * 96 * 2, 1)]

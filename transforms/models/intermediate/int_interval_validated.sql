@@ -31,21 +31,21 @@ meters as (
 ),
 
 reads as (
-    select r.*
-    from {{ ref('stg_interval_reads') }} r, params p
-    where r.reading_date >= p.ws - p.like_window and r.reading_date < p.we + p.like_window
+    select r.meter_id, r.channel, r.interval_start, r.value,
+           r.file_id * 1000000000 + r.source_row as version_key
+    from {{ source('raw', 'interval_reads') }} r, params p
+    where r.interval_start >= p.ws - p.like_window and r.interval_start < p.we + p.like_window
 ),
 
--- identical duplicates collapse; conflicting versions: the latest file (then row) wins
+-- identical duplicates collapse; conflicting versions: the latest file (then row) wins.
+-- version_key = file_id × 10^9 + source_row: the ledger file and the line the value came from.
 versions as (
     select
         meter_id, channel, interval_start,
         count(*) as n_rows,
-        count(distinct value) as n_values,
-        arg_max(value, file_id * 1000000000 + source_row) as value,
-        max(file_id) as version,
-        arg_max(file_name, file_id * 1000000000 + source_row) as source_file,
-        arg_max(source_row, file_id * 1000000000 + source_row) as source_row
+        min(value) <> max(value) as has_conflict,
+        arg_max(value, version_key) as value,
+        max(version_key) as version_key
     from reads
     group by all
 ),
@@ -118,7 +118,7 @@ grid as (
 checked as (
     select
         g.*,
-        v.value as raw_value, v.n_rows, v.n_values, v.version, v.source_file, v.source_row,
+        v.value as raw_value, v.n_rows, v.has_conflict, v.version_key,
         case
             when v.value is null then 'missing'
             when v.value < 0 then 'negative'
@@ -129,28 +129,37 @@ checked as (
     left join spikes s using (meter_id, channel, interval_start)
 ),
 
+bad as (
+    select * from checked where failed_rule is not null
+),
+
+-- actual intervals on the failing days and the days either side: the neighbours an estimate
+-- may use (a gap longer than a day is estimated from like-days, not interpolated)
+good as (
+    select c.meter_id, c.channel, c.interval_start, c.raw_value
+    from checked c
+    semi join (select distinct meter_id, channel, cast(interval_start as date) as day from bad) d
+        on d.meter_id = c.meter_id and d.channel = c.channel
+       and cast(c.interval_start as date) between d.day - 1 and d.day + 1
+    where c.failed_rule is null
+),
+
+-- nearest actual neighbours of each failing interval (ASOF joins touch only the failing rows)
 neighbours as (
-    select
-        *,
-        max(case when failed_rule is null then interval_start end) over w_before as prev_ts,
-        last_value(case when failed_rule is null then raw_value end ignore nulls) over w_before as prev_value,
-        min(case when failed_rule is null then interval_start end) over w_after as next_ts,
-        first_value(case when failed_rule is null then raw_value end ignore nulls) over w_after as next_value
-    from checked
-    window
-        w_before as (partition by meter_id, channel order by interval_start
-                     rows between unbounded preceding and 1 preceding),
-        w_after as (partition by meter_id, channel order by interval_start
-                    rows between 1 following and unbounded following)
+    select b.*, p.interval_start as prev_ts, p.raw_value as prev_value,
+           n.interval_start as next_ts, n.raw_value as next_value
+    from bad b
+    asof left join good p
+        on p.meter_id = b.meter_id and p.channel = b.channel and b.interval_start > p.interval_start
+    asof left join good n
+        on n.meter_id = b.meter_id and n.channel = b.channel and b.interval_start < n.interval_start
 ),
 
 gaps as (
     select
         n.*,
-        case
-            when failed_rule is null then null
-            when prev_ts is not null and next_ts is not null
-                then cast(datediff('minute', prev_ts, next_ts) / interval_minutes - 1 as integer)
+        case when prev_ts is not null and next_ts is not null
+            then cast(datediff('minute', prev_ts, next_ts) / interval_minutes - 1 as integer)
         end as gap_intervals
     from neighbours n
 ),
@@ -172,8 +181,7 @@ like_day_candidates as (
        and v.interval_start::date <> gp.interval_start::date
        and abs(datediff('day', gp.interval_start, v.interval_start)) <= p.like_window
     join {{ ref("dim_calendar") }} cd_like on cd_like.day = v.interval_start::date
-    where gp.failed_rule is not null
-      and not (gp.gap_intervals is not null and gp.gap_intervals <= p.max_interp)
+    where not (gp.gap_intervals is not null and gp.gap_intervals <= p.max_interp)
       and cd_like.day_type = cd_gap.day_type
       and v.value >= 0
       and not exists (
@@ -192,19 +200,42 @@ like_day as (
 estimated as (
     select
         gp.*,
-        ld.value as like_day_value,
         case
-            when gp.failed_rule is null then 'actual'
             when gp.gap_intervals is not null and gp.gap_intervals <= p.max_interp
                 then 'linear_interpolation'
             when ld.value is not null then 'like_day_average'
             when gp.prev_ts is null and gp.next_ts is not null then 'flat_fill'
             when gp.next_ts is null and gp.prev_ts is not null then 'flat_fill'
             else 'none'
-        end as method
+        end as method,
+        ld.value as like_day_value
     from gaps gp
     cross join params p
     left join like_day ld using (meter_id, channel, interval_start)
+),
+
+final as (
+    select
+        meter_id, customer_id, channel, interval_start, interval_minutes,
+        raw_value as value, raw_value, 'ACTUAL' as quality_flag, 'actual' as method,
+        failed_rule, n_rows, has_conflict, version_key
+    from checked
+    where failed_rule is null
+    union all
+    select
+        meter_id, customer_id, channel, interval_start, interval_minutes,
+        case method
+            when 'linear_interpolation' then round(
+                prev_value + (next_value - prev_value)
+                    * (datediff('minute', prev_ts, interval_start) / interval_minutes)
+                    / (gap_intervals + 1), 3)
+            when 'like_day_average' then round(like_day_value, 3)
+            when 'flat_fill' then coalesce(prev_value, next_value)
+        end,
+        raw_value,
+        case when method = 'none' then 'FAILED' else 'ESTIMATED' end,
+        method, failed_rule, n_rows, has_conflict, version_key
+    from estimated
 )
 
 select
@@ -214,23 +245,13 @@ select
     interval_start,
     cast(interval_start as date) as reading_date,
     interval_minutes,
-    cast(case method
-        when 'actual' then raw_value
-        when 'linear_interpolation' then round(
-            prev_value + (next_value - prev_value)
-                * (datediff('minute', prev_ts, interval_start) / interval_minutes)
-                / (gap_intervals + 1), 3)
-        when 'like_day_average' then round(like_day_value, 3)
-        when 'flat_fill' then coalesce(prev_value, next_value)
-    end as decimal(18, 3)) as value,
+    cast(value as decimal(18, 3)) as value,
     raw_value,
-    case when method = 'actual' then 'ACTUAL' when method = 'none' then 'FAILED' else 'ESTIMATED' end
-        as quality_flag,
+    quality_flag,
     method,
     failed_rule,
     coalesce(n_rows, 1) - 1 as duplicate_rows,
-    coalesce(n_values, 0) > 1 as has_conflict,
-    version,
-    source_file,
-    source_row
-from estimated
+    coalesce(has_conflict, false) as has_conflict,
+    cast(version_key // 1000000000 as bigint) as version,
+    cast(version_key % 1000000000 as bigint) as source_row
+from final
