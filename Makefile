@@ -8,14 +8,26 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 METERS ?= 1000
 
-.PHONY: install demo test ui bench lint clean
+SYSTEM_PACKAGES := fonts-wqy-microhei libharfbuzz-subset0 poppler-utils
+
+.PHONY: install system-deps demo test ui bench lint clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
 
-install: $(UV)  ## create .venv with the locked dependencies
+install: $(UV) system-deps  ## create .venv with the locked dependencies
 	$(UV) sync --frozen --python $(PYTHON)
+
+# Best effort: a CJK font for Chinese PDF bills, faster PDF font subsetting, pdftotext for tests.
+# Without them everything still runs (PDF glyphs fall back, one test assertion is skipped).
+system-deps:
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	   ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	     --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null) \
+	  || echo "note: could not install $(SYSTEM_PACKAGES); PDFs will lack CJK glyphs"; \
+	fi
 
 demo: install  ## generate a sample month, run the whole graph, print a summary
 	$(RUN) python -m orchestration.demo
