@@ -40,14 +40,28 @@ def alert_context(row: dict) -> dict:
     """Template context of one alert row."""
     base = {"customer_name": row["customer_name"], "period": row["period"]}
     if row["alert_type"] == "capacity_exceeded":
-        return {**base, "meter_id": row["customer_id"], "days": row["detail"].split(" ")[0],
-                "max_kw": round(row["metric_value"], 1), "contract_kva": row["contract_capacity_kva"],
-                "ratio": round(row["metric_value"] / float(row["contract_capacity_kva"]), 2)}
+        return {
+            **base,
+            "meter_id": row["customer_id"],
+            "days": row["detail"].split(" ")[0],
+            "max_kw": round(row["metric_value"], 1),
+            "contract_kva": row["contract_capacity_kva"],
+            "ratio": round(row["metric_value"] / float(row["contract_capacity_kva"]), 2),
+        }
     if row["alert_type"] == "deviation_risk":
-        return {**base, "contracted_kwh": row["contracted_kwh"], "forecast_kwh": row["kwh"],
-                "deviation_pct": round(100 * row["metric_value"], 1)}
-    return {**base, "meter_id": row["meter_id"], "day": row["period"], "check": row["rule"],
-            "detail": row["detail"]}
+        return {
+            **base,
+            "contracted_kwh": row["contracted_kwh"],
+            "forecast_kwh": row["kwh"],
+            "deviation_pct": round(100 * row["metric_value"], 1),
+        }
+    return {
+        **base,
+        "meter_id": row["meter_id"],
+        "day": row["period"],
+        "check": row["rule"],
+        "detail": row["detail"],
+    }
 
 
 @asset(
@@ -72,18 +86,30 @@ def monthly_notices(context: AssetExecutionContext, gridledger: Gridledger) -> M
             gridledger.warehouse_path, "bill_ready", Audience(customer_ids=(bill["customer_id"],))
         )
         report = service.deliver(
-            f"bill_ready:{bill['customer_id']}:{bill['period']}", "bill_ready",
-            {"customer_name": bill["customer_name"], "period": bill["period"],
-             "amount_yuan": bill["total_yuan"]},
+            f"bill_ready:{bill['customer_id']}:{bill['period']}",
+            "bill_ready",
+            {
+                "customer_name": bill["customer_name"],
+                "period": bill["period"],
+                "amount_yuan": bill["total_yuan"],
+            },
             recipients,
         )
         sent["bill_ready"] += len(report.sent)
     for alert in alerts:
         recipients = resolve_recipients(
-            gridledger.warehouse_path, alert["alert_type"], Audience(customer_ids=(alert["customer_id"],))
+            gridledger.warehouse_path,
+            alert["alert_type"],
+            Audience(customer_ids=(alert["customer_id"],)),
         )
-        report = service.deliver(alert["alert_id"], alert["alert_type"], alert_context(alert), recipients)
+        report = service.deliver(
+            alert["alert_id"], alert["alert_type"], alert_context(alert), recipients
+        )
         sent[alert["alert_type"]] += len(report.sent)
-    return MaterializeResult(metadata={
-        "bills": len(bills), "alerts": len(alerts), "notices_sent": dict(sent),
-    })
+    return MaterializeResult(
+        metadata={
+            "bills": len(bills),
+            "alerts": len(alerts),
+            "notices_sent": dict(sent),
+        }
+    )

@@ -97,7 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     with MemorySampler() as sampler:
         started = time.time()
         generate(root / "data", args.meters, 1, args.start, args.seed, fmt="parquet")
-        rows.append(("generate sample data", time.time() - started, 0, sampler.peak_mb(started, time.time())))
+        rows.append(
+            (
+                "generate sample data",
+                time.time() - started,
+                0,
+                sampler.peak_mb(started, time.time()),
+            )
+        )
 
         defs = build_defs()
         money = define_asset_job(
@@ -113,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         with DagsterInstance.ephemeral() as instance:
             plan = [
                 ("reference_job", {}, None),
-                ("daily_job", {RANGE_START: first.isoformat(), RANGE_END: last_day.isoformat()}, None),
+                (
+                    "daily_job",
+                    {RANGE_START: first.isoformat(), RANGE_END: last_day.isoformat()},
+                    None,
+                ),
                 ("bench_monthly_money", {}, first.isoformat()),
             ]
             for job, tags, key in plan:
@@ -123,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
 
         with connect(root / "warehouse.duckdb", read_only=True) as con:
             readings = con.execute("select count(*) from raw.interval_reads").fetchone()[0]
-            intervals = con.execute("select count(*) from core.int_interval_validated").fetchone()[0]
+            intervals = con.execute("select count(*) from core.int_interval_validated").fetchone()[
+                0
+            ]
             bills = con.execute("select count(*) from finance.bills").fetchone()[0]
             s = time.time()
             con.execute(
@@ -131,12 +144,18 @@ def main(argv: list[str] | None = None) -> int:
                 "from raw.interval_reads group by all"
             ).fetchall()
             bare = time.time() - s
-        rows.append(("bare DuckDB aggregate of raw reads", bare, readings, sampler.peak_mb(s, time.time())))
+        rows.append(
+            ("bare DuckDB aggregate of raw reads", bare, readings, sampler.peak_mb(s, time.time()))
+        )
 
-    print(f"\nGridledger benchmark: {args.meters} meters × 1 month ({args.start}), "
-          f"{readings:,} readings loaded, {intervals:,} validated intervals, {bills:,} bills")
-    print(f"machine: {platform.platform()}, {psutil.cpu_count()} cores, "
-          f"{psutil.virtual_memory().total / 2**30:.0f} GiB; {datetime.now():%Y-%m-%d %H:%M}")
+    print(
+        f"\nGridledger benchmark: {args.meters} meters × 1 month ({args.start}), "
+        f"{readings:,} readings loaded, {intervals:,} validated intervals, {bills:,} bills"
+    )
+    print(
+        f"machine: {platform.platform()}, {psutil.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB; {datetime.now():%Y-%m-%d %H:%M}"
+    )
     print("\n| stage | seconds | readings/s | peak MB |\n|---|---:|---:|---:|")
     vee = None
     for name, seconds, _, peak in rows:

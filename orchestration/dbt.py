@@ -4,7 +4,6 @@ Partition windows reach dbt as `--vars {min_date, max_date}` ([start, end) of th
 partition range); window-incremental models delete and rebuild exactly that window.
 """
 
-
 import json
 import os
 import sys
@@ -30,7 +29,8 @@ def dbt_project() -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     if _manifest_is_stale(project.manifest_path):
         DbtCliResource(
-            project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+            project_dir=str(DBT_PROJECT_DIR),
+            profiles_dir=str(DBT_PROJECT_DIR),
             dbt_executable=_dbt_executable(),
         ).cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
@@ -46,8 +46,12 @@ def _manifest_is_stale(manifest: Path) -> bool:
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = [p for sub in ("models", "seeds", "macros", "tests")
-               for p in (DBT_PROJECT_DIR / sub).rglob("*") if p.is_file()]
+    sources = [
+        p
+        for sub in ("models", "seeds", "macros", "tests")
+        for p in (DBT_PROJECT_DIR / sub).rglob("*")
+        if p.is_file()
+    ]
     sources.append(DBT_PROJECT_DIR / "dbt_project.yml")
     return any(p.stat().st_mtime > built for p in sources)
 
@@ -94,20 +98,37 @@ def build_dbt_assets() -> list:
     manifest = dbt_project().manifest_path
     translator = GridledgerTranslator()
 
-    @dbt_assets(manifest=manifest, exclude=PARTITIONED, name="dbt_config",
-                dagster_dbt_translator=translator, project=dbt_project())
+    @dbt_assets(
+        manifest=manifest,
+        exclude=PARTITIONED,
+        name="dbt_config",
+        dagster_dbt_translator=translator,
+        project=dbt_project(),
+    )
     def dbt_config(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
         yield from _stream(context, dbt, gridledger)
 
-    @dbt_assets(manifest=manifest, select="tag:daily", name="dbt_daily",
-                partitions_def=daily_partitions, backfill_policy=BackfillPolicy.single_run(),
-                dagster_dbt_translator=translator, project=dbt_project())
+    @dbt_assets(
+        manifest=manifest,
+        select="tag:daily",
+        name="dbt_daily",
+        partitions_def=daily_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        dagster_dbt_translator=translator,
+        project=dbt_project(),
+    )
     def dbt_daily(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
         yield from _stream(context, dbt, gridledger)
 
-    @dbt_assets(manifest=manifest, select="tag:monthly", name="dbt_monthly",
-                partitions_def=monthly_partitions, backfill_policy=BackfillPolicy.single_run(),
-                dagster_dbt_translator=translator, project=dbt_project())
+    @dbt_assets(
+        manifest=manifest,
+        select="tag:monthly",
+        name="dbt_monthly",
+        partitions_def=monthly_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        dagster_dbt_translator=translator,
+        project=dbt_project(),
+    )
     def dbt_monthly(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
         yield from _stream(context, dbt, gridledger)
 
@@ -117,6 +138,7 @@ def build_dbt_assets() -> list:
 def dbt_resource() -> DbtCliResource:
     """The dbt CLI resource for this project."""
     return DbtCliResource(
-        project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR),
+        project_dir=dbt_project(),
+        profiles_dir=str(DBT_PROJECT_DIR),
         dbt_executable=_dbt_executable(),
     )

@@ -19,7 +19,9 @@ SUMMARY_SQL = {
     "files quarantined": "select count(*) from raw.file_ledger where status = 'quarantined'",
     "duplicate files skipped": "select count(*) from raw.file_ledger where status = 'duplicate'",
     "rows quarantined": "select count(*) from raw.quarantine_rows",
-    "intervals estimated": "select count(*) from core.int_interval_validated where quality_flag = 'ESTIMATED'",
+    "intervals estimated": (
+        "select count(*) from core.int_interval_validated where quality_flag = 'ESTIMATED'"
+    ),
     "customers billed": "select count(distinct customer_id) from finance.bills",
     "total billed (yuan)": "select coalesce(sum(total_yuan), 0) from finance.bills",
     "alerts": "select count(*) from marts.alerts",
@@ -45,10 +47,15 @@ def main(argv: list[str] | None = None) -> int:
 
     manifest = generate(data_dir(), args.meters, args.months, args.start, args.seed)
     first = date.fromisoformat(f"{args.start}-01")
-    last = date(first.year + (first.month + args.months - 1) // 12,
-                (first.month + args.months - 1) % 12 + 1, 1) - timedelta(days=1)
-    print(f"generated {manifest['meters']} meters, {args.start} + {args.months} month(s), "
-          f"into {data_dir()}")
+    last = date(
+        first.year + (first.month + args.months - 1) // 12,
+        (first.month + args.months - 1) % 12 + 1,
+        1,
+    ) - timedelta(days=1)
+    print(
+        f"generated {manifest['meters']} meters, {args.start} + {args.months} month(s), "
+        f"into {data_dir()}"
+    )
     with DagsterInstance.get() as instance:
         results, timings = run_flow(build_defs(), first, last, instance, raise_on_error=False)
     for step, seconds in timings.seconds.items():

@@ -33,19 +33,28 @@ def month_keys(first_day: date, last_day: date) -> list[str]:
 
 
 def run_job(
-    defs: Definitions, name: str, instance: DagsterInstance, tags: dict[str, str] | None = None,
-    partition_key: str | None = None, raise_on_error: bool = True,
+    defs: Definitions,
+    name: str,
+    instance: DagsterInstance,
+    tags: dict[str, str] | None = None,
+    partition_key: str | None = None,
+    raise_on_error: bool = True,
 ) -> ExecuteInProcessResult:
     """Execute one job of the definitions in this process."""
     job = defs.resolve_job_def(name)
     return job.execute_in_process(
-        instance=instance, tags=tags or {}, partition_key=partition_key,
+        instance=instance,
+        tags=tags or {},
+        partition_key=partition_key,
         raise_on_error=raise_on_error,
     )
 
 
 def run_flow(
-    defs: Definitions, first_day: date, last_day: date, instance: DagsterInstance,
+    defs: Definitions,
+    first_day: date,
+    last_day: date,
+    instance: DagsterInstance,
     raise_on_error: bool = True,
 ) -> tuple[list[ExecuteInProcessResult], FlowTimings]:
     """Reference data, then the daily range in one run, then each month."""
@@ -59,7 +68,9 @@ def run_flow(
     for name, tags, key in steps:
         started = time.perf_counter()
         result = run_job(defs, name, instance, tags, key, raise_on_error)
-        timings.seconds[f"{name}:{key or tags.get(RANGE_START, '')}"] = time.perf_counter() - started
+        timings.seconds[f"{name}:{key or tags.get(RANGE_START, '')}"] = (
+            time.perf_counter() - started
+        )
         results.append(result)
         if not result.success:
             break

@@ -18,10 +18,10 @@ from orchestration.runner import RANGE_END, RANGE_START
 
 _SPAN_SQL = {
     ".csv": "select min(substr(interval_end, 1, 10)), max(substr(interval_end, 1, 10)) "
-            "from read_csv(?, all_varchar = true)",
+    "from read_csv(?, all_varchar = true)",
     ".parquet": "select min(cast(interval_end as timestamp) - interval 1 minute)::date::varchar, "
-                "max(cast(interval_end as timestamp) - interval 1 minute)::date::varchar "
-                "from read_parquet(?)",
+    "max(cast(interval_end as timestamp) - interval 1 minute)::date::varchar "
+    "from read_parquet(?)",
 }
 
 
@@ -46,11 +46,15 @@ def batch_day(path: Path) -> date | None:
         return None
 
 
-@sensor(job=daily_job, minimum_interval_seconds=60, description=(
-    "Watches the landing folder. Cursor: JSON map of file name → size:mtime already seen. "
-    "A new or changed file requests one run over the days it touches (an unreadable file "
-    "requests its batch day, so ingestion quarantines it with the reason)."
-))
+@sensor(
+    job=daily_job,
+    minimum_interval_seconds=60,
+    description=(
+        "Watches the landing folder. Cursor: JSON map of file name → size:mtime already seen. "
+        "A new or changed file requests one run over the days it touches (an unreadable file "
+        "requests its batch day, so ingestion quarantines it with the reason)."
+    ),
+)
 def landing_file_sensor(context: SensorEvaluationContext, gridledger: Gridledger):
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     landing = gridledger.landing_dir
@@ -67,10 +71,16 @@ def landing_file_sensor(context: SensorEvaluationContext, gridledger: Gridledger
         if span is None:
             continue
         lo, hi = span
-        requests.append(RunRequest(
-            run_key=f"{path.name}:{stamp}",
-            tags={RANGE_START: lo.isoformat(), RANGE_END: hi.isoformat(), "landing_file": path.name},
-        ))
+        requests.append(
+            RunRequest(
+                run_key=f"{path.name}:{stamp}",
+                tags={
+                    RANGE_START: lo.isoformat(),
+                    RANGE_END: hi.isoformat(),
+                    "landing_file": path.name,
+                },
+            )
+        )
     if not requests:
         return SkipReason("no new landing files")
     return SensorResult(run_requests=requests, cursor=json.dumps(now_seen, sort_keys=True))

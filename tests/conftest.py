@@ -24,8 +24,9 @@ class Flow:
         from orchestration.build import build_defs
         from orchestration.resources import Gridledger
 
-        return build_defs({"gridledger": Gridledger(warehouse=str(self.warehouse),
-                                                    data_dir=str(self.data_dir))})
+        return build_defs(
+            {"gridledger": Gridledger(warehouse=str(self.warehouse), data_dir=str(self.data_dir))}
+        )
 
     def run(self, first: date, last: date, raise_on_error: bool = False):
         from dagster import DagsterInstance

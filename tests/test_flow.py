@@ -37,7 +37,8 @@ def test_every_customer_is_billed_with_every_package_type(october):
 def test_bill_lines_sum_to_totals_and_kwh_equals_validated_kwh(october):
     assert october.sql(
         """select count(*) from finance.bills b
-           join (select customer_id, period, sum(amount_yuan) s from finance.bill_lines group by all) l
+           join (select customer_id, period, sum(amount_yuan) s
+                 from finance.bill_lines group by all) l
            using (customer_id, period) where b.total_yuan <> l.s"""
     ) == [(0,)]
     assert october.sql(
@@ -94,10 +95,16 @@ def test_the_landing_sensor_requests_the_days_a_new_file_touches(october):
         first = landing_file_sensor(context)
         requests = {r.tags["landing_file"]: r.tags for r in first.run_requests}
         late = october.manifest["late_file"]["file"]
-        assert requests[late][RANGE_START] == requests[late][RANGE_END] == \
-            october.manifest["late_file"]["day"]
-        again = landing_file_sensor(build_sensor_context(
-            instance=instance, resources={"gridledger": resource}, cursor=first.cursor))
+        assert (
+            requests[late][RANGE_START]
+            == requests[late][RANGE_END]
+            == october.manifest["late_file"]["day"]
+        )
+        again = landing_file_sensor(
+            build_sensor_context(
+                instance=instance, resources={"gridledger": resource}, cursor=first.cursor
+            )
+        )
         assert not getattr(again, "run_requests", None)
 
 
@@ -113,14 +120,23 @@ def test_a_failing_gate_stops_the_downstream_assets(october):
             tags = {RANGE_START: "2026-10-06", RANGE_END: "2026-10-06"}
             result = run_job(october.defs(), "daily_job", instance, tags, raise_on_error=False)
         assert not result.success
-        evaluation = [e for e in result.get_asset_check_evaluations()
-                      if e.check_name == "landing_ledger_reconciles"][0]
+        evaluation = [
+            e
+            for e in result.get_asset_check_evaluations()
+            if e.check_name == "landing_ledger_reconciles"
+        ][0]
         assert not evaluation.passed
-        assert "rows_read_equal_rows_loaded_plus_quarantined" in \
-            evaluation.metadata["failed_rules"].value
-        materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+        assert (
+            "rows_read_equal_rows_loaded_plus_quarantined"
+            in evaluation.metadata["failed_rules"].value
+        )
+        materialized = {
+            e.asset_key.to_user_string() for e in result.get_asset_materialization_events()
+        }
         assert "core/int_interval_validated" not in materialized
     finally:
         with connect(october.warehouse) as con:
-            con.execute("delete from raw.interval_reads; insert into raw.interval_reads "
-                        "select * from raw.kept; drop table raw.kept")
+            con.execute(
+                "delete from raw.interval_reads; insert into raw.interval_reads "
+                "select * from raw.kept; drop table raw.kept"
+            )

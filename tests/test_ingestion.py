@@ -19,15 +19,57 @@ HEADER = ["meter_id", "channel", "interval_end", "interval_minutes", "value", "u
 @pytest.fixture
 def con(tmp_path: Path):
     master = tmp_path / "master"
-    write_csv(master / "retailers.csv", MASTER_HEADERS["retailers"],
-              [["R1", "售电", "银行", "6222000011112222", "售电公司", "0", "2025-01-01", ""]])
-    write_csv(master / "customers.csv", MASTER_HEADERS["customers"],
-              [["C1", "客户", "R1", "industrial", "kv_1_10", "唐山", "钢铁", "two_part", "400", "0.90",
-                "capacity", "", "", "2025-01-01", ""]])
-    write_csv(master / "metering_points.csv", MASTER_HEADERS["metering_points"],
-              [["M1", "C1", "40", "100", "4000", "8", "15", "2025-01-01", ""]])
-    write_csv(master / "contracts.csv", MASTER_HEADERS["contracts"],
-              [["K1", "C1", "R1", "PKG_FIXED_TOU", "2026-01", "2026-12", "DEV_DEFAULT", "20", "", "active"]])
+    write_csv(
+        master / "retailers.csv",
+        MASTER_HEADERS["retailers"],
+        [["R1", "售电", "银行", "6222000011112222", "售电公司", "0", "2025-01-01", ""]],
+    )
+    write_csv(
+        master / "customers.csv",
+        MASTER_HEADERS["customers"],
+        [
+            [
+                "C1",
+                "客户",
+                "R1",
+                "industrial",
+                "kv_1_10",
+                "唐山",
+                "钢铁",
+                "two_part",
+                "400",
+                "0.90",
+                "capacity",
+                "",
+                "",
+                "2025-01-01",
+                "",
+            ]
+        ],
+    )
+    write_csv(
+        master / "metering_points.csv",
+        MASTER_HEADERS["metering_points"],
+        [["M1", "C1", "40", "100", "4000", "8", "15", "2025-01-01", ""]],
+    )
+    write_csv(
+        master / "contracts.csv",
+        MASTER_HEADERS["contracts"],
+        [
+            [
+                "K1",
+                "C1",
+                "R1",
+                "PKG_FIXED_TOU",
+                "2026-01",
+                "2026-12",
+                "DEV_DEFAULT",
+                "20",
+                "",
+                "active",
+            ]
+        ],
+    )
     write_csv(master / "contract_volumes.csv", MASTER_HEADERS["contract_volumes"], [])
     connection = duckdb.connect(str(tmp_path / "w.duckdb"))
     load_master_data(connection, master)
@@ -44,20 +86,30 @@ def day_file(tmp_path: Path, name: str, rows: list[list]) -> Path:
 
 
 def test_end_of_interval_labels_become_interval_starts(con, tmp_path):
-    day_file(tmp_path, "reads_20261001_01.csv", [
-        ["M1", "kwh_imp", "2026-10-01 00:15", "15", "1.500", "kWh", "4000"],
-        ["M1", "kwh_imp", "2026-10-01 24:00", "15", "2.250", "kWh", "4000"],
-    ])
+    day_file(
+        tmp_path,
+        "reads_20261001_01.csv",
+        [
+            ["M1", "kwh_imp", "2026-10-01 00:15", "15", "1.500", "kWh", "4000"],
+            ["M1", "kwh_imp", "2026-10-01 24:00", "15", "2.250", "kWh", "4000"],
+        ],
+    )
     ingest_landing(con, landing(tmp_path), tmp_path / "q")
-    starts = con.execute("select interval_start, value from raw.interval_reads order by 1").fetchall()
+    starts = con.execute(
+        "select interval_start, value from raw.interval_reads order by 1"
+    ).fetchall()
     assert [s for s, _ in starts] == [datetime(2026, 10, 1, 0, 0), datetime(2026, 10, 1, 23, 45)]
     assert [str(v) for _, v in starts] == ["1.500", "2.250"]
 
 
 def test_the_same_file_landed_twice_is_counted_once(con, tmp_path):
-    first = day_file(tmp_path, "reads_20261001_01.csv", [
-        ["M1", "kwh_imp", "2026-10-01 00:15", "15", "1.500", "kWh", "4000"],
-    ])
+    first = day_file(
+        tmp_path,
+        "reads_20261001_01.csv",
+        [
+            ["M1", "kwh_imp", "2026-10-01 00:15", "15", "1.500", "kWh", "4000"],
+        ],
+    )
     ingest_landing(con, landing(tmp_path), tmp_path / "q")
     report = ingest_landing(con, landing(tmp_path), tmp_path / "q")  # same file, second pass
     assert report.files_loaded == [] and report.rows_loaded == 0
@@ -74,9 +126,13 @@ def test_a_malformed_file_is_quarantined_and_the_run_continues(con, tmp_path):
     bad = landing(tmp_path) / "reads_20261001_99.csv"
     bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_text('meter;chan;when\n"M1;kwh_imp\n', encoding="utf-8")
-    day_file(tmp_path, "reads_20261002_01.csv", [
-        ["M1", "kwh_imp", "2026-10-02 00:15", "15", "1.000", "kWh", "4000"],
-    ])
+    day_file(
+        tmp_path,
+        "reads_20261002_01.csv",
+        [
+            ["M1", "kwh_imp", "2026-10-02 00:15", "15", "1.000", "kWh", "4000"],
+        ],
+    )
     report = ingest_landing(con, landing(tmp_path), tmp_path / "q")
     assert "reads_20261001_99.csv" in report.files_quarantined
     assert "missing required columns" in report.files_quarantined["reads_20261001_99.csv"]
@@ -89,22 +145,61 @@ def test_a_malformed_file_is_quarantined_and_the_run_continues(con, tmp_path):
 
 
 def test_invalid_rows_are_quarantined_with_file_line_and_rule(con, tmp_path):
-    day_file(tmp_path, "reads_20261001_01.csv", [
-        ["M1", "kwh_imp", "2026-10-01 00:15", "15", "1.000", "kWh", "4000"],  # line 2: good
-        ["M9", "kwh_imp", "2026-10-01 00:30", "15", "1.000", "kWh", "4000"],  # line 3: unknown meter
-        ["M1", "kwh_imp", "2026-10-01 00:45", "15", "abc", "kWh", "4000"],  # line 4: bad number
-        ["M1", "kwh_imp", "2026-10-01 00:50", "15", "1.000", "kWh", "4000"],  # line 5: misaligned
-        ["M1", "kwh_imp", "2026-13-01 01:00", "15", "1.000", "kWh", "4000"],  # line 6: bad timestamp
-        ["M1", "kvarh_imp", "2026-10-01 01:00", "15", "1.000", "kWh", "4000"],  # line 7: unit
-        ["M1", "kwh_imp", "2026-10-01 01:15", "15", "-3.000", "kWh", "4000"],  # line 8: VEE's job
-    ])
+    day_file(
+        tmp_path,
+        "reads_20261001_01.csv",
+        [
+            ["M1", "kwh_imp", "2026-10-01 00:15", "15", "1.000", "kWh", "4000"],  # line 2: good
+            [
+                "M9",
+                "kwh_imp",
+                "2026-10-01 00:30",
+                "15",
+                "1.000",
+                "kWh",
+                "4000",
+            ],  # line 3: unknown meter
+            ["M1", "kwh_imp", "2026-10-01 00:45", "15", "abc", "kWh", "4000"],  # line 4: bad number
+            [
+                "M1",
+                "kwh_imp",
+                "2026-10-01 00:50",
+                "15",
+                "1.000",
+                "kWh",
+                "4000",
+            ],  # line 5: misaligned
+            [
+                "M1",
+                "kwh_imp",
+                "2026-13-01 01:00",
+                "15",
+                "1.000",
+                "kWh",
+                "4000",
+            ],  # line 6: bad timestamp
+            ["M1", "kvarh_imp", "2026-10-01 01:00", "15", "1.000", "kWh", "4000"],  # line 7: unit
+            [
+                "M1",
+                "kwh_imp",
+                "2026-10-01 01:15",
+                "15",
+                "-3.000",
+                "kWh",
+                "4000",
+            ],  # line 8: VEE's job
+        ],
+    )
     report = ingest_landing(con, landing(tmp_path), tmp_path / "q")
     rows = con.execute(
         "select source_row, rule, reason from raw.quarantine_rows order by source_row"
     ).fetchall()
     assert [(r, rule) for r, rule, _ in rows] == [
-        (3, "unknown_meter"), (4, "bad_number"), (5, "misaligned_timestamp"),
-        (6, "bad_timestamp"), (7, "unit_mismatch"),
+        (3, "unknown_meter"),
+        (4, "bad_number"),
+        (5, "misaligned_timestamp"),
+        (6, "bad_timestamp"),
+        (7, "unit_mismatch"),
     ]
     assert rows[0][2] == "meter M9 is not in master.metering_points on 2026-10-01"
     assert report.rows_loaded == 2 and report.rows_quarantined == 5
@@ -128,20 +223,47 @@ def test_rows_with_a_wrong_field_count_keep_their_line_numbers(con, tmp_path):
         (3, "malformed_row")
     ]
     assert con.execute("select source_row from raw.interval_reads order by 1").fetchall() == [
-        (2,), (4,)
+        (2,),
+        (4,),
     ]
 
 
 def test_bad_master_data_names_file_line_and_rule(tmp_path):
     master = tmp_path / "master"
-    write_csv(master / "retailers.csv", MASTER_HEADERS["retailers"],
-              [["R1", "售电", "银行", "1", "售电公司", "0", "2025-01-01", ""]])
-    write_csv(master / "customers.csv", MASTER_HEADERS["customers"],
-              [["C1", "客户", "R1", "industrial", "kv_1_10", "唐山", "钢铁", "two_part", "lots",
-                "0.90", "capacity", "", "", "2025-01-01", ""]])
+    write_csv(
+        master / "retailers.csv",
+        MASTER_HEADERS["retailers"],
+        [["R1", "售电", "银行", "1", "售电公司", "0", "2025-01-01", ""]],
+    )
+    write_csv(
+        master / "customers.csv",
+        MASTER_HEADERS["customers"],
+        [
+            [
+                "C1",
+                "客户",
+                "R1",
+                "industrial",
+                "kv_1_10",
+                "唐山",
+                "钢铁",
+                "two_part",
+                "lots",
+                "0.90",
+                "capacity",
+                "",
+                "",
+                "2025-01-01",
+                "",
+            ]
+        ],
+    )
     for stem in ("metering_points", "contracts", "contract_volumes"):
         write_csv(master / f"{stem}.csv", MASTER_HEADERS[stem], [])
     with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
-        with pytest.raises(MasterDataError, match=r"customers.csv line 2: column "
-                                                  r"contract_capacity_kva = 'lots'"):
+        with pytest.raises(
+            MasterDataError,
+            match=r"customers.csv line 2: column "
+            r"contract_capacity_kva = 'lots'",
+        ):
             load_master_data(connection, master)

@@ -37,7 +37,7 @@ def worked(module_flow):
 
 
 def test_worked_bill_total_is_228120_46(worked):
-    (total, kwh, md, pf), = worked.sql(
+    ((total, kwh, md, pf),) = worked.sql(
         "select total_yuan, billed_kwh, max_demand_kw, power_factor from finance.bills "
         "where customer_id = 'C_WORKED' and period = '2026-07'"
     )

@@ -1,6 +1,5 @@
 """Dagster assets for ingestion: master data and the daily landing-file load."""
 
-
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -21,8 +20,11 @@ RAW_TABLES = ("interval_reads", "register_reads", "file_ledger", "quarantine_row
 
 @multi_asset(
     specs=[
-        AssetSpec(AssetKey([schema, stem]), group_name="reference",
-                  description=f"Master data {stem} from the CRM export ({schema} schema).")
+        AssetSpec(
+            AssetKey([schema, stem]),
+            group_name="reference",
+            description=f"Master data {stem} from the CRM export ({schema} schema).",
+        )
         for stem, (schema, _, _) in MASTER_FILES.items()
     ],
     name="master_data",

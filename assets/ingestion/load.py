@@ -46,7 +46,9 @@ class IngestReport:
 
 _KIND_SQL = {
     "interval": (
-        rules.INTERVAL_TYPED, rules.INTERVAL_RULES, rules.INTERVAL_REASON,
+        rules.INTERVAL_TYPED,
+        rules.INTERVAL_RULES,
+        rules.INTERVAL_REASON,
         rules.INTERVAL_RAW_RECORD,
         """insert into raw.interval_reads
            select {file_id}, source_row, meter_id, channel, interval_start, minutes, val, unit, mult
@@ -54,10 +56,13 @@ _KIND_SQL = {
         "select min(interval_start), max(interval_start) from checked where rule is null",
     ),
     "register": (
-        rules.REGISTER_TYPED, rules.REGISTER_RULES, rules.REGISTER_REASON,
+        rules.REGISTER_TYPED,
+        rules.REGISTER_RULES,
+        rules.REGISTER_REASON,
         rules.REGISTER_RAW_RECORD,
         """insert into raw.register_reads
-           select {file_id}, source_row, meter_id, channel, ts, val from checked where rule is null""",
+           select {file_id}, source_row, meter_id, channel, ts, val
+           from checked where rule is null""",
         "select min(ts), max(ts) from checked where rule is null",
     ),
 }
@@ -113,8 +118,9 @@ def _ingest_one(
                 [file_id, name, line, f"line {line} does not have the header's column count", text],
             )
         by_rule = dict(
-            con.execute("select rule, count(*) from checked where rule is not null group by 1")
-            .fetchall()
+            con.execute(
+                "select rule, count(*) from checked where rule is not null group by 1"
+            ).fetchall()
         )
         if result.bad_rows:
             by_rule["malformed_row"] = len(result.bad_rows)
@@ -165,6 +171,19 @@ def _ledger(
     lo, hi = span if span else (None, None)
     con.execute(
         "insert into raw.file_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [file_id, landing.path.name, landing.kind, landing.sha256, landing.size_bytes, status,
-         rows_total, rows_loaded, rows_quarantined, error, lo, hi, now],
+        [
+            file_id,
+            landing.path.name,
+            landing.kind,
+            landing.sha256,
+            landing.size_bytes,
+            status,
+            rows_total,
+            rows_loaded,
+            rows_quarantined,
+            error,
+            lo,
+            hi,
+            now,
+        ],
     )

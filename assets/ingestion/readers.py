@@ -39,7 +39,9 @@ class ReadResult:
 def read_landing_file(path: Path, kind: str) -> ReadResult:
     """Read one landing file of the given kind; raise MalformedFile when it is unreadable."""
     if kind not in REQUIRED_COLUMNS:
-        raise MalformedFile(f"unknown file kind for name {path.name!r} (expected reads_* or registers_*)")
+        raise MalformedFile(
+            f"unknown file kind for name {path.name!r} (expected reads_* or registers_*)"
+        )
     suffix = path.suffix.lower()
     if suffix == ".csv":
         result = _read_csv(path)

@@ -58,13 +58,17 @@ from typed t
 
 INTERVAL_REASON = """
 case rule
-  when 'missing_field' then 'a required field (meter_id, channel, interval_end, value, unit) is empty'
-  when 'unknown_channel' then 'channel ' || coalesce(channel, 'NULL') || ' is not kwh_imp or kvarh_imp'
-  when 'bad_timestamp' then 'interval_end ' || coalesce(interval_end, 'NULL') || ' is not a timestamp'
+  when 'missing_field'
+    then 'a required field (meter_id, channel, interval_end, value, unit) is empty'
+  when 'unknown_channel'
+    then 'channel ' || coalesce(channel, 'NULL') || ' is not kwh_imp or kvarh_imp'
+  when 'bad_timestamp'
+    then 'interval_end ' || coalesce(interval_end, 'NULL') || ' is not a timestamp'
   when 'bad_interval_length' then 'interval_minutes ' || coalesce(interval_minutes, 'NULL')
        || ' is not one of 1, 5, 10, 15, 30, 60'
   when 'bad_number' then 'value ' || coalesce(value, 'NULL') || ' is not a decimal number'
-  when 'unit_mismatch' then 'unit ' || coalesce(unit, 'NULL') || ' does not match channel ' || channel
+  when 'unit_mismatch'
+    then 'unit ' || coalesce(unit, 'NULL') || ' does not match channel ' || channel
   when 'misaligned_timestamp' then 'interval_end ' || interval_end || ' is not on a '
        || minutes || '-minute boundary'
   when 'unknown_meter' then 'meter ' || meter_id || ' is not in master.metering_points on '
@@ -105,7 +109,8 @@ from typed t
 REGISTER_REASON = """
 case rule
   when 'missing_field' then 'a required field (meter_id, channel, read_at, register_value) is empty'
-  when 'unknown_channel' then 'channel ' || coalesce(channel, 'NULL') || ' is not kwh_imp or kvarh_imp'
+  when 'unknown_channel'
+    then 'channel ' || coalesce(channel, 'NULL') || ' is not kwh_imp or kvarh_imp'
   when 'bad_timestamp' then 'read_at ' || coalesce(read_at, 'NULL') || ' is not a timestamp'
   when 'bad_number' then 'register_value ' || coalesce(register_value, 'NULL')
        || ' is not a non-negative decimal'
