@@ -36,6 +36,9 @@ order by a.alert_id
 """
 
 
+MANAGERS_SQL = "select contact_id from restricted.contacts where role = 'account_manager'"
+
+
 def alert_context(row: dict) -> dict:
     """Template context of one alert row."""
     base = {"customer_name": row["customer_name"], "period": row["period"]}
@@ -79,6 +82,7 @@ def monthly_notices(context: AssetExecutionContext, gridledger: Gridledger) -> M
     with connect(gridledger.warehouse_path, read_only=True) as con:
         bills = con.execute(BILLS_SQL, span).df().to_dict("records")
         alerts = con.execute(ALERTS_SQL, span).df().to_dict("records")
+        managers = tuple(r[0] for r in con.execute(MANAGERS_SQL).fetchall())
     service = DeliveryService(gridledger.warehouse_path, ChannelConfig.from_env(os.environ))
     sent: Counter = Counter()
     for bill in bills:
@@ -100,7 +104,8 @@ def monthly_notices(context: AssetExecutionContext, gridledger: Gridledger) -> M
         recipients = resolve_recipients(
             gridledger.warehouse_path,
             alert["alert_type"],
-            Audience(customer_ids=(alert["customer_id"],)),
+            # the customer's own contacts and the account managers, each if subscribed
+            Audience(customer_ids=(alert["customer_id"],), contact_ids=managers),
         )
         report = service.deliver(
             alert["alert_id"], alert["alert_type"], alert_context(alert), recipients

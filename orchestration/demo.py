@@ -26,6 +26,21 @@ SUMMARY_SQL = {
     "total billed (yuan)": "select coalesce(sum(total_yuan), 0) from finance.bills",
     "alerts": "select count(*) from marts.alerts",
     "notices sent": "select count(*) from notify.delivery_ledger where status = 'sent'",
+    "notices by type": (
+        "select string_agg(notice_type || '=' || n, ', ' order by notice_type) from ("
+        "select notice_type, count(*) n from notify.delivery_ledger group by 1)"
+    ),
+    "terminations": (
+        "select string_agg(status || '=' || n, ', ') from ("
+        "select status, count(*) n from workflow.termination_requests group by 1)"
+    ),
+    "curtailment results": (
+        "select count(*) || ' customers, ' || count(*) filter (where met) || ' met target' "
+        "from workflow.curtailment_results"
+    ),
+    "duplicate ledger keys": (
+        "select count(*) - count(distinct idempotency_key) from notify.delivery_ledger"
+    ),
 }
 
 
@@ -56,8 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         f"generated {manifest['meters']} meters, {args.start} + {args.months} month(s), "
         f"into {data_dir()}"
     )
+    defs = build_defs()
     with DagsterInstance.get() as instance:
-        results, timings = run_flow(build_defs(), first, last, instance, raise_on_error=False)
+        results, timings = run_flow(defs, first, last, instance, raise_on_error=False)
+        if all(r.success for r in results):
+            results += run_workflows(defs, instance, timings)
     for step, seconds in timings.seconds.items():
         print(f"  {step:<32} {seconds:7.1f} s")
     ok = all(r.success for r in results)
@@ -65,6 +83,30 @@ def main(argv: list[str] | None = None) -> int:
     if not ok:
         print("\nA run failed: see `make ui` (Runs) for the failed step and check.")
     return 0 if ok else 1
+
+
+def run_workflows(defs, instance, timings) -> list:
+    """Demo inbox: two termination requests (one paid, one failed) and a curtailment plan,
+    evaluated at its notice, reminder, all-clear and results times."""
+    import time
+
+    from assets.workflows.demo_inbox import write_demo_inbox
+    from orchestration.runner import run_job
+
+    inbox = write_demo_inbox(data_dir(), warehouse_path())
+    results = []
+    started = time.perf_counter()
+    results.append(run_job(defs, "termination_job", instance, raise_on_error=False))
+    timings.seconds["termination_job"] = time.perf_counter() - started
+    for stage, moment in inbox.evaluation_times.items():
+        started = time.perf_counter()
+        config = {"ops": {"curtailment_workflow": {"config": {"now": f"{moment:%Y-%m-%d %H:%M}"}}}}
+        job = defs.resolve_job_def("curtailment_job")
+        results.append(job.execute_in_process(
+            instance=instance, run_config=config, raise_on_error=False
+        ))
+        timings.seconds[f"curtailment_job:{stage}"] = time.perf_counter() - started
+    return results
 
 
 def print_summary() -> None:

@@ -413,7 +413,8 @@ def curve_summary(curves: dict[str, tuple[date, list[tuple[int, Decimal]]]]) -> 
     return "；".join(parts)
 
 
-def _holidays(con: duckdb.DuckDBPyConnection) -> dict[date, str]:
+def load_holidays(con: duckdb.DuckDBPyConnection) -> dict[date, str]:
+    """Day -> holiday | adjusted_workday, from the config seed table (or its CSV)."""
     if _table_exists(con, "config", "holidays"):
         rows = con.execute("select cast(day as date), day_type from config.holidays").fetchall()
         return dict(rows)
@@ -483,7 +484,7 @@ def measure_reduction(
     day = window_start.date()
     meters = _meters(con, customer_id, day)
     actual = window_average_kw(con, customer_id, window_start, window_end, meters)
-    holidays = _holidays(con)
+    holidays = load_holidays(con)
     workday = is_workday(day, holidays)
     event_days = {r[0] for r in con.execute(
         """select distinct p.window_start::date from workflow.curtailment_customers c
@@ -909,6 +910,6 @@ def sensor_timeline(rows: list[dict[str, str]], rules: list[CurtailmentRule]
 __all__ = [
     "ALL", "CurtailmentReport", "CurtailmentRule", "Delivery", "ReductionResult", "Timeline",
     "acknowledge", "curve_days", "curve_summary", "evaluate_curtailment", "is_workday",
-    "load_curves", "load_rules", "measure_reduction", "notice_key", "plan_timeline", "rule_for",
-    "sensor_timeline", "window_average_kw",
+    "load_curves", "load_holidays", "load_rules", "measure_reduction", "notice_key",
+    "plan_timeline", "rule_for", "sensor_timeline", "window_average_kw",
 ]

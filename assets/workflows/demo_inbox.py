@@ -27,7 +27,7 @@ from statistics import median
 import duckdb
 
 from assets.warehouse import connect
-from assets.workflows.curtailment import is_workday
+from assets.workflows.curtailment import is_workday, load_holidays
 from assets.workflows.termination import (
     PAYMENT_COLUMNS,
     REQUEST_COLUMNS,
@@ -104,9 +104,9 @@ def _terminations(con: duckdb.DuckDBPyConnection, inbox: Path, day: date, out: D
                          "企业搬迁，申请提前解除零售合同", "客户经办人"])
         fee = quote_fee(con, load_contract(con, contract_id), requested_at).fee_yuan
         paid = n == 1
+        paid_at = f"{requested_at + timedelta(days=1):%Y-%m-%d %H:%M}" if paid else ""
         payments.append([instruction_id_for(request_id), "success" if paid else "failure",
-                         f"{fee:.2f}", f"{requested_at + timedelta(days=1):%Y-%m-%d %H:%M}",
-                         "" if paid else "收款账户状态异常，银行退票"])
+                         f"{fee:.2f}", paid_at, "" if paid else "收款账户状态异常，银行退票"])
         if paid:
             out.paid_request = request_id
         else:
@@ -121,12 +121,7 @@ def _terminations(con: duckdb.DuckDBPyConnection, inbox: Path, day: date, out: D
 
 def _curtailment(con: duckdb.DuckDBPyConnection, inbox: Path, day: date, out: DemoInbox
                  ) -> None:
-    holidays_exist = con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'config' and table_name = 'holidays'"
-    ).fetchone()[0]
-    holidays = dict(con.execute("select cast(day as date), day_type from config.holidays")
-                    .fetchall()) if holidays_exist else {}
+    holidays = load_holidays(con)
     while not is_workday(day, holidays):
         day -= timedelta(days=1)
     rows = con.execute(REGION_SQL).fetchall()

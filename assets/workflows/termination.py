@@ -383,7 +383,8 @@ def _apply_payment(
     iid = v["instruction_id"]
     _audit(con, request_id, "payment_result", v["result"],
            f"{inbox.name} line {row.line}: {iid} {v['amount_yuan']} yuan"
-           + (f" paid {v['paid_at']}" if v["paid_at"] else ""), now)
+           + (f" paid at {v['paid_at']}" if v["result"] == "success" else
+              f", bank reason: {v['failure_reason'] or '-'}"), now)
     if v["result"] == "success":
         con.execute(
             "update workflow.payment_instructions set status = 'paid', settled_at = ?,"
