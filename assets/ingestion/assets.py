@@ -1,4 +1,6 @@
-"""Dagster assets for ingestion: master data and the daily landing-file load."""
+"""Dagster assets for ingestion: master data, the daily landing-file load and manual edits."""
+
+from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
@@ -10,12 +12,13 @@ from dagster import (
 )
 
 from assets.ingestion.load import ingest_landing
+from assets.manual_edits import load_manual_edits
 from assets.master_data import MASTER_FILES, load_master_data
 from assets.warehouse import connect
 from orchestration.partitions import daily_partitions
 from orchestration.resources import Gridledger
 
-RAW_TABLES = ("interval_reads", "register_reads", "file_ledger", "quarantine_rows")
+RAW_TABLES = ("interval_reads", "register_reads", "file_ledger", "quarantine_rows", "manual_edits")
 
 
 @multi_asset(
@@ -45,7 +48,10 @@ def master_data(context: AssetExecutionContext, gridledger: Gridledger):
             AssetKey(["raw", table]),
             group_name="ingestion",
             deps=[AssetKey(["master", "metering_points"])],
-            description=f"raw.{table}: loaded from landing files (append-only, ledgered).",
+            description=(f"raw.{table}: loaded from landing files (append-only, ledgered)."
+                         if table != "manual_edits" else
+                         "raw.manual_edits: approved interval edits from <data_dir>/edits/*.csv "
+                         "(ledgered; rejected rows quarantined with the reason)."),
         )
         for table in RAW_TABLES
     ],
@@ -62,6 +68,8 @@ def landing_reads(context: AssetExecutionContext, gridledger: Gridledger):
     window = context.partition_time_window
     with connect(gridledger.warehouse_path) as con:
         report = ingest_landing(con, gridledger.landing_dir, gridledger.quarantine_dir)
+        edits_dir = Path(gridledger.data_dir) / "edits"
+        edits = load_manual_edits(con, edits_dir, gridledger.quarantine_dir)
         in_window = con.execute(
             """select count(*) from raw.interval_reads
                where interval_start >= ? and interval_start < ?""",
@@ -71,10 +79,11 @@ def landing_reads(context: AssetExecutionContext, gridledger: Gridledger):
             con.execute(
                 "select 'file_ledger', count(*) from raw.file_ledger union all "
                 "select 'quarantine_rows', count(*) from raw.quarantine_rows union all "
-                "select 'register_reads', count(*) from raw.register_reads"
+                "select 'register_reads', count(*) from raw.register_reads union all "
+                "select 'manual_edits', count(*) from raw.manual_edits"
             ).fetchall()
         )
-    for name, reason in report.files_quarantined.items():
+    for name, reason in {**report.files_quarantined, **edits.files_quarantined}.items():
         context.log.warning(f"quarantined file {name}: {reason}")
     common = {
         "files_loaded": len(report.files_loaded),
@@ -83,6 +92,10 @@ def landing_reads(context: AssetExecutionContext, gridledger: Gridledger):
         "rows_loaded": report.rows_loaded,
         "rows_quarantined": report.rows_quarantined,
         "quarantined_by_rule": dict(report.quarantined_by_rule),
+        "edit_files_loaded": len(edits.files_loaded),
+        "edit_rows_loaded": edits.rows_loaded,
+        "edit_rows_rejected": edits.rows_rejected,
+        "edits_rejected_by_rule": edits.rejected_by_rule,
     }
     yield MaterializeResult(
         asset_key=AssetKey(["raw", "interval_reads"]),

@@ -46,7 +46,7 @@ class IngestReport:
 
 _KIND_SQL = {
     "interval": (
-        rules.INTERVAL_TYPED,
+        rules.interval_typed,
         rules.INTERVAL_RULES,
         rules.INTERVAL_REASON,
         rules.INTERVAL_RAW_RECORD,
@@ -56,7 +56,7 @@ _KIND_SQL = {
         "select min(interval_start), max(interval_start) from checked where rule is null",
     ),
     "register": (
-        rules.REGISTER_TYPED,
+        rules.register_typed,
         rules.REGISTER_RULES,
         rules.REGISTER_REASON,
         rules.REGISTER_RAW_RECORD,
@@ -98,7 +98,8 @@ def _ingest_one(
         report.files_quarantined[name] = str(exc)
         return
 
-    typed_sql, rules_sql, reason_sql, raw_sql, insert_sql, span_sql = _KIND_SQL[landing.kind]
+    typed, rules_sql, reason_sql, raw_sql, insert_sql, span_sql = _KIND_SQL[landing.kind]
+    typed_sql = typed(ts_is_text=not result.typed_timestamps)
     con.begin()
     try:
         file_id = next_file_id(con)

@@ -34,6 +34,7 @@ class ReadResult:
     bad_rows: list[tuple[int, str]] = field(default_factory=list)  # (source_row, raw text)
     parquet_path: Path | None = None
     columns: list[str] = field(default_factory=list)
+    typed_timestamps: bool = False  # the time column is a real timestamp (Parquet)
 
 
 def read_landing_file(path: Path, kind: str) -> ReadResult:
@@ -116,4 +117,6 @@ def _read_parquet(path: Path) -> ReadResult:
         schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise MalformedFile(f"Parquet cannot be read: {exc}") from exc
-    return ReadResult(None, parquet_path=path, columns=list(schema.names))
+    time_types = [f.type for f in schema if f.name in ("interval_end", "read_at")]
+    typed = bool(time_types) and all(pa.types.is_timestamp(t) for t in time_types)
+    return ReadResult(None, parquet_path=path, columns=list(schema.names), typed_timestamps=typed)

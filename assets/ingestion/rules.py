@@ -16,21 +16,24 @@ case when substr({col}, 11, 6) in (' 24:00', 'T24:00') and length({col}) in (16,
                    try_strptime({col}, '%Y-%m-%dT%H:%M:%S')) end
 """
 
-INTERVAL_TYPED = f"""
-with text as (
-    select source_row, trim(meter_id::varchar) as meter_id, trim(channel::varchar) as channel,
-           trim(unit::varchar) as unit, trim(interval_end::varchar) as interval_end,
-           trim(interval_minutes::varchar) as interval_minutes, trim(value::varchar) as value,
-           trim(multiplier::varchar) as multiplier
-    from batch
-)
-select source_row, meter_id, channel, unit, interval_end, interval_minutes, value, multiplier,
+# Typed columns (Parquet) cast directly; text columns (CSV) go through the label parser.
+def interval_typed(ts_is_text: bool) -> str:
+    """SELECT typing the `batch` view's interval rows; raw text kept only for reasons."""
+    ts = _PARSE_TS.format(col="interval_end::varchar") if ts_is_text else (
+        "try_cast(interval_end as timestamp)"
+    )
+    return f"""
+select source_row, trim(meter_id::varchar) as meter_id, trim(channel::varchar) as channel,
+       trim(unit::varchar) as unit, interval_end::varchar as interval_end,
+       interval_minutes::varchar as interval_minutes, value::varchar as value,
+       multiplier::varchar as multiplier,
        try_cast(interval_minutes as integer) as minutes,
        try_cast(value as decimal(18, 3)) as val,
        try_cast(multiplier as integer) as mult,
-       {_PARSE_TS.format(col="interval_end")} as ts_end
-from text
+       {ts} as ts_end
+from batch
 """
+
 
 INTERVAL_RULES = """
 select t.*,
@@ -80,17 +83,19 @@ INTERVAL_RAW_RECORD = """
 concat_ws(',', meter_id, channel, interval_end, interval_minutes, value, unit, multiplier)
 """
 
-REGISTER_TYPED = f"""
-with text as (
-    select source_row, trim(meter_id::varchar) as meter_id, trim(channel::varchar) as channel,
-           trim(read_at::varchar) as read_at, trim(register_value::varchar) as register_value
-    from batch
-)
-select source_row, meter_id, channel, read_at, register_value,
+def register_typed(ts_is_text: bool) -> str:
+    """SELECT typing the `batch` view's register rows."""
+    ts = _PARSE_TS.format(col="read_at::varchar") if ts_is_text else (
+        "try_cast(read_at as timestamp)"
+    )
+    return f"""
+select source_row, trim(meter_id::varchar) as meter_id, trim(channel::varchar) as channel,
+       read_at::varchar as read_at, register_value::varchar as register_value,
        try_cast(register_value as decimal(18, 2)) as val,
-       {_PARSE_TS.format(col="read_at")} as ts
-from text
+       {ts} as ts
+from batch
 """
+
 
 REGISTER_RULES = """
 select t.*,
