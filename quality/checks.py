@@ -15,8 +15,10 @@ from quality.gx_runner import SuiteOutcome, validate_frame
 from quality.suites import (
     LANDING_LEDGER,
     VALIDATED_CONSUMPTION,
+    VEE_RULES,
     ledger_suite,
     validated_consumption_suite,
+    vee_rules_suite,
 )
 
 VALIDATED = AssetKey(["core", "int_interval_validated"])
@@ -26,6 +28,8 @@ with loaded as (
     select file_id, count(*) as n from raw.interval_reads group by 1
     union all
     select file_id, count(*) from raw.register_reads group by 1
+    union all
+    select file_id, count(*) from raw.manual_edits group by 1
 ),
 quarantined as (select file_id, count(*) as n from raw.quarantine_rows group by 1)
 select l.file_name, l.status, l.rows_total,
@@ -38,9 +42,27 @@ from raw.file_ledger l
 METER_DAY_SQL = """
 select meter_id, channel, reading_date,
        count(*) filter (where quality_flag = 'FAILED') as failed_intervals,
-       avg(case when quality_flag = 'ACTUAL' then 1.0 else 0.0 end) as actual_share
+       avg(case when quality_flag in ('ACTUAL', 'EDITED') then 1.0 else 0.0 end) as actual_share
 from core.int_interval_validated
 group by all
+"""
+
+FLAG_COUNTS_SQL = """
+select quality_flag, method, count(*) as intervals
+from core.int_interval_validated
+group by all order by all
+"""
+
+RULE_COUNTS_SQL = """
+select rule, count(*) as intervals
+from (select unnest(string_split(failed_rules, ';')) as rule
+      from core.int_interval_validated where failed_rules is not null)
+group by all order by all
+"""
+
+KNOWN_RULES_SQL = """
+select distinct rule from config.vee_rules
+where stage = 'vee' and level in ('interval', 'day')
 """
 
 MIN_SHARE_SQL = """
@@ -56,7 +78,8 @@ def _result(outcome: SuiteOutcome, rows: int, sample: pd.DataFrame) -> AssetChec
     }
     if not outcome.success:
         summary = ", ".join(
-            f"{name} ({rule['unexpected_count']} rows)" for name, rule in outcome.failed_rules.items()
+            f"{name} ({rule['unexpected_count']} rows)"
+            for name, rule in outcome.failed_rules.items()
         )
         metadata["failed_rules"] = summary
         metadata["sample"] = MetadataValue.md(sample.head(20).to_markdown(index=False))
@@ -75,16 +98,47 @@ def landing_ledger_reconciles(gridledger: Gridledger) -> AssetCheckResult:
     return _result(outcome, len(frame), frame[frame["unreconciled_rows"] != 0])
 
 
+FLAGS = ("ACTUAL", "ESTIMATED", "EDITED", "FAILED")
+
+
+def _vee_counts(flags: pd.DataFrame, rules: pd.DataFrame, known: list[str]) -> dict:
+    """Metadata: intervals per quality flag, per flag and method, and per failed rule (zero for
+    a flag or catalogued rule that no interval has)."""
+    by_flag = {f: 0 for f in FLAGS}
+    for flag, n in flags.groupby("quality_flag")["intervals"].sum().items():
+        by_flag[flag] = int(n)
+    by_rule = {r: 0 for r in sorted(known)}
+    by_rule.update({r: int(n) for r, n in rules.itertuples(index=False)})
+    return {
+        "intervals_by_flag": MetadataValue.json(by_flag),
+        "intervals_by_method": MetadataValue.json(
+            {f"{f}/{m}": int(n) for f, m, n in flags.itertuples(index=False)}),
+        "intervals_by_rule": MetadataValue.json(by_rule),
+        **{f"flag:{k}": v for k, v in by_flag.items()},
+        **{f"rule_count:{r}": n for r, n in by_rule.items()},
+    }
+
+
 @asset_check(asset=VALIDATED, blocking=True,
              description="No FAILED interval left unestimated; enough actual reads per meter-day.")
 def validated_consumption_gate(gridledger: Gridledger) -> AssetCheckResult:
-    """GX suite `validated_consumption` on one row per meter, channel and day."""
+    """GX suite `validated_consumption` on one row per meter, channel and day; metadata counts
+    the intervals per quality flag and per VEE rule (GX suite `vee_rules`: every failed rule is
+    in the vee_rules catalogue)."""
     with connect(gridledger.warehouse_path, read_only=True) as con:
         frame = con.execute(METER_DAY_SQL).df()
         min_share = con.execute(MIN_SHARE_SQL).fetchone()[0]
+        flags = con.execute(FLAG_COUNTS_SQL).df()
+        rules = con.execute(RULE_COUNTS_SQL).df()
+        known = [r for (r,) in con.execute(KNOWN_RULES_SQL).fetchall()]
     outcome = validate_frame(frame, VALIDATED_CONSUMPTION, validated_consumption_suite(min_share))
+    rule_outcome = validate_frame(rules, VEE_RULES, vee_rules_suite(known))
+    merged = SuiteOutcome(outcome.success and rule_outcome.success,
+                          {**outcome.rules, **rule_outcome.rules})
     bad = frame[(frame["failed_intervals"] > 0) | (frame["actual_share"] < min_share)]
-    return _result(outcome, len(frame), bad)
+    result = _result(merged, len(frame), bad)
+    return AssetCheckResult(passed=result.passed, severity=result.severity,
+                            metadata={**result.metadata, **_vee_counts(flags, rules, known)})
 
 
 default_checks = [landing_ledger_reconciles, validated_consumption_gate]

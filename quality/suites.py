@@ -11,6 +11,7 @@ from quality import gx_runner  # noqa: F401  (sets GX_ANALYTICS_ENABLED before u
 
 VALIDATED_CONSUMPTION = "validated_consumption"
 LANDING_LEDGER = "landing_ledger"
+VEE_RULES = "vee_rules"
 
 
 def validated_consumption_suite(min_actual_share: float) -> list[gxe.Expectation]:
@@ -38,5 +39,19 @@ def ledger_suite() -> list[gxe.Expectation]:
         gxe.ExpectColumnValuesToBeBetween(
             column="unreconciled_rows", min_value=0, max_value=0,
             meta={"rule": "rows_read_equal_rows_loaded_plus_quarantined"},
+        ),
+    ]
+
+
+def vee_rules_suite(known_rules: list[str]) -> list[gxe.Expectation]:
+    """One row per failed VEE rule with its interval count: every rule is in the catalogue
+    (seed vee_rules), so a rule the model emits is always documented, enabled or not."""
+    return [
+        gxe.ExpectColumnValuesToBeInSet(
+            column="rule", value_set=sorted(known_rules),
+            meta={"rule": "failed_rules_are_catalogued_in_vee_rules"},
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="intervals", min_value=1, meta={"rule": "rule_counts_positive"},
         ),
     ]

@@ -89,3 +89,7 @@ def test_the_skipped_dst_hour_is_missing_and_estimated(real):
                       "where reading_date = ?", [DST_DAY])[0][0]
     assert rows == [("02:00", "ESTIMATED", "linear_interpolation", "missing", meters),
                     ("02:30", "ESTIMATED", "linear_interpolation", "missing", meters)]
+    conflicts = real.sql("""select count(*) from core.vee_duplicate_conflicts
+                            where reading_date = ? and is_winner""", [DST_DAY])[0][0]
+    assert conflicts == real.sql("""select count(*) from core.int_interval_validated
+                                    where reading_date = ? and has_conflict""", [DST_DAY])[0][0]

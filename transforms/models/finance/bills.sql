@@ -1,13 +1,28 @@
 {{ config(
-    materialized='incremental', incremental_strategy='append',
-    pre_hook="{{ delete_window('period_start') }}", tags=['monthly'],
+    materialized='incremental', incremental_strategy='append', full_refresh=false,
+    tags=['monthly'],
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where period_start >= {{ window_start() }} and period_start < {{ window_end() }} and period not in (select period from {{ ref('period_close') }}){% endif %}",
 ) }}
--- One bill per customer and month: the total is the sum of its lines, by construction.
+-- depends_on: {{ ref('period_close') }}
+-- One bill per customer and month: the total is the sum of its lines, by construction. Locked
+-- months (see bill_lines) are never rewritten. Each bill records the settlement run and the
+-- version (valid_from) of every config table that priced it, and the read data version.
 
-with lines as (
-    select customer_id, period, period_start, sum(amount_yuan) as total_yuan, count(*) as line_count
+with locked as (
+    {% if is_incremental() %}
+    select c.period from {{ ref('period_close') }} c
+    where c.period in (select distinct period from {{ this }})
+    {% else %}
+    select cast(null as varchar) as period where false
+    {% endif %}
+),
+
+lines as (
+    select customer_id, period, period_start, run_id,
+           sum(amount_yuan) as total_yuan, count(*) as line_count
     from {{ ref('bill_lines') }}
     where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
+      and period not in (select period from locked)
     group by all
 ),
 
@@ -31,6 +46,13 @@ select
     cast(l.total_yuan as decimal(18, 2)) as total_yuan,
     cast(round(l.total_yuan / nullif(cm.kwh, 0), 4) as decimal(18, 4)) as average_price_yuan_per_kwh,
     cast(round(cm.estimated_kwh / nullif(cm.kwh, 0), 4) as decimal(9, 4)) as estimated_kwh_share,
-    l.line_count
+    l.line_count,
+    l.run_id,
+    cm.data_version,
+    cm.tariff_valid_from,
+    cm.package_valid_from,
+    cm.pf_table_valid_from,
+    cm.tou_valid_from,
+    cm.parameters_valid_from
 from lines l
 join cm using (customer_id, period)

@@ -2,23 +2,22 @@
     materialized='incremental', incremental_strategy='append',
     pre_hook="{{ delete_window('period_start') }}", tags=['monthly'],
 ) }}
--- Settlement lines per customer and month (domain.md §1–§5). Every amount is
--- round(quantity × unit_price, 2) half away from zero, so each line explains itself.
+-- Settlement lines per customer and month (domain.md §1–§5), recomputed from the current
+-- validated consumption and config on every run. finance.bill_lines is the first-issued copy;
+-- for a closed month the difference becomes finance.adjustments. Every amount is
+-- round(quantity × unit_price, 2) half away from zero, so each line explains itself and a
+-- bill's total is the sum of its lines. Prices 6 dp (funds 8 dp); quantities kWh 3 dp.
+-- Every parameter (PF base, demand band, variants, the <1 kV rule) comes from the
+-- effective-dated settlement_parameters rows carried on int_customer_month.
+
+{#- amount = round(quantity × unit_price, 2) half away from zero, exact: the product is taken
+    in DECIMAL(38, ·) (DECIMAL(18) × DECIMAL(18) would overflow for lines above ~10^7 元) and
+    rounded once, with no intermediate rounding step. -#}
+{%- set amount = "cast(round(cast(quantity as decimal(38, 3)) * unit_price, 2) as decimal(18, 2))" %}
 
 with cm as (
     select * from {{ ref('int_customer_month') }}
     where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
-),
-
-params as (
-    select
-        max(case when parameter = 'pf_base_includes_line_loss' then value end)::int as pf_loss,
-        max(case when parameter = 'pf_base_includes_system_operation' then value end)::int as pf_sysop,
-        max(case when parameter = 'demand_band_factor' then value end)::decimal(9, 4) as band,
-        max(case when parameter = 'demand_excess_multiplier' then value end)::decimal(9, 4) as excess_mult,
-        max(case when parameter = 'min_contract_demand_share' then value end)::decimal(9, 4) as min_share
-    from {{ ref('settlement_parameters') }}
-    where valid_to is null
 ),
 
 prices as (
@@ -29,13 +28,26 @@ packages as (
     select * from {{ ref('retail_packages') }}
 ),
 
-blocks as (
-    select b.customer_id, b.period, b.block, b.kwh
-    from {{ ref('int_customer_month_blocks') }} b
-    where b.period_start >= {{ window_start() }} and b.period_start < {{ window_end() }}
+agency as (
+    select period, price from {{ ref('market_index_prices') }} where index_code = 'agency_price'
 ),
 
--- ① energy: per TOU block, single price, or residential tiers
+-- <1 kV users get no sharp / deep-valley block when the rule is on (domain.md §2):
+-- sharp kWh are billed as peak, deep-valley kWh as valley
+blocks as (
+    select b.customer_id, b.period,
+           case when cm.voltage_level = 'lt_1kv' and cm.lt_1kv_no_sharp_deep = 1
+                then case b.block when 'sharp' then 'peak' when 'deep_valley' then 'valley'
+                          else b.block end
+                else b.block end as block,
+           sum(b.kwh) as kwh
+    from {{ ref('int_customer_month_blocks') }} b
+    join cm on cm.customer_id = b.customer_id and cm.period_start = b.period_start
+    where b.period_start >= {{ window_start() }} and b.period_start < {{ window_end() }}
+    group by all
+),
+
+-- ① energy: per TOU block, single price, or monthly volume tiers (阶梯)
 energy_tou as (
     select cm.customer_id, cm.period, 10 + case b.block when 'sharp' then 1 when 'peak' then 2
                when 'flat' then 3 when 'valley' then 4 else 5 end as line_no,
@@ -62,10 +74,11 @@ energy_tiered as (
                when 2 then greatest(least(cm.kwh, pk.tier2_kwh) - pk.tier1_kwh, 0)
                else greatest(cm.kwh - pk.tier2_kwh, 0) end as decimal(18, 3)) as quantity,
            'kWh' as unit,
-           cast(pk.flat_price + case t.tier_no when 1 then 0 when 2 then pk.tier2_markup
+           cast(p.price_yuan_per_kwh + case t.tier_no when 1 then 0 when 2 then pk.tier2_markup
                else pk.tier3_markup end as decimal(18, 6)) as unit_price
     from cm
-    join packages pk on pk.package_id = cm.package_id
+    join packages pk on pk.package_id = cm.package_id and pk.valid_from = cm.package_valid_from
+    join prices p on p.package_id = cm.package_id and p.period = cm.period and p.block = 'flat'
     cross join (values (1), (2), (3)) t(tier_no)
     where cm.model_code = 'TIERED'
 ),
@@ -77,32 +90,38 @@ energy as (
 ),
 
 energy_amounts as (
-    select *, {{ yuan('quantity * unit_price') }} as amount_yuan from energy
+    select *, {{ amount }} as amount_yuan from energy
 ),
 
 energy_totals as (
     select customer_id, period, sum(amount_yuan) as energy_yuan from energy_amounts group by all
 ),
 
--- green environmental value: stated separately, outside TOU floating and the PF base
+-- green environmental value: stated separately, outside TOU floating and the PF base, on
+-- min(contracted, consumed) kWh (domain.md §5.6; generation volumes are not an input yet)
 green as (
-    select cm.customer_id, cm.period, 20 as line_no, 'green_value' as line_code, cm.kwh as quantity,
+    select cm.customer_id, cm.period, 20 as line_no, 'green_value' as line_code,
+           least(cm.kwh, coalesce(cm.contracted_kwh, cm.kwh)) as quantity,
            'kWh' as unit, cast(pk.green_value as decimal(18, 6)) as unit_price
-    from cm join packages pk on pk.package_id = cm.package_id
+    from cm join packages pk on pk.package_id = cm.package_id and pk.valid_from = cm.package_valid_from
     where cm.model_code = 'GREEN' and pk.green_value is not null
 ),
 
--- ② line loss at the customer's average energy price × r / (1 − r)
+-- ② line loss: price base × r / (1 − r); base = the customer's average energy price (default)
+-- or the month's agency purchase price (parameter line_loss_base_agency_price = 1)
 line_loss as (
     select cm.customer_id, cm.period, 30 as line_no, 'line_loss' as line_code, cm.kwh as quantity,
            'kWh' as unit,
-           {{ price6(price6('e.energy_yuan / cm.kwh') ~ ' * cm.line_loss_rate / (1 - cm.line_loss_rate)') }}
-               as unit_price
-    from cm join energy_totals e using (customer_id, period)
+           {{ price6("case when cm.line_loss_base_agency = 1 then a.price else "
+                     ~ price6('e.energy_yuan / cm.kwh') ~ " end"
+                     ~ " * cm.line_loss_rate / (1 - cm.line_loss_rate)") }} as unit_price
+    from cm
+    join energy_totals e using (customer_id, period)
+    left join agency a on a.period = cm.period
     where cm.kwh > 0
 ),
 
--- ③ T&D energy, ④ system operation
+-- ③ T&D energy (single- or two-part price by voltage), ④ system operation
 per_kwh as (
     select customer_id, period, 40 as line_no, 'td_energy' as line_code, kwh as quantity,
            'kWh' as unit, td_energy_price as unit_price from cm
@@ -110,12 +129,15 @@ per_kwh as (
     select customer_id, period, 50, 'system_operation', kwh, 'kWh', system_operation_price from cm
 ),
 
--- ③ basic charge (two-part): capacity, contract demand with band and excess, or actual demand
+-- ③ basic charge (two-part): capacity; contract demand C_eff = max(C, share × transformer kVA)
+-- with the band (1.05) and the excess at 2×; or actual demand. Over the band the base line is
+-- band × C_eff (default reading) or C_eff (variant, band_billed_at_base = 0).
 demand_basis as (
-    select cm.*, p.*,
-           greatest(cm.contract_demand_kw, p.min_share * coalesce(cm.transformer_kva, 0)) as c_eff
-    from cm cross join params p
-    where cm.tariff_type = 'two_part'
+    select *,
+           greatest(coalesce(contract_demand_kw, 0),
+                    min_contract_demand_share * coalesce(transformer_kva, 0)) as c_eff
+    from cm
+    where tariff_type = 'two_part'
 ),
 
 basic as (
@@ -124,15 +146,16 @@ basic as (
     from demand_basis where basic_charge_mode = 'capacity'
     union all
     select customer_id, period, 61, 'basic_demand',
-           cast(case when max_demand_kw <= band * c_eff then c_eff else band * c_eff end
-                as decimal(18, 3)),
+           cast(case when max_demand_kw <= demand_band_factor * c_eff or band_billed_at_base = 0
+                     then c_eff else demand_band_factor * c_eff end as decimal(18, 3)),
            'kW', basic_demand_price
     from demand_basis where basic_charge_mode = 'contract_demand'
     union all
     select customer_id, period, 62, 'basic_demand_excess',
-           cast(max_demand_kw - band * c_eff as decimal(18, 3)), 'kW',
-           cast(excess_mult * basic_demand_price as decimal(18, 6))
-    from demand_basis where basic_charge_mode = 'contract_demand' and max_demand_kw > band * c_eff
+           cast(max_demand_kw - demand_band_factor * c_eff as decimal(18, 3)), 'kW',
+           cast(demand_excess_multiplier * basic_demand_price as decimal(18, 6))
+    from demand_basis
+    where basic_charge_mode = 'contract_demand' and max_demand_kw > demand_band_factor * c_eff
     union all
     select customer_id, period, 63, 'basic_demand_actual', max_demand_kw, 'kW', basic_demand_price
     from demand_basis where basic_charge_mode = 'actual_demand'
@@ -142,35 +165,34 @@ before_pf as (
     select customer_id, period, line_no, line_code, quantity, unit, unit_price, amount_yuan
     from energy_amounts
     union all
-    select *, {{ yuan('quantity * unit_price') }} from line_loss
+    select *, {{ amount }} from line_loss
     union all
-    select *, {{ yuan('quantity * unit_price') }} from per_kwh
+    select *, {{ amount }} from per_kwh
     union all
-    select *, {{ yuan('quantity * unit_price') }} from basic
+    select *, {{ amount }} from basic
 ),
 
--- power-factor adjustment on (energy + basic [+ line loss] [+ system operation]) × table rate
+-- power-factor adjustment: (energy + basic [+ line loss] [+ system operation] [+ T&D energy])
+-- × the table rate of the month; green value, deviation and funds are never in the base
 pf_base as (
     select b.customer_id, b.period,
            sum(case
-               when b.line_code = 'line_loss' then b.amount_yuan * p.pf_loss
-               when b.line_code = 'system_operation' then b.amount_yuan * p.pf_sysop
+               when b.line_code = 'line_loss' then b.amount_yuan * cm.pf_base_line_loss
+               when b.line_code = 'system_operation' then b.amount_yuan * cm.pf_base_system_operation
+               when b.line_code = 'td_energy' then b.amount_yuan * cm.pf_base_td_energy
                else b.amount_yuan end) as base_yuan
-    from before_pf b cross join params p
+    from before_pf b
+    join cm using (customer_id, period)
     group by all
 ),
 
 pf as (
     select cm.customer_id, cm.period, 70 as line_no, 'pf_adjustment' as line_code,
            cast(pb.base_yuan as decimal(18, 3)) as quantity, '元' as unit,
-           cast(r.rate_pct / 100 as decimal(18, 6)) as unit_price
+           cast(cm.pf_rate_pct / 100 as decimal(18, 6)) as unit_price
     from cm
     join pf_base pb using (customer_id, period)
-    join {{ ref('pf_adjustment_rates') }} r
-        on cast(r.pf_standard as varchar) = cm.pf_standard
-       and r.pf_hundredths = cm.pf_hundredths
-       and cm.period_start >= r.valid_from and (r.valid_to is null or cm.period_start <= r.valid_to)
-    where cm.pf_standard <> 'none' and r.rate_pct <> 0
+    where cm.pf_standard <> 'none' and cm.pf_rate_pct <> 0
 ),
 
 -- deviation penalty per tier (domain.md §4) at the customer's average energy price
@@ -193,10 +215,10 @@ funds as (
 
 lines as (
     select * from before_pf
-    union all select *, {{ yuan('quantity * unit_price') }} from green
-    union all select *, {{ yuan('quantity * unit_price') }} from pf
-    union all select *, {{ yuan('quantity * unit_price') }} from deviation
-    union all select *, {{ yuan('quantity * unit_price') }} from funds
+    union all select *, {{ amount }} from green
+    union all select *, {{ amount }} from pf
+    union all select *, {{ amount }} from deviation
+    union all select *, {{ amount }} from funds
 )
 
 select

@@ -3,12 +3,15 @@
     pre_hook="{{ delete_window('period_start') }}", tags=['monthly'],
 ) }}
 -- One row per customer and month: metered totals, demand, the customer, contract and package
--- versions in force, and every unit price the bill needs (effective-dated config rows).
+-- versions in force, every unit price and settlement parameter the bill needs (effective-dated
+-- config rows, looked up for the first day of the month) and the version (valid_from) of each
+-- config row used, so a bill records exactly which tariff, package, PF table, TOU calendar and
+-- parameter versions priced it.
 
 with totals as (
     select customer_id, period_start, period,
            sum(kwh) as kwh, sum(kvarh) as kvarh, sum(estimated_kwh) as estimated_kwh,
-           sum(failed_intervals) as failed_intervals
+           sum(failed_intervals) as failed_intervals, max(data_version) as data_version
     from {{ ref('int_customer_month_blocks') }}
     where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
     group by all
@@ -22,6 +25,11 @@ contracts as (
     select * from {{ ref('stg_contracts') }}
 ),
 
+packages as (
+    select package_id, model_code, valid_from, coalesce(valid_to, date '9999-12-31') as valid_to
+    from {{ ref('retail_packages') }}
+),
+
 tariffs as (
     select tariff_code, voltage_level, tariff_type, price, valid_from,
            coalesce(valid_to, date '9999-12-31') as valid_to
@@ -29,15 +37,13 @@ tariffs as (
     where grid = 'jibei'
 ),
 
-priced as (
+-- per tariff code the most specific row wins: exact voltage and tariff type before a '*' row
+tariff_rows as (
     select
-        t.customer_id, t.period_start,
-        max(case when tf.tariff_code = 'td_energy' then tf.price end) as td_energy_price,
-        max(case when tf.tariff_code = 'system_operation' then tf.price end) as system_operation_price,
-        max(case when tf.tariff_code = 'government_funds' then tf.price end) as government_funds_price,
-        max(case when tf.tariff_code = 'line_loss_rate' then tf.price end) as line_loss_rate,
-        max(case when tf.tariff_code = 'basic_capacity' then tf.price end) as basic_capacity_price,
-        max(case when tf.tariff_code = 'basic_demand' then tf.price end) as basic_demand_price
+        t.customer_id, t.period_start, tf.tariff_code,
+        arg_max(tf.price, (tf.voltage_level <> '*')::int * 2 + (tf.tariff_type <> '*')::int) as price,
+        arg_max(tf.valid_from, (tf.voltage_level <> '*')::int * 2 + (tf.tariff_type <> '*')::int)
+            as valid_from
     from totals t
     join customers c
         on c.customer_id = t.customer_id
@@ -45,50 +51,145 @@ priced as (
     join tariffs tf
         on tf.voltage_level in (c.voltage_level, '*') and tf.tariff_type in (c.tariff_type, '*')
        and t.period_start between tf.valid_from and tf.valid_to
+       and (c.tariff_type = 'two_part' or tf.tariff_code not in ('basic_capacity', 'basic_demand'))
     group by all
+),
+
+priced as (
+    select
+        customer_id, period_start,
+        max(case when tariff_code = 'td_energy' then price end) as td_energy_price,
+        max(case when tariff_code = 'system_operation' then price end) as system_operation_price,
+        max(case when tariff_code = 'government_funds' then price end) as government_funds_price,
+        max(case when tariff_code = 'line_loss_rate' then price end) as line_loss_rate,
+        max(case when tariff_code = 'basic_capacity' then price end) as basic_capacity_price,
+        max(case when tariff_code = 'basic_demand' then price end) as basic_demand_price,
+        max(valid_from) as tariff_valid_from
+    from tariff_rows
+    group by all
+),
+
+-- settlement parameters in force on the first day of each month (one column per parameter)
+params as (
+    select
+        p.period_start,
+        max(case when s.parameter = 'pf_base_includes_line_loss' then s.value end) as pf_base_line_loss,
+        max(case when s.parameter = 'pf_base_includes_system_operation' then s.value end) as pf_base_system_operation,
+        max(case when s.parameter = 'pf_base_includes_td_energy' then s.value end) as pf_base_td_energy,
+        max(case when s.parameter = 'demand_band_factor' then s.value end) as demand_band_factor,
+        max(case when s.parameter = 'demand_excess_multiplier' then s.value end) as demand_excess_multiplier,
+        max(case when s.parameter = 'min_contract_demand_share' then s.value end) as min_contract_demand_share,
+        max(case when s.parameter = 'contract_demand_band_billed_at_base' then s.value end) as band_billed_at_base,
+        max(case when s.parameter = 'lt_1kv_no_sharp_deep_blocks' then s.value end) as lt_1kv_no_sharp_deep,
+        max(case when s.parameter = 'line_loss_base_agency_price' then s.value end) as line_loss_base_agency,
+        max(s.valid_from) as parameters_valid_from
+    from (select distinct period_start from totals) p
+    join {{ ref('settlement_parameters') }} s
+        on p.period_start >= s.valid_from and (s.valid_to is null or p.period_start <= s.valid_to)
+    group by all
+),
+
+tou_versions as (
+    select p.period_start, max(tp.valid_from) as tou_valid_from
+    from (select distinct period_start from totals) p
+    join {{ ref('tou_periods') }} tp
+        on tp.calendar_id = 'jibei' and tp.valid_from < p.period_start + interval 1 month
+       and (tp.valid_to is null or tp.valid_to >= p.period_start)
+    group by all
+),
+
+-- cos φ = P / √(P² + Q²) rounded half-up to 2 dp, decided in exact integer arithmetic:
+-- h is the largest integer with cos φ ≥ (h − 0.5) / 100, i.e. 40000·P² ≥ (2h − 1)²·(P² + Q²)
+-- (P, Q in Wh, so no float error can move a month across a table boundary).
+pf as (
+    select customer_id, period_start, h0, p2, s2,
+           h0 - 1
+           + case when 40000 * p2 >= (2 * h0 - 1) * (2 * h0 - 1) * s2 then 1 else 0 end
+           + case when 40000 * p2 >= (2 * h0 + 1) * (2 * h0 + 1) * s2 then 1 else 0 end
+               as pf_hundredths
+    from (
+        select customer_id, period_start,
+               cast(floor(100 * kwh / sqrt(kwh * kwh + kvarh * kvarh) + 0.5) as hugeint) as h0,
+               cast(kwh * 1000 as hugeint) * cast(kwh * 1000 as hugeint) as p2,
+               cast(kwh * 1000 as hugeint) * cast(kwh * 1000 as hugeint)
+                   + cast(kvarh * 1000 as hugeint) * cast(kvarh * 1000 as hugeint) as s2
+        from totals
+        where kwh > 0
+    )
+),
+
+joined as (
+    select
+        t.customer_id,
+        t.period,
+        t.period_start,
+        c.retailer_id,
+        k.contract_id,
+        k.package_id,
+        pk.model_code,
+        k.deviation_clause_id,
+        c.customer_class,
+        c.voltage_level,
+        c.tariff_type,
+        c.pf_standard,
+        c.basic_charge_mode,
+        c.contract_capacity_kva,
+        c.contract_demand_kw,
+        c.transformer_kva,
+        t.kwh,
+        t.kvarh,
+        t.estimated_kwh,
+        t.failed_intervals,
+        t.data_version,
+        d.max_demand_kw,
+        d.days_over_capacity,
+        v.contracted_kwh,
+        cast(least(greatest(pf.pf_hundredths, 0), 100) as integer) as pf_hundredths,
+        p.td_energy_price,
+        p.system_operation_price,
+        p.government_funds_price,
+        p.line_loss_rate,
+        p.basic_capacity_price,
+        p.basic_demand_price,
+        pr.pf_base_line_loss,
+        pr.pf_base_system_operation,
+        pr.pf_base_td_energy,
+        pr.demand_band_factor,
+        pr.demand_excess_multiplier,
+        pr.min_contract_demand_share,
+        pr.band_billed_at_base,
+        pr.lt_1kv_no_sharp_deep,
+        pr.line_loss_base_agency,
+        p.tariff_valid_from,
+        pk.valid_from as package_valid_from,
+        pr.parameters_valid_from,
+        tv.tou_valid_from
+    from totals t
+    join customers c
+        on c.customer_id = t.customer_id
+       and t.period_start >= c.valid_from and (c.valid_to is null or t.period_start <= c.valid_to)
+    left join contracts k
+        on k.customer_id = t.customer_id and t.period_start between k.start_date and k.end_date
+    left join packages pk
+        on pk.package_id = k.package_id and t.period_start between pk.valid_from and pk.valid_to
+    left join {{ ref('stg_contract_volumes') }} v on v.contract_id = k.contract_id and v.period = t.period
+    left join {{ ref('int_customer_month_demand') }} d
+        on d.customer_id = t.customer_id and d.period_start = t.period_start
+    left join priced p on p.customer_id = t.customer_id and p.period_start = t.period_start
+    left join params pr on pr.period_start = t.period_start
+    left join tou_versions tv on tv.period_start = t.period_start
+    left join pf on pf.customer_id = t.customer_id and pf.period_start = t.period_start
 )
 
+-- the power-factor rate of the month (keyed by integer hundredths; table rows are text codes,
+-- compared as numbers so '0.90' and 0.9 are the same standard)
 select
-    t.customer_id,
-    t.period,
-    t.period_start,
-    c.retailer_id,
-    k.contract_id,
-    k.package_id,
-    pk.model_code,
-    k.deviation_clause_id,
-    c.customer_class,
-    c.voltage_level,
-    c.tariff_type,
-    c.pf_standard,
-    c.basic_charge_mode,
-    c.contract_capacity_kva,
-    c.contract_demand_kw,
-    c.transformer_kva,
-    t.kwh,
-    t.kvarh,
-    t.estimated_kwh,
-    t.failed_intervals,
-    d.max_demand_kw,
-    d.days_over_capacity,
-    v.contracted_kwh,
-    case when t.kwh > 0
-        then cast(floor(100 * t.kwh / sqrt(t.kwh * t.kwh + t.kvarh * t.kvarh) + 0.5) as integer)
-    end as pf_hundredths,
-    p.td_energy_price,
-    p.system_operation_price,
-    p.government_funds_price,
-    p.line_loss_rate,
-    p.basic_capacity_price,
-    p.basic_demand_price
-from totals t
-join customers c
-    on c.customer_id = t.customer_id
-   and t.period_start >= c.valid_from and (c.valid_to is null or t.period_start <= c.valid_to)
-left join contracts k
-    on k.customer_id = t.customer_id and t.period_start between k.start_date and k.end_date
-left join {{ ref('retail_packages') }} pk on pk.package_id = k.package_id
-left join {{ ref('stg_contract_volumes') }} v on v.contract_id = k.contract_id and v.period = t.period
-left join {{ ref('int_customer_month_demand') }} d
-    on d.customer_id = t.customer_id and d.period_start = t.period_start
-left join priced p on p.customer_id = t.customer_id and p.period_start = t.period_start
+    j.*,
+    r.rate_pct as pf_rate_pct,
+    r.valid_from as pf_table_valid_from
+from joined j
+left join {{ ref('pf_adjustment_rates') }} r
+    on j.pf_standard <> 'none'
+   and cast(r.pf_standard as decimal(4, 2)) = try_cast(j.pf_standard as decimal(4, 2))
+   and r.pf_hundredths = j.pf_hundredths
+   and j.period_start >= r.valid_from and (r.valid_to is null or j.period_start <= r.valid_to)

@@ -3,20 +3,15 @@
     pre_hook="{{ delete_window('period_start') }}", tags=['monthly'],
 ) }}
 -- Maximum demand per customer and month: the largest interval-average kW of the customer's
--- summed meters (kWh × 60 / interval minutes), and the days on which it exceeded 1.2 × kVA.
+-- summed meters (kWh × 60 / interval minutes; per day in core.int_customer_day_blocks), the days
+-- on which it exceeded 1.2 × kVA, and the last day with validated reads (month-to-date
+-- forecasts).
 
-with per_interval as (
-    select customer_id, interval_start, max(interval_minutes) as interval_minutes, sum(value) as kwh
-    from {{ ref('int_interval_validated') }}
+with daily as (
+    select customer_id, reading_date as day, max(max_kw) as max_kw
+    from {{ ref('int_customer_day_blocks') }}
     where reading_date >= {{ window_start() }} and reading_date < {{ window_end() }}
-      and channel = 'kwh_imp' and customer_id is not null
     group by all
-),
-
-daily as (
-    select customer_id, cast(interval_start as date) as day,
-           max(kwh * 60.0 / interval_minutes) as max_kw
-    from per_interval group by all
 ),
 
 capacity as (
@@ -29,7 +24,8 @@ select
     strftime(d.day, '%Y-%m') as period,
     cast(max(d.max_kw) as decimal(18, 3)) as max_demand_kw,
     count(*) filter (where d.max_kw > 1.2 * c.contract_capacity_kva) as days_over_capacity,
-    any_value(c.contract_capacity_kva) as contract_capacity_kva
+    any_value(c.contract_capacity_kva) as contract_capacity_kva,
+    max(d.day) as last_reading_date
 from daily d
 left join capacity c using (customer_id)
 group by all

@@ -1,6 +1,13 @@
 -- Energy price per retail package, month and TOU block (元/kWh, 6 dp), from the package model
--- (domain.md §5): FIXED/GREEN F_t; LINKED (1−λ)F_t + λI_t; SPREAD R_t − s·α + f with R capped;
--- SINGLE/TIERED one price. Ratio enforcement keeps sharp/peak ≥ and valley/deep ≤ ratio × flat.
+-- (domain.md §5), for the package version in force on the first day of the month:
+--   FIXED / GREEN  P_t = F·ratio_t                      (green value is a separate line)
+--   LINKED         P_t = (1−λ)·F·ratio_t + λ·I·ratio_t  (I = linked index of the month)
+--   SPREAD         P_t = R·ratio_t − s·α + f            (R = reference index of the month)
+--   SINGLE         one price for every block; TIERED: tier-1 price (tiers are billed per volume)
+-- cap_price limits the base price the model floats from (F, the linked blend (1−λ)F + λI, or
+-- R), before the TOU ratios: the cap is the regulated ceiling of the transaction price
+-- (coal benchmark × 1.2), and capping each block instead would undo the TOU ratios below.
+-- Ratio enforcement (§5.5) after the formula: sharp/peak ≥ ratio × flat, valley/deep ≤ ratio × flat.
 
 with packages as (
     select * from {{ ref('retail_packages') }}
@@ -21,13 +28,16 @@ blocks as (
 
 base as (
     select
-        p.package_id, p.model_code, per.period, b.block,
+        p.package_id, p.model_code, p.valid_from as package_valid_from, per.period, b.block,
         case b.block
             when 'sharp' then p.sharp_ratio when 'peak' then p.peak_ratio
             when 'valley' then p.valley_ratio when 'deep_valley' then p.deep_valley_ratio
             else 1 end as ratio,
-        p.flat_price, p.linked_ratio, p.spread, p.sharing_ratio, p.float_price, p.cap_price,
-        link.price as linked_index,
+        p.linked_ratio, p.spread, p.sharing_ratio, p.float_price,
+        least(p.flat_price, coalesce(p.cap_price, p.flat_price)) as flat_base,
+        least((1 - p.linked_ratio) * p.flat_price + p.linked_ratio * link.price,
+              coalesce(p.cap_price, (1 - p.linked_ratio) * p.flat_price + p.linked_ratio * link.price))
+            as linked_base,
         least(ref.price, coalesce(p.cap_price, ref.price)) as reference_price
     from packages p
     cross join periods per
@@ -42,11 +52,11 @@ formula as (
     select
         *,
         case model_code
-            when 'FIXED' then flat_price * ratio
-            when 'GREEN' then flat_price * ratio
-            when 'LINKED' then (1 - linked_ratio) * flat_price * ratio + linked_ratio * linked_index * ratio
+            when 'FIXED' then flat_base * ratio
+            when 'GREEN' then flat_base * ratio
+            when 'LINKED' then linked_base * ratio
             when 'SPREAD' then reference_price * ratio - spread * sharing_ratio + coalesce(float_price, 0)
-            else flat_price
+            else flat_base
         end as raw_price
     from base
 ),
@@ -62,6 +72,7 @@ enforced as (
 select
     package_id,
     model_code,
+    package_valid_from,
     period,
     block,
     {{ price6("case

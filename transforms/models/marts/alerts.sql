@@ -5,7 +5,9 @@
 -- Alerts per month: one row per subject and alert type (not per interval).
 -- capacity_exceeded: max interval kW > factor × contract kVA on ≥ N days (domain.md §8 audit);
 -- deviation_risk: |actual − contracted| / contracted above the configured ratio;
--- meter_anomaly: a meter with negative or spiking reads, or unestimated gaps, in the month.
+-- meter_anomaly: one per meter and anomaly in core.meter_anomalies (stuck meter, reads stopped,
+-- clock drift, repeated rule failures, register reset, repeated conflicts); the rule is the
+-- anomaly's notice check (zero_run, completeness, time_check, negative, ...).
 
 with params as (
     select
@@ -14,6 +16,21 @@ with params as (
         max(case when parameter = 'deviation_risk_ratio' then value end)::double as risk_ratio
     from {{ ref('settlement_parameters') }}
     where valid_to is null
+),
+
+-- retail_risk: the retailer's negative spread + forecast deviation cost exceeds its margin
+-- guarantee (finance.retailer_margin). Subject = the retailer: retailer_id in customer_id.
+retail_risk as (
+    select 'retail_risk' as alert_type, 'margin' as rule, m.retailer_id as customer_id,
+           cast(null as varchar) as meter_id, m.period, m.period_start,
+           cast(m.risk_exposure_yuan as double) as metric_value,
+           cast(m.margin_guarantee_yuan as double) as threshold,
+           'spread ' || m.spread_yuan || ' 元, forecast deviation cost '
+               || m.forecast_deviation_cost_yuan || ' 元, guarantee '
+               || coalesce(m.margin_guarantee_yuan, 0) || ' 元' as detail
+    from {{ ref('retailer_margin') }} m
+    where m.period_start >= {{ window_start() }} and m.period_start < {{ window_end() }}
+      and m.is_at_risk
 ),
 
 capacity as (
@@ -37,21 +54,12 @@ deviation as (
       and abs(t.deviation_ratio) > p.risk_ratio
 ),
 
-meter_rules as (
-    select customer_id, meter_id, strftime(interval_start, '%Y-%m') as period,
-           cast(date_trunc('month', interval_start) as date) as period_start,
-           failed_rule, count(*) as n_intervals
-    from {{ ref('int_interval_validated') }}
-    where reading_date >= {{ window_start() }} and reading_date < {{ window_end() }}
-      and failed_rule in ('negative', 'spike')
-    group by all
-),
-
 meters as (
-    select 'meter_anomaly', failed_rule, customer_id, meter_id, period, period_start,
-           cast(n_intervals as double), cast(0 as double),
-           failed_rule || ': ' || n_intervals || ' intervals'
-    from meter_rules
+    select 'meter_anomaly', a.notice_check, a.customer_id, a.meter_id, a.period, a.period_start,
+           cast(a.n_intervals as double), a.threshold,
+           a.anomaly || ': ' || a.detail
+    from {{ ref('meter_anomalies') }} a
+    where a.period_start >= {{ window_start() }} and a.period_start < {{ window_end() }}
 )
 
 select alert_type || ':' || coalesce(meter_id, customer_id) || ':' || period || ':' || rule
@@ -61,4 +69,5 @@ from (
     select * from capacity
     union all select * from deviation
     union all select * from meters
+    union all select * from retail_risk
 )
