@@ -3,8 +3,8 @@
 Writes, per month of the partition window, into `<data_dir>/../bills/<YYYY-MM>/`:
 
 - `<customer_id>.html` for every bill of the month (self-contained: inline CSS and SVG);
-- `<customer_id>.pdf` for at most `max_pdfs` (default 20) customers per run, in customer_id order (config,
-  default 200: a PDF costs ~1 s, so a 10,000-customer benchmark renders 200 PDFs, not 10,000;
+- `<customer_id>.pdf` for at most `max_pdfs` customers per run, in customer_id order (run
+  config; a PDF costs ~1 s, so a 10,000-customer benchmark renders a few PDFs, not 10,000;
   set it to 0 for none or above the customer count for all; the HTML is always complete);
 - `exports/bills_<period>.csv|parquet` and `exports/bill_lines_<period>.csv|parquet`.
 
