@@ -10,7 +10,7 @@ METERS ?= 1000
 
 SYSTEM_PACKAGES := fonts-wqy-microhei libharfbuzz-subset0 poppler-utils
 
-.PHONY: install system-deps demo test ui bench lint clean
+.PHONY: install system-deps demo test ui bench vee-score money-preview lint clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,6 +41,14 @@ ui: install  ## Dagster UI on the demo warehouse: http://127.0.0.1:3000
 
 bench: install  ## N meters × one month through every stage: make bench METERS=10000
 	$(RUN) python -m orchestration.bench --meters $(METERS)
+
+vee-score: install  ## after make demo: VEE precision/recall per fault type, estimation error
+	$(RUN) python -m quality.vee_score --warehouse $${GRIDLEDGER_WAREHOUSE:-var/warehouse.duckdb} \
+	  --data-dir $${GRIDLEDGER_DATA_DIR:-var/data}
+
+money-preview: install  ## SQLMesh dev vs prod on a scratch copy: which bills a change moves
+	$(RUN) python -m orchestration.money_preview \
+	  --warehouse $${GRIDLEDGER_WAREHOUSE:-var/warehouse.duckdb}
 
 lint: install
 	$(RUN) ruff check .

@@ -9,6 +9,7 @@ compare VEE against. Notices are timed on their own, for at most --notice-custom
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import threading
@@ -107,14 +108,17 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         defs = build_defs()
+        alerts = AssetSelection.assets(["marts", "alerts"])
         money = define_asset_job(
             "bench_monthly_money",
-            selection=AssetSelection.groups("settlement")
-            | AssetSelection.assets(["finance", "bills"], ["finance", "bill_lines"]),
+            selection=(AssetSelection.groups("settlement") - alerts)
+            | AssetSelection.assets(*FINANCE_TABLES),
         )
+        quality = define_asset_job(
+            "bench_monthly_quality", selection=AssetSelection.groups("quality") | alerts)
         from dagster import Definitions
 
-        defs = Definitions.merge(defs, Definitions(jobs=[money]))
+        defs = Definitions.merge(defs, Definitions(jobs=[money, quality]))
         last = date(first.year + first.month // 12, first.month % 12 + 1, 1).toordinal() - 1
         last_day = date.fromordinal(last)
         with DagsterInstance.ephemeral() as instance:
@@ -126,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                     None,
                 ),
                 ("bench_monthly_money", {}, first.isoformat()),
+                ("bench_monthly_quality", {}, first.isoformat()),
             ]
             for job, tags, key in plan:
                 result = run_job(defs, job, instance, tags, key)
@@ -163,9 +168,43 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name} | {seconds:.1f} | {per_s} | {peak:,.0f} |")
         if name.endswith("dbt_daily"):
             vee = seconds
+    models = dbt_model_seconds(started)
+    print("\ndbt models (seconds, from run_results.json; tests not included):")
+    for model in KEY_MODELS:
+        if model in models:
+            print(f"  {model:<42} {models[model]:6.1f}")
+    money_models = sum(t for m, t in models.items() if m in MONEY_MODELS)
+    print(f"  {'settlement + bill tables (all money models)':<42} {money_models:6.1f}")
     if vee:
         print(f"\nVEE step (dbt_daily) / bare aggregate: {vee / bare:.1f}×")
+    if "int_interval_validated" in models:
+        print(f"VEE model / bare aggregate: {models['int_interval_validated'] / bare:.1f}×")
     return 0
+
+
+FINANCE_TABLES = (["finance", "bills"], ["finance", "bill_lines"], ["finance", "adjustments"],
+                  ["finance", "settlement_runs"])
+KEY_MODELS = ("int_interval_validated", "vee_register_days", "vee_duplicate_conflicts",
+              "int_customer_day_blocks", "meter_quality_monthly", "meter_anomalies")
+MONEY_MODELS = ("int_customer_day_blocks", "int_customer_month_blocks", "int_customer_month_demand",
+                "int_customer_month", "fct_deviation_tiers",
+                "int_customer_like_day_profile", "int_contract_daily_volumes",
+                "fct_settlement_lines", "int_settlement_run", "fct_portfolio_deviation",
+                "period_close", "bill_lines", "bills", "adjustments", "settlement_runs",
+                "retailer_margin")
+
+
+def dbt_model_seconds(since: float) -> dict[str, float]:
+    """Execution time of each dbt model built since `since` (the runs' run_results.json)."""
+    seconds: dict[str, float] = {}
+    for path in (PROJECT_ROOT / "transforms" / "target").glob("*/run_results.json"):
+        if path.stat().st_mtime < since:
+            continue
+        for result in json.loads(path.read_text())["results"]:
+            kind, _, name = result["unique_id"].split(".", 2)
+            if kind == "model":
+                seconds[name] = seconds.get(name, 0.0) + result["execution_time"]
+    return seconds
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ def _manifest_is_stale(manifest: Path) -> bool:
 
 
 class GridledgerTranslator(DagsterDbtTranslator):
-    """Group dbt nodes by stage: reference, validation (daily), settlement and finance (monthly)."""
+    """Group dbt nodes by stage: reference, validation (daily), settlement and finance (monthly),
+    and quality (monthly VEE reports: meter quality summary, meter anomalies)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         tags = dbt_resource_props.get("tags", [])
@@ -65,6 +66,8 @@ class GridledgerTranslator(DagsterDbtTranslator):
         if "daily" in tags:
             return "validation"
         if "monthly" in tags:
+            if "quality" in tags:
+                return "quality"
             return "finance" if "finance" in fqn else "settlement"
         return "reference"
 

@@ -24,6 +24,11 @@ SUMMARY_SQL = {
     ),
     "customers billed": "select count(distinct customer_id) from finance.bills",
     "total billed (yuan)": "select coalesce(sum(total_yuan), 0) from finance.bills",
+    "months closed": "select string_agg(period, ', ') from finance.period_close",
+    "adjustments (追退补)": (
+        "select count(*) || ' lines, ' || count(distinct customer_id) || ' customer(s), net '"
+        " || coalesce(sum(amount_delta_yuan), 0) || ' yuan' from finance.adjustments"
+    ),
     "alerts": "select count(*) from marts.alerts",
     "notices sent": "select count(*) from notify.delivery_ledger where status = 'sent'",
     "notices by type": (
@@ -76,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         results, timings = run_flow(defs, first, last, instance, raise_on_error=False)
         if all(r.success for r in results):
             results += run_workflows(defs, instance, timings)
+        if all(r.success for r in results):
+            results += resettle(defs, instance, timings, first)
     for step, seconds in timings.seconds.items():
         print(f"  {step:<32} {seconds:7.1f} s")
     ok = all(r.success for r in results)
@@ -109,6 +116,28 @@ def run_workflows(defs, instance, timings) -> list:
     return results
 
 
+def resettle(defs, instance, timings, period_start: date) -> list:
+    """Close the month, land a corrected meter-day, re-run it: adjustments, not new bills."""
+    import time
+
+    from orchestration.demo_resettlement import close_and_correct
+    from orchestration.resources import Gridledger
+    from orchestration.runner import RANGE_END, RANGE_START, run_job
+
+    correction = close_and_correct(
+        warehouse_path(), Gridledger.from_env().landing_dir, period_start)
+    print(f"closed {correction.period}; corrected reads of {correction.meter_id} for "
+          f"{correction.day} landed as {correction.file.name}")
+    results, day = [], correction.day.isoformat()
+    for name, tags, key in (("daily_job", {RANGE_START: day, RANGE_END: day}, None),
+                            ("monthly_job", {}, f"{period_start:%Y-%m-%d}")):
+        started = time.perf_counter()
+        results.append(run_job(defs, name, instance, tags, partition_key=key,
+                               raise_on_error=False))
+        timings.seconds[f"re-settlement {name}"] = time.perf_counter() - started
+    return results
+
+
 def print_summary() -> None:
     """Print the headline numbers and where the results are."""
     print("\nGridledger demo summary")
@@ -119,7 +148,8 @@ def print_summary() -> None:
             except Exception as exc:  # noqa: BLE001 - a missing stage is part of the summary
                 value = f"n/a ({type(exc).__name__})"
             print(f"  {label:<26} {value}")
-    print(f"\nwarehouse:  {warehouse_path()}  (finance.bills, finance.bill_lines, marts.alerts)")
+    print(f"\nwarehouse:  {warehouse_path()}  (finance.bills, finance.bill_lines, "
+          "finance.adjustments, finance.retailer_margin, marts.alerts)")
     print(f"bills:      {data_dir().parent / 'bills'}")
     print("outbox:     notify.outbox and notify.delivery_ledger in the warehouse")
     print("UI:         make ui  → http://127.0.0.1:3000")

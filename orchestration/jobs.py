@@ -22,7 +22,7 @@ daily_job = define_asset_job(
 
 monthly_job = define_asset_job(
     "monthly_job",
-    selection=AssetSelection.groups("settlement", "finance", "alerts"),
+    selection=AssetSelection.groups("quality", "settlement", "finance", "alerts"),
     partitions_def=monthly_partitions,
     description="Consumption, deviation, settlement, bills, alerts and notices for a month.",
 )

@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", default="HEAD", help="git ref of the published logic")
     parser.add_argument("--base-dir", type=Path,
                         help="a transforms/ folder holding the published logic (instead of git)")
+    parser.add_argument("--work-dir", type=Path, default=TRANSFORMS,
+                        help="the transforms/ folder holding the change (default: working tree)")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--limit", type=int, default=30, help="changed bills to list")
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             base = export_base(args.base, workdir / "base")
         work = workdir / "work" / "transforms"
-        shutil.copytree(TRANSFORMS, work, ignore=IGNORE)
+        shutil.copytree(args.work_dir, work, ignore=IGNORE)
         warehouse = scratch_warehouse(args.warehouse.resolve(), workdir)
         env = {**os.environ, "GRIDLEDGER_WAREHOUSE": str(warehouse)}
         sqlmesh(base, env, "plan", "--auto-apply", "--no-prompts")

@@ -37,6 +37,10 @@ class Gridledger(ConfigurableResource):
         return Path(self.data_dir) / "master"
 
     @property
+    def edits_dir(self) -> Path:
+        return Path(self.data_dir) / "edits"
+
+    @property
     def quarantine_dir(self) -> Path:
         return Path(self.data_dir) / "quarantine"
 

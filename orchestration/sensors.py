@@ -1,4 +1,4 @@
-"""Sensors: new landing files request the daily partitions they touch, then the months.
+"""Sensors: new landing or edit files request the daily partitions they touch, then the months.
 
 Not here: the ingestion logic (assets/ingestion), jobs (jobs.py).
 """
@@ -24,6 +24,11 @@ _SPAN_SQL = {
     "from read_parquet(?)",
 }
 
+_EDIT_SPAN_SQL = (
+    "select min(substr(trim(interval_start), 1, 10)), max(substr(trim(interval_start), 1, 10)) "
+    "from read_csv(?, all_varchar = true)"
+)
+
 
 def file_days(path: Path) -> tuple[date, date] | None:
     """First and last reading day of an interval file, or None when it cannot be read."""
@@ -32,6 +37,17 @@ def file_days(path: Path) -> tuple[date, date] | None:
         return None
     try:
         lo, hi = duckdb.execute(sql, [str(path)]).fetchone()
+        return date.fromisoformat(lo), date.fromisoformat(hi)
+    except (duckdb.Error, TypeError, ValueError):
+        return None
+
+
+def edit_days(path: Path) -> tuple[date, date] | None:
+    """First and last interval day of a manual-edits file (`edits/*.csv`), or None."""
+    if path.suffix.lower() != ".csv":
+        return None
+    try:
+        lo, hi = duckdb.execute(_EDIT_SPAN_SQL, [str(path)]).fetchone()
         return date.fromisoformat(lo), date.fromisoformat(hi)
     except (duckdb.Error, TypeError, ValueError):
         return None
@@ -50,9 +66,11 @@ def batch_day(path: Path) -> date | None:
     job=daily_job,
     minimum_interval_seconds=60,
     description=(
-        "Watches the landing folder. Cursor: JSON map of file name → size:mtime already seen. "
-        "A new or changed file requests one run over the days it touches (an unreadable file "
-        "requests its batch day, so ingestion quarantines it with the reason)."
+        "Watches the landing folder and the manual-edits folder. Cursor: JSON map of file name "
+        "(edits as edits/<name>) → size:mtime already seen. A new or changed file requests one "
+        "run over the days it touches (an unreadable landing file requests its batch day, so "
+        "ingestion quarantines it with the reason; an unreadable edits file is quarantined by "
+        "the next run)."
     ),
 )
 def landing_file_sensor(context: SensorEvaluationContext, gridledger: Gridledger):
@@ -60,32 +78,39 @@ def landing_file_sensor(context: SensorEvaluationContext, gridledger: Gridledger
     landing = gridledger.landing_dir
     if not landing.exists():
         return SkipReason(f"landing folder {landing} does not exist")
+    edits = gridledger.edits_dir
+    files = [(p.name, p) for p in sorted(landing.iterdir()) if p.is_file()]
+    if edits.exists():
+        files += [(f"edits/{p.name}", p) for p in sorted(edits.iterdir()) if p.is_file()]
     requests, now_seen = [], dict(seen)
-    for path in sorted(p for p in landing.iterdir() if p.is_file()):
+    for key, path in files:
         stat = path.stat()
         stamp = f"{stat.st_size}:{int(stat.st_mtime)}"
-        if seen.get(path.name) == stamp:
+        if seen.get(key) == stamp:
             continue
-        now_seen[path.name] = stamp
-        span = file_days(path) or ((d, d) if (d := batch_day(path)) else None)
+        now_seen[key] = stamp
+        if key.startswith("edits/"):
+            span = edit_days(path)
+        else:
+            span = file_days(path) or ((d, d) if (d := batch_day(path)) else None)
         if span is None:
             continue
         lo, hi = span
         requests.append(
             RunRequest(
-                run_key=f"{path.name}:{stamp}",
+                run_key=f"{key}:{stamp}",
                 tags={
                     RANGE_START: lo.isoformat(),
                     RANGE_END: hi.isoformat(),
-                    "landing_file": path.name,
+                    "landing_file": key,
                 },
             )
         )
     if not requests:
-        return SkipReason("no new landing files")
+        return SkipReason("no new landing or edit files")
     return SensorResult(run_requests=requests, cursor=json.dumps(now_seen, sort_keys=True))
 
 
 default_sensors = [landing_file_sensor]
 
-__all__ = ["default_sensors", "file_days", "batch_day"]
+__all__ = ["default_sensors", "file_days", "edit_days", "batch_day"]

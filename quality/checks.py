@@ -48,7 +48,7 @@ group by all
 """
 
 FLAG_COUNTS_SQL = """
-select quality_flag, method, count(*) as intervals
+select quality_flag::varchar as quality_flag, method::varchar as method, count(*) as intervals
 from core.int_interval_validated
 group by all order by all
 """

@@ -26,6 +26,10 @@ ground-truth rows of that type; predicted = what VEE says; precision = |truth �
   their name (`reads_YYYYMMDD_*`: ledger max_timestamp before that day).
 - malformed_file: per file; predicted = ledger files with status `quarantined`.
 
+Intervals re-sent or edited by an operator after the generator ran (ledger files the generator's
+manifest does not list, e.g. `make demo`'s correction; raw.manual_edits) are left out of both
+sides: they are not injected faults.
+
 Estimation error, per type and overall, on the truth intervals of gap, negative, spike and
 stuck_zero that ended ESTIMATED (gaps a late file filled are actual, not estimated):
 MAPE = mean(|estimate − true| / true) over true > 0, bias = Σ(estimate − true) / Σ true.
@@ -34,6 +38,7 @@ MAPE = mean(|estimate − true| / true) over true > 0, bias = Σ(estimate − tr
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,10 +87,23 @@ select fault_type, nullif(meter_id, '') as meter_id, nullif(channel, '') as chan
        try_cast(true_value as decimal(18, 3)) as true_value, file_name
 from read_csv(?, all_varchar = true, header = true);
 
+-- intervals an operator re-sent or edited after the generator's run (e.g. `make demo`'s
+-- correction, files in edits/): not faults, so not scored either way
+create or replace temp table operator_touched as
+select distinct meter_id, channel, interval_start from raw.interval_reads
+where file_id in (select file_id from raw.file_ledger
+                  where file_name not in (select file_name from generator_files))
+union
+select distinct meter_id, channel, interval_start from raw.manual_edits;
+
+delete from truth t using operator_touched o
+where t.meter_id = o.meter_id and t.channel = o.channel and t.interval_start = o.interval_start;
+
 create or replace temp table late_files as
 select file_id, file_name
 from raw.file_ledger
 where status = 'loaded' and file_kind = 'interval'
+  and file_name in (select file_name from generator_files)
   and try_strptime(split_part(file_name, '_', 2), '%Y%m%d') is not null
   and max_timestamp < try_strptime(split_part(file_name, '_', 2), '%Y%m%d');
 
@@ -94,7 +112,8 @@ select v.meter_id, v.channel, v.interval_start, v.value, v.quality_flag, v.dupli
        v.has_conflict, v.version,
        coalesce(v.failed_rules, v.failed_rule, '') as rules,
        v.version in (select file_id from late_files) as from_late_file
-from {table} v;
+from {table} v
+anti join operator_touched o using (meter_id, channel, interval_start);
 
 create or replace temp table late_resent as
 select distinct r.meter_id, r.channel, r.interval_start
@@ -187,6 +206,10 @@ def score_connection(
 ) -> tuple[list[FaultScore], list[EstimationError]]:
     """Score an open warehouse connection (temp tables are created on it)."""
     faults = Path(data_dir) / "ground_truth" / "faults.csv"
+    manifest = json.loads((faults.parent / "manifest.json").read_text(encoding="utf-8"))
+    con.execute("create or replace temp table generator_files as "
+                "select unnest(?::varchar[]) as file_name",
+                [sorted({Path(f).name for f in manifest["files"]})])
     first, *rest = [q for q in SETUP_SQL.format(table=table).split(";") if q.strip()]
     con.execute(first, [str(faults)])
     for statement in rest:

@@ -61,6 +61,22 @@ def run_daily(flow: Flow, first: date, last: date):
 # 1. generated data
 # --------------------------------------------------------------------------------------------
 
+def edit_file_requests(flow: Flow) -> dict[str, tuple[date, date]]:
+    """The landing sensor's requests for new files in edits/: name → (first day, last day)."""
+    from dagster import build_sensor_context
+
+    from orchestration.resources import Gridledger
+    from orchestration.sensors import landing_file_sensor
+
+    resource = Gridledger(warehouse=str(flow.warehouse), data_dir=str(flow.data_dir))
+    with DagsterInstance.ephemeral() as instance:
+        result = landing_file_sensor(build_sensor_context(
+            instance=instance, resources={"gridledger": resource}))
+    return {r.tags["landing_file"]: (date.fromisoformat(r.tags[RANGE_START]),
+                                     date.fromisoformat(r.tags[RANGE_END]))
+            for r in result.run_requests if r.tags["landing_file"].startswith("edits/")}
+
+
 @pytest.fixture(scope="module")
 def generated(module_flow):
     manifest = generate(module_flow.data_dir, meters=40, months=1, start="2026-10", seed=5)
@@ -198,6 +214,7 @@ def test_a_manual_edit_is_a_new_version_flagged_edited(generated):
         ["MP999999", "kwh_imp", f"{ts:%Y-%m-%d %H:%M}", "1.000", "typo", "王工",
          "2026-11-06 09:31"],
     ])
+    assert edit_file_requests(generated)["edits/edits_20261106.csv"] == (ts.date(), ts.date())
     assert run_daily(generated, ts.date(), ts.date()).success
     edit_file = generated.sql("""
         select file_id, status, rows_total, rows_loaded, rows_quarantined from raw.file_ledger

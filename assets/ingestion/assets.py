@@ -1,6 +1,5 @@
 """Dagster assets for ingestion: master data, the daily landing-file load and manual edits."""
 
-from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
@@ -68,7 +67,7 @@ def landing_reads(context: AssetExecutionContext, gridledger: Gridledger):
     window = context.partition_time_window
     with connect(gridledger.warehouse_path) as con:
         report = ingest_landing(con, gridledger.landing_dir, gridledger.quarantine_dir)
-        edits_dir = Path(gridledger.data_dir) / "edits"
+        edits_dir = gridledger.edits_dir
         edits = load_manual_edits(con, edits_dir, gridledger.quarantine_dir)
         in_window = con.execute(
             """select count(*) from raw.interval_reads

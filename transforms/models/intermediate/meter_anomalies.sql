@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{{ delete_window('period_start') }}",
-    tags=['monthly'],
+    tags=['monthly', 'quality'],
 ) }}
 -- Meter anomaly alerts, one row per meter, month and anomaly (thresholds: vee_parameters
 -- anomaly_*). marts.alerts turns each row into a meter_anomaly alert whose rule is notice_check

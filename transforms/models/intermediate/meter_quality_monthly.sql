@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{{ delete_window('period_start') }}",
-    tags=['monthly'],
+    tags=['monthly', 'quality'],
 ) }}
 -- Data quality per meter and month: energy, the estimated share, counts per quality flag and per
 -- VEE rule (an interval counts once for every rule in its failed_rules), duplicates and register
