@@ -51,13 +51,15 @@ def test_bill_lines_sum_to_totals_and_kwh_equals_validated_kwh(october):
 
 def test_every_interval_has_a_flag_a_method_and_a_version(october):
     rows = october.sql(
-        "select count(*) filter (where quality_flag is null or method is null), "
-        "count(*) filter (where quality_flag = 'ACTUAL' and version is null), count(*) "
-        "from core.int_interval_validated"
+        "select count(*) filter (where quality_flag is null or method is null or version is null), "
+        "count(*) filter (where quality_flag = 'ACTUAL' and version not in "
+        "    (select file_id from raw.file_ledger)), "
+        "count(*) filter (where version = 0 and (source_row is not null or method = 'actual')), "
+        "count(*) from core.int_interval_validated"
     )
-    missing, unversioned, total = rows[0]
+    missing, unversioned, misversioned, total = rows[0]
     meters = october.sql("select count(*) from master.metering_points")[0][0]
-    assert (missing, unversioned) == (0, 0)
+    assert (missing, unversioned, misversioned) == (0, 0, 0)
     assert total == meters * 2 * 31 * 96
 
 

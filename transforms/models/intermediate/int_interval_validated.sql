@@ -74,7 +74,8 @@
 --                  sum_check, high_daily_usage, low_daily_usage (day rules warn only)
 --   duplicate_rows extra landed rows for the interval; has_conflict: they differed
 --   version        ledger file id of the value (read file, or edit file when EDITED);
---                  source_row its line. NULL for estimated missing intervals.
+--                  source_row its line. 0 when no read was landed (an estimate or FAILED:
+--                  method says how the value was made); source_row is then NULL.
 --   prorated       the estimate was scaled so the day matches its register delta × multiplier
 
 with param_day as (
@@ -966,7 +967,7 @@ select
     failed_rules,
     cast(coalesce(n_rows, 1) - 1 as integer) as duplicate_rows,
     coalesce(has_conflict, false) as has_conflict,
-    cast(version_key // 1000000000 as bigint) as version,
+    cast(coalesce(version_key // 1000000000, 0) as bigint) as version,
     cast(version_key % 1000000000 as bigint) as source_row,
     prorated
 from final
