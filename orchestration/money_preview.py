@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         warehouse = scratch_warehouse(args.warehouse.resolve(), workdir)
         env = {**os.environ, "GRIDLEDGER_WAREHOUSE": str(warehouse)}
         sqlmesh(base, env, "plan", "--auto-apply", "--no-prompts")
-        sqlmesh(work, env, "plan", "dev", "--auto-apply", "--no-prompts")
+        sqlmesh(work, env, "plan", "dev", "--auto-apply", "--no-prompts", "--include-unmodified")
         sqlmesh(work, env, "table_diff", "prod:dev", "finance.bills", "--on", "customer_id",
                 "--on", "period", "--skip-columns", "run_id", "--show-sample", "--decimals", "2")
         print_changes(warehouse, args.limit)
