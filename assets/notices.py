@@ -79,38 +79,41 @@ def monthly_notices(context: AssetExecutionContext, gridledger: Gridledger) -> M
     """Deliver the month's bill-ready and alert notices to subscribed contacts."""
     window = context.partition_time_window
     span = [window.start.date(), window.end.date()]
-    with connect(gridledger.warehouse_path, read_only=True) as con:
+    # One connection held for the whole batch: the ledger's and the outbox's own connections in
+    # this process reuse the open database instead of opening (and checkpointing) the file for
+    # every write, and recipients are resolved on it.
+    with connect(gridledger.warehouse_path) as con:
         bills = con.execute(BILLS_SQL, span).df().to_dict("records")
         alerts = con.execute(ALERTS_SQL, span).df().to_dict("records")
         managers = tuple(r[0] for r in con.execute(MANAGERS_SQL).fetchall())
-    service = DeliveryService(gridledger.warehouse_path, ChannelConfig.from_env(os.environ))
-    sent: Counter = Counter()
-    for bill in bills:
-        recipients = resolve_recipients(
-            gridledger.warehouse_path, "bill_ready", Audience(customer_ids=(bill["customer_id"],))
-        )
-        report = service.deliver(
-            f"bill_ready:{bill['customer_id']}:{bill['period']}",
-            "bill_ready",
-            {
-                "customer_name": bill["customer_name"],
-                "period": bill["period"],
-                "amount_yuan": bill["total_yuan"],
-            },
-            recipients,
-        )
-        sent["bill_ready"] += len(report.sent)
-    for alert in alerts:
-        recipients = resolve_recipients(
-            gridledger.warehouse_path,
-            alert["alert_type"],
-            # the customer's own contacts and the account managers, each if subscribed
-            Audience(customer_ids=(alert["customer_id"],), contact_ids=managers),
-        )
-        report = service.deliver(
-            alert["alert_id"], alert["alert_type"], alert_context(alert), recipients
-        )
-        sent[alert["alert_type"]] += len(report.sent)
+        service = DeliveryService(gridledger.warehouse_path, ChannelConfig.from_env(os.environ))
+        sent: Counter = Counter()
+        for bill in bills:
+            recipients = resolve_recipients(
+                con, "bill_ready", Audience(customer_ids=(bill["customer_id"],))
+            )
+            report = service.deliver(
+                f"bill_ready:{bill['customer_id']}:{bill['period']}",
+                "bill_ready",
+                {
+                    "customer_name": bill["customer_name"],
+                    "period": bill["period"],
+                    "amount_yuan": bill["total_yuan"],
+                },
+                recipients,
+            )
+            sent["bill_ready"] += len(report.sent)
+        for alert in alerts:
+            recipients = resolve_recipients(
+                con,
+                alert["alert_type"],
+                # the customer's own contacts and the account managers, each if subscribed
+                Audience(customer_ids=(alert["customer_id"],), contact_ids=managers),
+            )
+            report = service.deliver(
+                alert["alert_id"], alert["alert_type"], alert_context(alert), recipients
+            )
+            sent[alert["alert_type"]] += len(report.sent)
     return MaterializeResult(
         metadata={
             "bills": len(bills),

@@ -3,7 +3,7 @@
 Stages are the Dagster steps of the real jobs (timed from the run's step events); peak memory is
 the largest resident set of this process and its children (dbt runs as a child) while the step
 ran, sampled every 100 ms. The bare DuckDB aggregate over the same readings gives a floor to
-compare VEE against. Notices are timed on their own, for at most --notice-customers bills.
+compare VEE against. Notices and bill documents are not timed here.
 """
 
 from __future__ import annotations
