@@ -30,11 +30,8 @@ _EDIT_SPAN_SQL = (
 )
 
 
-def file_days(path: Path) -> tuple[date, date] | None:
-    """First and last reading day of an interval file, or None when it cannot be read."""
-    sql = _SPAN_SQL.get(path.suffix.lower())
-    if sql is None or not path.name.startswith("reads_"):
-        return None
+def _day_span(sql: str, path: Path) -> tuple[date, date] | None:
+    """First and last day a span query finds in a file, or None when it cannot be read."""
     try:
         lo, hi = duckdb.execute(sql, [str(path)]).fetchone()
         return date.fromisoformat(lo), date.fromisoformat(hi)
@@ -42,15 +39,19 @@ def file_days(path: Path) -> tuple[date, date] | None:
         return None
 
 
+def file_days(path: Path) -> tuple[date, date] | None:
+    """First and last reading day of an interval file, or None when it cannot be read."""
+    sql = _SPAN_SQL.get(path.suffix.lower())
+    if sql is None or not path.name.startswith("reads_"):
+        return None
+    return _day_span(sql, path)
+
+
 def edit_days(path: Path) -> tuple[date, date] | None:
     """First and last interval day of a manual-edits file (`edits/*.csv`), or None."""
     if path.suffix.lower() != ".csv":
         return None
-    try:
-        lo, hi = duckdb.execute(_EDIT_SPAN_SQL, [str(path)]).fetchone()
-        return date.fromisoformat(lo), date.fromisoformat(hi)
-    except (duckdb.Error, TypeError, ValueError):
-        return None
+    return _day_span(_EDIT_SPAN_SQL, path)
 
 
 def batch_day(path: Path) -> date | None:

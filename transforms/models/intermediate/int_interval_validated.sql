@@ -45,6 +45,17 @@
     and r.file_id in (select file_id from ledger_known)
     {%- endif %}
 {%- endset -%}
+{#- The latest landed version of each interval in a small key set (RELATION's meter_id, channel
+    and KEY), read by exact key from raw.interval_reads: neighbours and like-day values. -#}
+{%- set latest_of -%}
+    select r.meter_id, r.channel, r.interval_start as KEY,
+           arg_max(r.value, {{ version_key('r') }}) as value
+    from {{ source('raw', 'interval_reads') }} r
+    semi join {{ keys_of }} k
+        on k.meter_id = r.meter_id and k.channel = r.channel and k.KEY = r.interval_start
+    where {{ raw_in_range }}
+    group by r.meter_id, r.channel, r.interval_start
+{%- endset -%}
 -- Validated consumption (VEE, domain.md §8): one row per meter, channel and expected interval in
 -- the window, with a quality flag, the estimation method, every rule it failed, the pre-VEE value
 -- and the read version (ledger file id + row) it came from. Rules and thresholds are data
@@ -78,11 +89,7 @@
 --                  method says how the value was made); source_row is then NULL.
 --   prorated       the estimate was scaled so the day matches its register delta × multiplier
 
-with param_day as (
-    select greatest({{ window_start() }}, min(valid_from)) as d from {{ ref('vee_parameters') }}
-),
-
-params as (
+with params as (
     select
         {{ window_start() }} as ws,
         {{ window_end() }} as we,
@@ -104,20 +111,12 @@ params as (
         max(value) filter (where parameter = 'usage_min_history_days')::int as usage_min_history,
         max(value) filter (where parameter = 'usage_high_factor') as usage_high,
         max(value) filter (where parameter = 'usage_low_factor') as usage_low
-    from {{ ref('vee_parameters') }}, param_day pd
-    where valid_from <= pd.d
-      and coalesce(try_cast(valid_to::varchar as date), date '9999-12-31') >= pd.d
-),
-
-rule_day as (
-    select greatest({{ window_start() }}, min(valid_from)) as d from {{ ref('vee_rules') }}
+    from {{ rows_in_force_at_window_start(ref('vee_parameters')) }}
 ),
 
 rule_rows as (
     select r.rule, r.enabled = 1 as is_on, r.priority
-    from {{ ref('vee_rules') }} r, rule_day rd
-    where r.valid_from <= rd.d
-      and coalesce(try_cast(r.valid_to::varchar as date), date '9999-12-31') >= rd.d
+    from {{ rows_in_force_at_window_start(ref('vee_rules')) }} r
 ),
 
 rules as (
@@ -161,7 +160,7 @@ ledger_known as (
 -- every landed row in the window ± like_window (neighbours and like-days live there)
 reads as (
     select r.meter_id, r.channel, r.interval_start, r.value, r.multiplier,
-           r.file_id * 1000000000 + r.source_row as version_key
+           {{ version_key('r') }} as version_key
     from {{ source('raw', 'interval_reads') }} r, params p, rules
     where r.interval_start >= {{ window_start() }} - {{ lookback }}
       and r.interval_start < {{ window_end() }} + {{ lookback }}
@@ -306,8 +305,8 @@ edits_in_window as (
     {%- if execute and adapter.get_relation(edits.database, edits.schema, edits.identifier) is not none %}
     select
         e.meter_id, e.channel, e.interval_start,
-        arg_max(e.value, e.file_id * 1000000000 + e.source_row) as edit_value,
-        max(e.file_id * 1000000000 + e.source_row) as edit_key
+        arg_max(e.value, {{ version_key('e') }}) as edit_value,
+        max({{ version_key('e') }}) as edit_key
     from {{ edits }} e, params p
     where e.interval_start >= p.ws and e.interval_start < p.we
       and e.interval_start < p.future_from
@@ -550,13 +549,7 @@ like_keys as materialized (
 
 -- (the latest version of each like-day interval, read from the landed rows)
 like_reads as (
-    select r.meter_id, r.channel, r.interval_start as like_start,
-           arg_max(r.value, r.file_id * 1000000000 + r.source_row) as value
-    from {{ source('raw', 'interval_reads') }} r
-    semi join {{ keys_of.replace('RELATION', 'like_keys').replace('KEY', 'like_start') }} k
-        on k.meter_id = r.meter_id and k.channel = r.channel and k.like_start = r.interval_start
-    where {{ raw_in_range }}
-    group by r.meter_id, r.channel, r.interval_start
+{{ latest_of.replace('RELATION', 'like_keys').replace('KEY', 'like_start') }}
 ),
 
 like_values as (
@@ -653,13 +646,7 @@ near_keys as materialized (
 ),
 
 near_latest as (
-    select r.meter_id, r.channel, r.interval_start as read_start,
-           arg_max(r.value, r.file_id * 1000000000 + r.source_row) as value
-    from {{ source('raw', 'interval_reads') }} r
-    semi join {{ keys_of.replace('RELATION', 'near_keys').replace('KEY', 'read_start') }} k
-        on k.meter_id = r.meter_id and k.channel = r.channel and k.read_start = r.interval_start
-    where {{ raw_in_range }}
-    group by r.meter_id, r.channel, r.interval_start
+{{ latest_of.replace('RELATION', 'near_keys').replace('KEY', 'read_start') }}
 ),
 
 near_reads as (
@@ -904,11 +891,11 @@ future_out as (
     select
         r.meter_id, m.customer_id, r.channel, r.interval_start, m.interval_minutes,
         cast(null as decimal(18, 3)) as value,
-        arg_max(r.value, r.file_id * 1000000000 + r.source_row) as raw_value,
+        arg_max(r.value, {{ version_key('r') }}) as raw_value,
         'FAILED' as quality_flag, 'none' as method,
         count(*) as n_rows,
         min(r.value) <> max(r.value) as has_conflict,
-        max(r.file_id * 1000000000 + r.source_row) as version_key,
+        max({{ version_key('r') }}) as version_key,
         false as prorated
     from {{ source('raw', 'interval_reads') }} r
     cross join params p
@@ -967,7 +954,7 @@ select
     failed_rules,
     cast(coalesce(n_rows, 1) - 1 as integer) as duplicate_rows,
     coalesce(has_conflict, false) as has_conflict,
-    cast(coalesce(version_key // 1000000000, 0) as bigint) as version,
-    cast(version_key % 1000000000 as bigint) as source_row,
+    cast(coalesce({{ version_of('version_key') }}, 0) as bigint) as version,
+    cast({{ source_row_of('version_key') }} as bigint) as source_row,
     prorated
 from final

@@ -16,20 +16,14 @@
 --   register_reset       a register went back without rolling over (meter change or reset)
 --   repeated_conflicts   intervals with conflicting versions ≥ anomaly_conflict_min_intervals
 
-with param_day as (
-    select greatest({{ window_start() }}, min(valid_from)) as d from {{ ref('vee_parameters') }}
-),
-
-params as (
+with params as (
     select
         max(value) filter (where parameter = 'anomaly_stuck_min_intervals') as stuck_min,
         max(value) filter (where parameter = 'anomaly_stop_min_hours') as stop_hours,
         max(value) filter (where parameter = 'anomaly_clock_min_rows') as clock_min,
         max(value) filter (where parameter = 'anomaly_repeat_min_intervals') as repeat_min,
         max(value) filter (where parameter = 'anomaly_conflict_min_intervals') as conflict_min
-    from {{ ref('vee_parameters') }}, param_day pd
-    where valid_from <= pd.d
-      and coalesce(try_cast(valid_to::varchar as date), date '9999-12-31') >= pd.d
+    from {{ rows_in_force_at_window_start(ref('vee_parameters')) }}
 ),
 
 validated as (

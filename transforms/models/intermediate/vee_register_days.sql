@@ -18,16 +18,13 @@ with params as (
         {{ window_end() }} as we,
         max(value) filter (where parameter = 'like_day_window_days')::int as lookback,
         max(value) filter (where parameter = 'rollover_threshold') as rollover_threshold
-    from {{ ref('vee_parameters') }},
-        (select greatest({{ window_start() }}, min(valid_from)) as d from {{ ref('vee_parameters') }}) pd
-    where valid_from <= pd.d
-      and coalesce(try_cast(valid_to::varchar as date), date '9999-12-31') >= pd.d
+    from {{ rows_in_force_at_window_start(ref('vee_parameters')) }}
 ),
 
 reads as (
     select
         r.meter_id, r.channel, r.read_at,
-        arg_max(r.register_value, r.file_id * 1000000000 + r.source_row) as register_value,
+        arg_max(r.register_value, {{ version_key('r') }}) as register_value,
         max(r.file_id) as version,
         count(*) as n_rows
     from {{ source('raw', 'register_reads') }} r, params p
