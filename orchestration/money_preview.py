@@ -64,10 +64,21 @@ def export_base(ref: str, into: Path) -> Path:
     archive = subprocess.run(["git", "-C", str(PROJECT_ROOT), "archive", ref, "transforms"],
                              check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    base = into / "transforms"
-    if not (base / "config.py").exists():  # a base from before SQLMesh was configured
-        shutil.copy(TRANSFORMS / "config.py", base / "config.py")
-    return base
+    return with_sqlmesh_config(into / "transforms")
+
+
+def copy_project(source: Path, into: Path) -> Path:
+    """A copy of a transforms/ folder (without dbt's build output) at `into`."""
+    shutil.copytree(source, into, ignore=IGNORE)
+    return with_sqlmesh_config(into)
+
+
+def with_sqlmesh_config(project: Path) -> Path:
+    """The project, given this repository's SQLMesh config.py if it has none (a base from
+    before SQLMesh was configured)."""
+    if not (project / "config.py").exists():
+        shutil.copy(TRANSFORMS / "config.py", project / "config.py")
+    return project
 
 
 def scratch_warehouse(source: Path, folder: Path) -> Path:
@@ -116,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", default="HEAD", help="git ref of the published logic")
     parser.add_argument("--base-dir", type=Path,
                         help="a transforms/ folder holding the published logic (instead of git)")
-    parser.add_argument("--work-dir", type=Path, default=TRANSFORMS,
+    parser.add_argument("--preview-dir", type=Path, default=TRANSFORMS,
                         help="the transforms/ folder holding the change (default: working tree)")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
@@ -127,14 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         if args.base_dir:
-            base = workdir / "base" / "transforms"
-            shutil.copytree(args.base_dir, base, ignore=IGNORE)
-            if not (base / "config.py").exists():
-                shutil.copy(TRANSFORMS / "config.py", base / "config.py")
+            base = copy_project(args.base_dir, workdir / "base" / "transforms")
         else:
             base = export_base(args.base, workdir / "base")
-        work = workdir / "work" / "transforms"
-        shutil.copytree(args.work_dir, work, ignore=IGNORE)
+        work = copy_project(args.preview_dir, workdir / "work" / "transforms")
         warehouse = scratch_warehouse(args.warehouse.resolve(), workdir)
         env = {**os.environ, "GRIDLEDGER_WAREHOUSE": str(warehouse)}
         sqlmesh(base, env, "plan", "--auto-apply", "--no-prompts")

@@ -43,7 +43,7 @@ def test_a_changed_tariff_shows_which_bills_change_and_by_how_much(worked, tmp_p
     code = money_preview.main([
         "--warehouse", str(worked.warehouse),
         "--base-dir", str(PROJECT_ROOT / "transforms"),
-        "--work-dir", str(changed_transforms(tmp_path)),
+        "--preview-dir", str(changed_transforms(tmp_path)),
         "--workdir", str(tmp_path / "scratch"),
     ])
     out = capsys.readouterr().out
