@@ -30,7 +30,7 @@ system-deps:
 	fi
 
 demo: install  ## generate a sample month, run the whole graph, print a summary
-	$(RUN) python -m orchestration.demo
+	$(RUN) python -m tools.demo
 
 test: install  ## the full test suite (what CI runs)
 	$(RUN) pytest
@@ -40,14 +40,14 @@ ui: install  ## Dagster UI on the demo warehouse: http://127.0.0.1:3000
 	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: install  ## N meters × one month through every stage: make bench METERS=10000
-	$(RUN) python -m orchestration.bench --meters $(METERS)
+	$(RUN) python -m tools.bench --meters $(METERS)
 
 vee-score: install  ## after make demo: VEE precision/recall per fault type, estimation error
-	$(RUN) python -m quality.vee_score --warehouse $${GRIDLEDGER_WAREHOUSE:-var/warehouse.duckdb} \
+	$(RUN) python -m tools.vee_score --warehouse $${GRIDLEDGER_WAREHOUSE:-var/warehouse.duckdb} \
 	  --data-dir $${GRIDLEDGER_DATA_DIR:-var/data}
 
 money-preview: install  ## SQLMesh dev vs prod on a scratch copy: which bills a change moves
-	$(RUN) python -m orchestration.money_preview \
+	$(RUN) python -m tools.money_preview \
 	  --warehouse $${GRIDLEDGER_WAREHOUSE:-var/warehouse.duckdb}
 
 lint: install

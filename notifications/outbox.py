@@ -15,7 +15,6 @@ one row and closes it again.
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +24,8 @@ import duckdb
 from apprise import logger
 from apprise.decorators import notify
 
+from foundation.paths import warehouse_path as default_warehouse
 from notifications.masking import mask_recipient
-
-DEFAULT_WAREHOUSE = "var/warehouse.duckdb"
 
 OUTBOX_DDL = """
 create schema if not exists notify;
@@ -46,7 +44,7 @@ create table if not exists notify.outbox (
 def warehouse_path(meta: dict[str, Any] | None = None) -> Path:
     """The warehouse the outbox writes to: `?warehouse=` > $GRIDLEDGER_WAREHOUSE > default."""
     qsd = (meta or {}).get("qsd", {})
-    return Path(qsd.get("warehouse") or os.environ.get("GRIDLEDGER_WAREHOUSE", DEFAULT_WAREHOUSE))
+    return Path(qsd["warehouse"]) if qsd.get("warehouse") else default_warehouse()
 
 
 def write_outbox(

@@ -37,10 +37,10 @@ import apprise
 import pandas as pd
 
 import notifications.outbox  # noqa: F401  (registers the outbox:// schema)
+from foundation.paths import WAREHOUSE_ENV, warehouse_path
 from notifications.channels import CHANNELS, ChannelConfig, scheme_of
 from notifications.ledger import Ledger, LedgerRow
 from notifications.masking import mask_recipient, mask_url, scrub
-from notifications.outbox import DEFAULT_WAREHOUSE
 from notifications.recipients import Recipient
 from notifications.templates import RenderedNotice, render, sms_segments
 
@@ -122,7 +122,7 @@ class DeliveryService:
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> DeliveryService:
         """Warehouse from $GRIDLEDGER_WAREHOUSE, channels from the `GRIDLEDGER_*_URL` variables."""
         env = os.environ if environ is None else environ
-        warehouse = Path(env.get("GRIDLEDGER_WAREHOUSE") or DEFAULT_WAREHOUSE)
+        warehouse = Path(env[WAREHOUSE_ENV]) if env.get(WAREHOUSE_ENV) else warehouse_path()
         return cls(warehouse, ChannelConfig.from_env(env), **kwargs)
 
     def deliver(

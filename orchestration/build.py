@@ -7,15 +7,16 @@ from typing import Any
 
 from dagster import Definitions, in_process_executor
 
-from assets.bill_documents.assets import bill_documents
-from assets.ingestion.assets import landing_reads, master_data
-from assets.notices import monthly_notices
+from assets.alerts.notices import monthly_notices
+from assets.bills.assets import bill_documents
+from assets.meters.assets import landing_reads, master_data
+from assets.workflows.assets import workflow_assets
+from foundation.resources import Gridledger
 from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.jobs import default_jobs
-from orchestration.resources import Gridledger
 from orchestration.schedules import default_schedules
 from orchestration.sensors import default_sensors
-from orchestration.workflow_sensors import workflow_assets, workflow_jobs, workflow_sensors
+from orchestration.workflow_sensors import workflow_sensors
 from quality.checks import default_checks
 
 
@@ -27,7 +28,7 @@ def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitio
         assets=[master_data, landing_reads, *build_dbt_assets(), bill_documents, monthly_notices,
                 *workflow_assets],
         asset_checks=default_checks,
-        jobs=[*default_jobs, *workflow_jobs],
+        jobs=default_jobs,
         schedules=default_schedules,
         sensors=[*default_sensors, *workflow_sensors],
         resources=resources,

@@ -16,10 +16,11 @@ from typing import Any
 from dagster import AssetExecutionContext, BackfillPolicy
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.partitions import daily_partitions, monthly_partitions
-from orchestration.resources import Gridledger
+from foundation.partitions import daily_partitions, monthly_partitions
+from foundation.paths import TRANSFORMS_DIR
+from foundation.resources import Gridledger
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "transforms"
+DBT_PROJECT_DIR = TRANSFORMS_DIR
 PARTITIONED = "tag:daily tag:monthly"
 
 

@@ -1,11 +1,13 @@
-"""Jobs: the daily read-to-validated flow and the monthly settle-and-bill flow.
+"""Jobs: reference data, the daily read-to-validated flow, the monthly settle-and-bill flow and
+the two workflows (early termination, curtailment).
 
 Not here: schedules and sensors (see schedules.py, sensors.py), asset logic (see assets/).
 """
 
 from dagster import AssetSelection, define_asset_job
 
-from orchestration.partitions import daily_partitions, monthly_partitions
+from assets.workflows.assets import curtailment_workflow, termination_workflow
+from foundation.partitions import daily_partitions, monthly_partitions
 
 reference_job = define_asset_job(
     "reference_job",
@@ -27,6 +29,18 @@ monthly_job = define_asset_job(
     description="Consumption, deviation, settlement, bills, alerts and notices for a month.",
 )
 
-default_jobs = [reference_job, daily_job, monthly_job]
+termination_job = define_asset_job(
+    "termination_job", selection=AssetSelection.assets(termination_workflow),
+    description="Early termination: requests -> fee -> payment instructions -> results -> notices.",
+)
+curtailment_job = define_asset_job(
+    "curtailment_job", selection=AssetSelection.assets(curtailment_workflow),
+    description="Curtailment plans: notices, reminders, escalations, all-clear and results.",
+)
 
-__all__ = ["default_jobs", "reference_job", "daily_job", "monthly_job"]
+default_jobs = [reference_job, daily_job, monthly_job, termination_job, curtailment_job]
+
+__all__ = [
+    "curtailment_job", "daily_job", "default_jobs", "monthly_job", "reference_job",
+    "termination_job",
+]

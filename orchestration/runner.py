@@ -12,8 +12,7 @@ from datetime import date
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
+from foundation.partitions import RANGE_END, RANGE_START
 
 
 @dataclass

@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
+from foundation.partitions import RANGE_END, RANGE_START
+from foundation.resources import Gridledger
 from orchestration.jobs import daily_job
-from orchestration.resources import Gridledger
-from orchestration.runner import RANGE_END, RANGE_START
 
 _SPAN_SQL = {
     ".csv": "select min(substr(interval_end, 1, 10)), max(substr(interval_end, 1, 10)) "

@@ -1,4 +1,4 @@
-"""Workflow sensors and the assets/jobs they run: early termination and curtailment.
+"""Workflow sensors: early termination and curtailment.
 
 - `termination_inbox_sensor` watches `inbox/terminations` and `inbox/payments`. Cursor: JSON map
   `<folder>/<file>` -> SHA-256 of the content. A new or changed file requests one
@@ -13,7 +13,8 @@
   that "now" (see `assets.workflows.curtailment`). `build_curtailment_sensor(clock=...)` builds the
   same sensor with another clock, for tests.
 
-Not here: the workflow logic (assets/workflows), the daily and monthly flows (jobs.py, sensors.py).
+Not here: the workflow assets and logic (assets/workflows), the jobs (jobs.py), the landing
+sensor (sensors.py).
 """
 
 import csv
@@ -25,123 +26,21 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from dagster import (
-    AssetExecutionContext,
-    AssetKey,
-    AssetSelection,
-    AssetSpec,
-    Config,
     DefaultSensorStatus,
-    MaterializeResult,
     RunRequest,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    define_asset_job,
-    multi_asset,
     sensor,
 )
 
-from assets.warehouse import connect
-from assets.workflows.curtailment import (
-    RULES_PATH,
-    Timeline,
-    evaluate_curtailment,
-    load_rules,
-    sensor_timeline,
-)
+from assets.workflows.curtailment import RULES_PATH, Timeline, load_rules, sensor_timeline
 from assets.workflows.inbox import china_now, file_checksum, inbox_files
-from assets.workflows.termination import run_termination_workflow
-from orchestration.resources import Gridledger
+from foundation.resources import Gridledger
+from orchestration.jobs import curtailment_job, termination_job
 
-TERMINATION_TABLES = (
-    "termination_requests", "payment_instructions", "contract_terminations", "termination_audit",
-)
-CURTAILMENT_TABLES = ("curtailment_plans", "curtailment_stages", "curtailment_results")
 EMERGENCY_TICK = timedelta(minutes=5)
 RETRY_TICK = timedelta(hours=1)
-
-
-def _row_counts(warehouse: Path, tables: tuple[str, ...]) -> dict[str, int]:
-    with connect(warehouse, read_only=True) as con:
-        return {t: con.execute(f"select count(*) from workflow.{t}").fetchone()[0]
-                for t in tables}
-
-
-@multi_asset(
-    specs=[
-        AssetSpec(
-            AssetKey(["workflow", table]), group_name="workflow",
-            deps=[AssetKey(["master", "contracts"]), AssetKey(["master", "contract_volumes"]),
-                  AssetKey(["restricted", "retailers"]), AssetKey(["restricted", "contacts"])],
-            description=f"workflow.{table}: early termination (inbox/terminations, payments).",
-        )
-        for table in TERMINATION_TABLES
-    ],
-    name="termination_workflow",
-)
-def termination_workflow(context: AssetExecutionContext, gridledger: Gridledger):
-    """New termination requests and payment results; outcome notices to both sides."""
-    report = run_termination_workflow(gridledger.warehouse_path, gridledger.inbox_dir)
-    for request_id, contacts in report.unreached.items():
-        context.log.warning(f"termination {request_id}: unreached {contacts}, retried next run")
-    counts = _row_counts(gridledger.warehouse_path, TERMINATION_TABLES)
-    summary = {
-        "files": report.files, "requests_accepted": report.requests_accepted,
-        "payments_applied": report.payments_applied, "rows_rejected": report.rejected,
-        "terminated": ", ".join(report.terminated),
-        "payment_failed": ", ".join(report.payment_failed),
-        "notices_sent": report.notices_sent,
-    }
-    for table in TERMINATION_TABLES:
-        yield MaterializeResult(asset_key=AssetKey(["workflow", table]),
-                                metadata={"dagster/row_count": counts[table], **summary})
-
-
-class CurtailmentClock(Config):
-    """The evaluation time; empty means the real China Standard Time clock."""
-
-    now: str = ""  # 'YYYY-MM-DD HH:MM[:SS]', China Standard Time
-
-
-@multi_asset(
-    specs=[
-        AssetSpec(
-            AssetKey(["workflow", table]), group_name="workflow",
-            deps=[AssetKey(["master", "customers"]), AssetKey(["restricted", "contacts"]),
-                  AssetKey(["core", "int_interval_validated"])],
-            description=f"workflow.{table}: curtailment plans, notices and results.",
-        )
-        for table in CURTAILMENT_TABLES
-    ],
-    name="curtailment_workflow",
-)
-def curtailment_workflow(
-    context: AssetExecutionContext, config: CurtailmentClock, gridledger: Gridledger
-):
-    """Accept new plans and do every notice and result due at the configured time."""
-    now = datetime.fromisoformat(config.now) if config.now else china_now()
-    report = evaluate_curtailment(gridledger.warehouse_path, gridledger.inbox_dir, now=now)
-    for key, contacts in report.unreached.items():
-        context.log.warning(f"{key}: unreached {contacts}, retried next evaluation")
-    counts = _row_counts(gridledger.warehouse_path, CURTAILMENT_TABLES)
-    summary = {
-        "evaluated_at": now.isoformat(sep=" "), "plans_accepted": ", ".join(report.plans_accepted),
-        "notices": len(report.delivered), "messages_sent": sum(report.delivered.values()),
-        "skipped": len(report.skipped), "results": len(report.results),
-    }
-    for table in CURTAILMENT_TABLES:
-        yield MaterializeResult(asset_key=AssetKey(["workflow", table]),
-                                metadata={"dagster/row_count": counts[table], **summary})
-
-
-termination_job = define_asset_job(
-    "termination_job", selection=AssetSelection.assets(termination_workflow),
-    description="Early termination: requests -> fee -> payment instructions -> results -> notices.",
-)
-curtailment_job = define_asset_job(
-    "curtailment_job", selection=AssetSelection.assets(curtailment_workflow),
-    description="Curtailment plans: notices, reminders, escalations, all-clear and results.",
-)
 
 
 def _checksums(inbox: Path, *kinds: str) -> dict[str, str]:
@@ -256,12 +155,9 @@ def build_curtailment_sensor(
 
 curtailment_sensor = build_curtailment_sensor()
 
-workflow_assets = [termination_workflow, curtailment_workflow]
-workflow_jobs = [termination_job, curtailment_job]
 workflow_sensors = [termination_inbox_sensor, curtailment_sensor]
 
 __all__ = [
-    "CurtailmentClock", "build_curtailment_sensor", "curtailment_job", "curtailment_sensor",
-    "curtailment_workflow", "due_reasons", "termination_inbox_sensor", "termination_job",
-    "termination_workflow", "workflow_assets", "workflow_jobs", "workflow_sensors",
+    "build_curtailment_sensor", "curtailment_sensor", "due_reasons", "termination_inbox_sensor",
+    "workflow_sensors",
 ]

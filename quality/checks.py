@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue, asset_check
 
-from assets.warehouse import connect
-from orchestration.resources import Gridledger
+from foundation.resources import Gridledger
+from foundation.warehouse import connect
 from quality.gx_runner import SuiteOutcome, validate_frame
 from quality.suites import (
     LANDING_LEDGER,

@@ -21,8 +21,8 @@ class Flow:
         self.data_dir = root / "data"
 
     def defs(self):
+        from foundation.resources import Gridledger
         from orchestration.build import build_defs
-        from orchestration.resources import Gridledger
 
         return build_defs(
             {"gridledger": Gridledger(warehouse=str(self.warehouse), data_dir=str(self.data_dir))}
@@ -38,7 +38,7 @@ class Flow:
         return results
 
     def sql(self, query: str, params: list | None = None) -> list[tuple]:
-        from assets.warehouse import connect
+        from foundation.warehouse import connect
 
         with connect(self.warehouse, read_only=True) as con:
             return con.execute(query, params or []).fetchall()

@@ -18,15 +18,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.bill_documents import (
+from assets.bills import (
     export_finance,
     load_bill,
     render_bill_document,
     render_bill_html,
     render_bill_pdf,
 )
-from assets.bill_documents.charts import daily_chart, nice_ticks, profile_chart, tou_chart
-from assets.bill_documents.formatting import capital_yuan, line_unit_price, number, yuan
+from assets.bills.charts import daily_chart, nice_ticks, profile_chart, tou_chart
+from assets.bills.formatting import capital_yuan, line_unit_price, number, yuan
 from tests.builders import write_worked_bill_case
 
 WORKED_AMOUNTS = [
@@ -226,8 +226,8 @@ def test_exports_hold_the_period_rows(worked, tmp_path: Path) -> None:
 def test_asset_writes_documents_pdfs_up_to_max_and_exports(worked) -> None:
     from dagster import DagsterInstance, materialize
 
-    from assets.bill_documents.assets import bill_documents
-    from orchestration.resources import Gridledger
+    from assets.bills.assets import bill_documents
+    from foundation.resources import Gridledger
 
     folder = worked.root / "bills" / "2026-07"
     folder.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from dagster import DagsterInstance, build_sensor_context
 
-from assets.sample_data import generate
 from orchestration.runner import RANGE_END, RANGE_START, run_job
 from orchestration.sensors import landing_file_sensor
+from tools.sample_data import generate
 
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 PACKAGES = {"FIXED", "LINKED", "SPREAD", "SINGLE", "TIERED", "GREEN"}
@@ -89,7 +89,7 @@ def test_a_copied_landing_file_changes_no_bill(october):
 
 
 def test_the_landing_sensor_requests_the_days_a_new_file_touches(october):
-    from orchestration.resources import Gridledger
+    from foundation.resources import Gridledger
 
     resource = Gridledger(warehouse=str(october.warehouse), data_dir=str(october.data_dir))
     with DagsterInstance.ephemeral() as instance:
@@ -112,7 +112,7 @@ def test_the_landing_sensor_requests_the_days_a_new_file_touches(october):
 
 def test_a_failing_gate_stops_the_downstream_assets(october):
     """Lose loaded rows behind the ledger's back: the reconciliation gate fails and blocks dbt."""
-    from assets.warehouse import connect
+    from foundation.warehouse import connect
 
     with connect(october.warehouse) as con:
         con.execute("create table raw.kept as select * from raw.interval_reads")

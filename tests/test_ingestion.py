@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.ingestion.load import ingest_landing
-from assets.master_data import MasterDataError, load_master_data
+from assets.meters.load import ingest_landing
+from assets.meters.master_data import MasterDataError, load_master_data
 from tests.builders import MASTER_HEADERS, write_csv
 
 HEADER = ["meter_id", "channel", "interval_end", "interval_minutes", "value", "unit", "multiplier"]

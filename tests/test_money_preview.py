@@ -13,9 +13,9 @@ from datetime import date
 
 import pytest
 
-from assets.warehouse import PROJECT_ROOT
-from orchestration import money_preview
+from foundation.paths import PROJECT_ROOT
 from tests.builders import write_worked_bill_case
+from tools import money_preview
 
 OLD_FUNDS, NEW_FUNDS = "0.02406875", "0.03000000"
 

@@ -10,8 +10,8 @@ import duckdb
 import pytest
 from dagster import DagsterInstance
 
-from assets.real_data import SOURCE, convert
 from orchestration.runner import RANGE_END, RANGE_START, run_job
+from tools.real_data import SOURCE, convert
 
 FIRST, LAST = date(2012, 10, 1), date(2012, 10, 14)  # DST started on Sunday 7 October 2012
 DST_DAY = date(2012, 10, 7)

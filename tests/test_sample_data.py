@@ -1,4 +1,4 @@
-"""Tests for the deterministic sample data generator (`assets.sample_data`)."""
+"""Tests for the deterministic sample data generator (`tools.sample_data`)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.sample_data import FAULT_TYPES, generate
-from assets.sample_data.__main__ import main
-from assets.sample_data.calendar import _RANGES, HOLIDAY, WEEKEND, WORKDAY, day_types, load_holidays
+from tools.sample_data import FAULT_TYPES, generate
+from tools.sample_data.__main__ import main
+from tools.sample_data.calendar import _RANGES, HOLIDAY, WEEKEND, WORKDAY, day_types, load_holidays
 
 READ_COLUMNS = ["meter_id", "channel", "interval_end", "interval_minutes", "value", "unit",
                 "multiplier"]

@@ -676,7 +676,7 @@ ADJUSTMENTS = {
 def resettled(settled):
     from dagster import DagsterInstance
 
-    from assets.warehouse import connect
+    from foundation.warehouse import connect
     from orchestration.runner import RANGE_END, RANGE_START, run_job
 
     with connect(settled.warehouse) as con:

@@ -1,7 +1,7 @@
 """MDM-grade VEE through the real flow.
 
 1. Generated data (40 meters × October 2026, fixed seed) scored against the generator's ground
-   truth (quality.vee_score), the conflict log, the gate's counts, anomalies, then a late corrected
+   truth (tools.vee_score), the conflict log, the gate's counts, anomalies, then a late corrected
    file, a manual edit and an as-of rebuild on the same warehouse.
 2. Hand-built landing files (July 2026), one meter per rule, each with the exact flag, method and
    value computed here from the profile below.
@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
-from assets.sample_data import generate
 from orchestration.runner import RANGE_END, RANGE_START, run_job
-from quality.vee_score import score
 from tests.builders import MASTER_HEADERS, end_label, write_csv
 from tests.conftest import Flow
+from tools.sample_data import generate
+from tools.vee_score import score
 
 TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
@@ -65,7 +65,7 @@ def edit_file_requests(flow: Flow) -> dict[str, tuple[date, date]]:
     """The landing sensor's requests for new files in edits/: name → (first day, last day)."""
     from dagster import build_sensor_context
 
-    from orchestration.resources import Gridledger
+    from foundation.resources import Gridledger
     from orchestration.sensors import landing_file_sensor
 
     resource = Gridledger(warehouse=str(flow.warehouse), data_dir=str(flow.data_dir))
@@ -235,7 +235,7 @@ def test_a_manual_edit_is_a_new_version_flagged_edited(generated):
 
 def test_as_of_rebuild_uses_only_files_ingested_by_then(generated, tmp_path):
     """What did we know on 4 Nov: not the corrected file (ingested 5 Nov) nor the edit (6 Nov)."""
-    from assets.warehouse import connect
+    from foundation.warehouse import connect
 
     with connect(generated.warehouse) as con:
         con.execute("""update raw.file_ledger set ingested_at = case
@@ -552,7 +552,7 @@ def test_misaligned_reads_are_quarantined_and_raise_a_clock_drift_anomaly(hand, 
 
 
 def test_as_of_a_day_reads_after_it_are_future_and_later_files_unknown(hand, tmp_path):
-    from assets.warehouse import connect
+    from foundation.warehouse import connect
 
     with connect(hand.warehouse) as con:
         con.execute("""update raw.file_ledger set ingested_at = case

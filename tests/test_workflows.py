@@ -23,9 +23,8 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, Definitions, build_sensor_context
 
-from assets.master_data import load_master_data
-from assets.sample_data import generate
-from assets.warehouse import connect
+from assets.meters.master_data import load_master_data
+from assets.workflows.assets import workflow_assets
 from assets.workflows.curtailment import (
     acknowledge,
     evaluate_curtailment,
@@ -33,17 +32,18 @@ from assets.workflows.curtailment import (
     plan_timeline,
     rule_for,
 )
-from assets.workflows.demo_inbox import write_demo_inbox
 from assets.workflows.termination import run_termination_workflow
+from foundation.resources import Gridledger
+from foundation.warehouse import connect
 from notifications import ChannelConfig, DeliveryService
-from orchestration.resources import Gridledger
+from orchestration.jobs import curtailment_job, termination_job
 from orchestration.workflow_sensors import (
     build_curtailment_sensor,
     due_reasons,
     termination_inbox_sensor,
-    workflow_assets,
-    workflow_jobs,
 )
+from tools.demo_inbox import write_demo_inbox
+from tools.sample_data import generate
 
 if TYPE_CHECKING:  # imported by pytest as a plugin (below); importing it here first would
     from receivers import HttpReceiver, SmtpReceiver  # skip assert rewriting
@@ -100,7 +100,7 @@ class Env:
 
     def defs(self) -> Definitions:
         gridledger = Gridledger(warehouse=str(self.warehouse), data_dir=str(self.data_dir))
-        return Definitions(assets=workflow_assets, jobs=workflow_jobs,
+        return Definitions(assets=workflow_assets, jobs=[termination_job, curtailment_job],
                            resources={"gridledger": gridledger})
 
     def resources(self) -> dict:

@@ -1,7 +1,7 @@
 """SQLMesh on this dbt project (shared/docs/style.md §7): `sqlmesh` loads `dbt_project.yml` and
 `profiles.yml` as they are; this file only adds what SQLMesh needs on top.
 
-Used by `python -m orchestration.money_preview` to preview a change in the money (tariffs,
+Used by `python -m tools.money_preview` to preview a change in the money (tariffs,
 packages, settlement SQL) in a virtual dev environment on a SCRATCH COPY of the warehouse.
 Never plan `prod` against the warehouse dbt maintains: SQLMesh would take over its tables.
 
@@ -65,7 +65,7 @@ if Path(_warehouse).resolve() == PRODUCTION_WAREHOUSE and not os.environ.get(
         "GRIDLEDGER_SQLMESH_ON_PRODUCTION"):
     raise RuntimeError(
         f"SQLMesh would run on the production warehouse {PRODUCTION_WAREHOUSE}; use "
-        "`python -m orchestration.money_preview` (a scratch copy) or point "
+        "`python -m tools.money_preview` (a scratch copy) or point "
         "GRIDLEDGER_WAREHOUSE at a copy")
 
 config = sqlmesh_config(

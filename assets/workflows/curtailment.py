@@ -50,7 +50,6 @@ from typing import Any
 
 import duckdb
 
-from assets.warehouse import PROJECT_ROOT, connect
 from assets.workflows import customer_recipients, manager_recipients
 from assets.workflows.inbox import (
     InboxFile,
@@ -65,7 +64,9 @@ from assets.workflows.inbox import (
     text,
     timestamp,
 )
-from assets.workflows.schema import ensure_workflow_schema
+from foundation.paths import PROJECT_ROOT
+from foundation.warehouse import connect
+from foundation.workflow_schema import ensure_workflow_schema
 from notifications.channels import ChannelConfig
 from notifications.recipients import Audience, Recipient, resolve_recipients
 from notifications.service import DeliveryService

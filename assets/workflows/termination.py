@@ -36,7 +36,6 @@ from pathlib import Path
 
 import duckdb
 
-from assets.warehouse import connect
 from assets.workflows import customer_recipients, manager_recipients
 from assets.workflows.inbox import (
     InboxFile,
@@ -53,7 +52,8 @@ from assets.workflows.inbox import (
     text,
     timestamp,
 )
-from assets.workflows.schema import ensure_workflow_schema
+from foundation.warehouse import connect
+from foundation.workflow_schema import ensure_workflow_schema
 from notifications.channels import ChannelConfig
 from notifications.masking import mask_account
 from notifications.service import DeliveryService

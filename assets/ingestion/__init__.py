@@ -1,1 +1,0 @@
-"""Landing-folder ingestion: file ledger, readers, row rules and quarantine."""

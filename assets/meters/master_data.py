@@ -1,0 +1,240 @@
+"""Master data (customers, meters, contracts, contacts) from the CRM export folder.
+
+Master data is configuration: a bad file fails the load with the file, line and rule, and
+nothing is half-loaded. Personal data (phones, e-mails, bank accounts) goes to the
+`restricted` schema only; BI-facing marts read masked copies.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from foundation.workflow_schema import ensure_workflow_schema
+
+DATE, TEXT, INT, DEC = "date", "varchar", "bigint", "decimal(18, 3)"
+
+# file stem -> (schema, columns with SQL types, key columns)
+MASTER_FILES: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
+    "retailers": (
+        "restricted",
+        {
+            "retailer_id": TEXT,
+            "retailer_name": TEXT,
+            "bank_name": TEXT,
+            "bank_account": TEXT,
+            "account_holder": TEXT,
+            "margin_guarantee_yuan": "decimal(18, 2)",
+            "valid_from": DATE,
+            "valid_to": DATE,
+        },
+        ("retailer_id", "valid_from"),
+    ),
+    "customers": (
+        "master",
+        {
+            "customer_id": TEXT,
+            "customer_name": TEXT,
+            "retailer_id": TEXT,
+            "customer_class": TEXT,
+            "voltage_level": TEXT,
+            "region": TEXT,
+            "industry": TEXT,
+            "tariff_type": TEXT,
+            "contract_capacity_kva": DEC,
+            "pf_standard": TEXT,
+            "basic_charge_mode": TEXT,
+            "contract_demand_kw": DEC,
+            "transformer_kva": DEC,
+            "valid_from": DATE,
+            "valid_to": DATE,
+        },
+        ("customer_id", "valid_from"),
+    ),
+    "metering_points": (
+        "master",
+        {
+            "meter_id": TEXT,
+            "customer_id": TEXT,
+            "ct_ratio": INT,
+            "pt_ratio": INT,
+            "multiplier": INT,
+            "register_digits": INT,
+            "interval_minutes": INT,
+            "valid_from": DATE,
+            "valid_to": DATE,
+        },
+        ("meter_id", "valid_from"),
+    ),
+    "contracts": (
+        "master",
+        {
+            "contract_id": TEXT,
+            "customer_id": TEXT,
+            "retailer_id": TEXT,
+            "package_id": TEXT,
+            "start_month": TEXT,
+            "end_month": TEXT,
+            "deviation_clause_id": TEXT,
+            "termination_rate_yuan_per_mwh": "decimal(18, 3)",
+            "termination_cap_yuan": "decimal(18, 2)",
+            "status": TEXT,
+        },
+        ("contract_id",),
+    ),
+    "contract_volumes": (
+        "master",
+        {"contract_id": TEXT, "period": TEXT, "contracted_kwh": DEC},
+        ("contract_id", "period"),
+    ),
+    "contacts": (
+        "restricted",
+        {
+            "contact_id": TEXT,
+            "customer_id": TEXT,
+            "contact_name": TEXT,
+            "role": TEXT,
+            "phone": TEXT,
+            "email": TEXT,
+            "channels": TEXT,
+        },
+        ("contact_id",),
+    ),
+    "contact_groups": (
+        "master",
+        {
+            "group_id": TEXT,
+            "group_type": TEXT,
+            "group_name": TEXT,
+            "region": TEXT,
+            "industry": TEXT,
+        },
+        ("group_id",),
+    ),
+    "contact_group_members": (
+        "master",
+        {"group_id": TEXT, "contact_id": TEXT},
+        ("group_id", "contact_id"),
+    ),
+    "contact_subscriptions": (
+        "master",
+        {"contact_id": TEXT, "notice_type": TEXT},
+        ("contact_id", "notice_type"),
+    ),
+}
+OPTIONAL_FILES = {"contact_groups", "contact_group_members", "contact_subscriptions", "contacts"}
+NULLABLE = {
+    "valid_to",
+    "customer_id",
+    "contract_demand_kw",
+    "transformer_kva",
+    "region",
+    "industry",
+    "phone",
+    "email",
+    "margin_guarantee_yuan",
+    "termination_cap_yuan",
+}
+
+# (child file, column, parent file, parent column)
+REFERENCES = [
+    ("customers", "retailer_id", "retailers", "retailer_id"),
+    ("metering_points", "customer_id", "customers", "customer_id"),
+    ("contracts", "customer_id", "customers", "customer_id"),
+    ("contracts", "retailer_id", "retailers", "retailer_id"),
+    ("contract_volumes", "contract_id", "contracts", "contract_id"),
+    ("contact_group_members", "group_id", "contact_groups", "group_id"),
+    ("contact_group_members", "contact_id", "contacts", "contact_id"),
+    ("contact_subscriptions", "contact_id", "contacts", "contact_id"),
+]
+
+
+class MasterDataError(ValueError):
+    """A master-data file breaks a rule; the message names the file, line and rule."""
+
+
+def load_master_data(con: duckdb.DuckDBPyConnection, master_dir: Path) -> dict[str, int]:
+    """Validate and (re)load every master file in one transaction; return row counts."""
+    frames = {stem: _read(master_dir, stem) for stem in MASTER_FILES}
+    counts: dict[str, int] = {}
+    con.begin()
+    try:
+        con.execute("create schema if not exists master; create schema if not exists restricted")
+        for stem, frame in frames.items():
+            counts[stem] = _load_table(con, stem, frame)
+        for child, col, parent, pcol in REFERENCES:
+            _check_reference(con, child, col, parent, pcol)
+        ensure_workflow_schema(con)  # dbt reads workflow.contract_terminations (stg_contracts)
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    return counts
+
+
+def _read(master_dir: Path, stem: str) -> pd.DataFrame:
+    path = master_dir / f"{stem}.csv"
+    _, columns, _ = MASTER_FILES[stem]
+    if not path.exists():
+        if stem in OPTIONAL_FILES:
+            return pd.DataFrame(
+                {"line": pd.Series(dtype="int64"), **{c: pd.Series(dtype=str) for c in columns}}
+            )
+        raise MasterDataError(f"{path}: required master-data file is missing")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise MasterDataError(f"{path.name}: missing columns {missing}")
+    frame = frame[list(columns)].copy()
+    frame.insert(0, "line", range(2, len(frame) + 2))
+    return frame
+
+
+def _load_table(con: duckdb.DuckDBPyConnection, stem: str, frame: pd.DataFrame) -> int:
+    schema, columns, key = MASTER_FILES[stem]
+    con.register("frame", frame)
+    try:
+        for col, sql_type in columns.items():
+            bad = con.execute(
+                f"""select line, "{col}" from frame
+                    where ("{col}" = '' and ?)
+                       or ("{col}" <> '' and try_cast("{col}" as {sql_type}) is null)
+                    order by line limit 1""",
+                [col not in NULLABLE],
+            ).fetchone()
+            if bad:
+                rule = "required" if bad[1] == "" else f"type {sql_type}"
+                raise MasterDataError(
+                    f"{stem}.csv line {bad[0]}: column {col} = {bad[1]!r} breaks rule {rule}"
+                )
+        keys = ", ".join(f'"{k}"' for k in key)
+        dup = con.execute(
+            f"select min(line), max(line) from frame group by {keys} having count(*) > 1 limit 1"
+        ).fetchone()
+        if dup:
+            raise MasterDataError(f"{stem}.csv lines {dup[0]} and {dup[1]}: duplicate key ({keys})")
+        select = ", ".join(f'cast(nullif("{c}", \'\') as {t}) as "{c}"' for c, t in columns.items())
+        con.execute(
+            f"create or replace table {schema}.{stem} as select {select} from frame order by line"
+        )
+        return len(frame)
+    finally:
+        con.unregister("frame")
+
+
+def _check_reference(
+    con: duckdb.DuckDBPyConnection, child: str, col: str, parent: str, pcol: str
+) -> None:
+    cs, ps = MASTER_FILES[child][0], MASTER_FILES[parent][0]
+    orphan = con.execute(
+        f"""select c."{col}" from {cs}.{child} c
+            where c."{col}" is not null
+              and not exists (select 1 from {ps}.{parent} p where p."{pcol}" = c."{col}")
+            limit 1"""
+    ).fetchone()
+    if orphan:
+        raise MasterDataError(
+            f"{child}.csv: {col} = {orphan[0]!r} has no row in {parent}.csv (rule: reference)"
+        )

@@ -1,0 +1,211 @@
+"""`make bench`: N meters × one month through every stage; seconds, readings/s, peak memory.
+
+Stages are the Dagster steps of the real jobs (timed from the run's step events); peak memory is
+the largest resident set of this process and its children (dbt runs as a child) while the step
+ran, sampled every 100 ms. The bare DuckDB aggregate over the same readings gives a floor to
+compare VEE against. Notices and bill documents are not timed here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import threading
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import psutil
+
+from foundation.paths import PROJECT_ROOT
+
+
+class MemorySampler:
+    """Samples the RSS of this process tree in a background thread."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._interval = interval
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            rss = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    rss += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.samples.append((time.time(), rss))
+            time.sleep(self._interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_mb(self, start: float, end: float) -> float:
+        window = [rss for t, rss in self.samples if start <= t <= end]
+        return max(window, default=0) / 2**20
+
+
+def step_spans(instance, run_id: str) -> dict[str, tuple[float, float]]:
+    """Start and end time of every step of a run, from its event log."""
+    spans: dict[str, list[float]] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        kind = event.event_type_value
+        if kind == "STEP_START":
+            spans[event.step_key] = [entry.timestamp, entry.timestamp]
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in spans:
+            spans[event.step_key][1] = entry.timestamp
+    return {k: (v[0], v[1]) for k, v in spans.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--meters", type=int, default=1000)
+    parser.add_argument("--start", default="2026-10")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--root", default=str(PROJECT_ROOT / "var" / "bench"))
+    args = parser.parse_args(argv)
+
+    root = Path(args.root) / f"m{args.meters}"
+    os.environ["GRIDLEDGER_WAREHOUSE"] = str(root / "warehouse.duckdb")
+    os.environ["GRIDLEDGER_DATA_DIR"] = str(root / "data")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    if (root / "warehouse.duckdb").exists():
+        (root / "warehouse.duckdb").unlink()
+
+    from dagster import AssetSelection, DagsterInstance, define_asset_job
+
+    from foundation.warehouse import connect
+    from orchestration.build import build_defs
+    from orchestration.runner import RANGE_END, RANGE_START, run_job
+    from tools.sample_data import generate
+
+    first = date.fromisoformat(f"{args.start}-01")
+    rows: list[tuple[str, float, int, float]] = []
+    with MemorySampler() as sampler:
+        started = time.time()
+        generate(root / "data", args.meters, 1, args.start, args.seed, fmt="parquet")
+        rows.append(
+            (
+                "generate sample data",
+                time.time() - started,
+                0,
+                sampler.peak_mb(started, time.time()),
+            )
+        )
+
+        defs = build_defs()
+        alerts = AssetSelection.assets(["marts", "alerts"])
+        money = define_asset_job(
+            "bench_monthly_money",
+            selection=(AssetSelection.groups("settlement") - alerts)
+            | AssetSelection.assets(*FINANCE_TABLES),
+        )
+        quality = define_asset_job(
+            "bench_monthly_quality", selection=AssetSelection.groups("quality") | alerts)
+        from dagster import Definitions
+
+        defs = Definitions.merge(defs, Definitions(jobs=[money, quality]))
+        last = date(first.year + first.month // 12, first.month % 12 + 1, 1).toordinal() - 1
+        last_day = date.fromordinal(last)
+        with DagsterInstance.ephemeral() as instance:
+            plan = [
+                ("reference_job", {}, None),
+                (
+                    "daily_job",
+                    {RANGE_START: first.isoformat(), RANGE_END: last_day.isoformat()},
+                    None,
+                ),
+                ("bench_monthly_money", {}, first.isoformat()),
+                ("bench_monthly_quality", {}, first.isoformat()),
+            ]
+            for job, tags, key in plan:
+                result = run_job(defs, job, instance, tags, key)
+                for step, (s, e) in step_spans(instance, result.run_id).items():
+                    rows.append((f"{job}: {step}", e - s, 0, sampler.peak_mb(s, e)))
+
+        with connect(root / "warehouse.duckdb", read_only=True) as con:
+            readings = con.execute("select count(*) from raw.interval_reads").fetchone()[0]
+            intervals = con.execute("select count(*) from core.int_interval_validated").fetchone()[
+                0
+            ]
+            bills = con.execute("select count(*) from finance.bills").fetchone()[0]
+            s = time.time()
+            con.execute(
+                "select meter_id, channel, interval_start::date, sum(value), count(*) "
+                "from raw.interval_reads group by all"
+            ).fetchall()
+            bare = time.time() - s
+        rows.append(
+            ("bare DuckDB aggregate of raw reads", bare, readings, sampler.peak_mb(s, time.time()))
+        )
+
+    print(
+        f"\nGridledger benchmark: {args.meters} meters × 1 month ({args.start}), "
+        f"{readings:,} readings loaded, {intervals:,} validated intervals, {bills:,} bills"
+    )
+    print(
+        f"machine: {platform.platform()}, {psutil.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB; {datetime.now():%Y-%m-%d %H:%M}"
+    )
+    print("\n| stage | seconds | readings/s | peak MB |\n|---|---:|---:|---:|")
+    vee = None
+    for name, seconds, _, peak in rows:
+        per_s = f"{readings / seconds:,.0f}" if seconds > 0 and "generate" not in name else ""
+        print(f"| {name} | {seconds:.1f} | {per_s} | {peak:,.0f} |")
+        if name.endswith("dbt_daily"):
+            vee = seconds
+    models = dbt_model_seconds(started)
+    print("\ndbt models (seconds, from run_results.json; tests not included):")
+    for model in KEY_MODELS:
+        if model in models:
+            print(f"  {model:<42} {models[model]:6.1f}")
+    money_models = sum(t for m, t in models.items() if m in MONEY_MODELS)
+    print(f"  {'settlement + bill tables (all money models)':<42} {money_models:6.1f}")
+    if vee:
+        print(f"\nVEE step (dbt_daily) / bare aggregate: {vee / bare:.1f}×")
+    if "int_interval_validated" in models:
+        print(f"VEE model / bare aggregate: {models['int_interval_validated'] / bare:.1f}×")
+    return 0
+
+
+FINANCE_TABLES = (["finance", "bills"], ["finance", "bill_lines"], ["finance", "adjustments"],
+                  ["finance", "settlement_runs"])
+KEY_MODELS = ("int_interval_validated", "vee_register_days", "vee_duplicate_conflicts",
+              "int_customer_day_blocks", "meter_quality_monthly", "meter_anomalies")
+MONEY_MODELS = ("int_customer_day_blocks", "int_customer_month_blocks", "int_customer_month_demand",
+                "int_customer_month", "fct_deviation_tiers",
+                "int_customer_like_day_profile", "int_contract_daily_volumes",
+                "fct_settlement_lines", "int_settlement_run", "fct_portfolio_deviation",
+                "period_close", "bill_lines", "bills", "adjustments", "settlement_runs",
+                "retailer_margin")
+
+
+def dbt_model_seconds(since: float) -> dict[str, float]:
+    """Execution time of each dbt model built since `since` (the runs' run_results.json)."""
+    seconds: dict[str, float] = {}
+    for path in (PROJECT_ROOT / "transforms" / "target").glob("*/run_results.json"):
+        if path.stat().st_mtime < since:
+            continue
+        for result in json.loads(path.read_text())["results"]:
+            kind, _, name = result["unique_id"].split(".", 2)
+            if kind == "model":
+                seconds[name] = seconds.get(name, 0.0) + result["execution_time"]
+    return seconds
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
