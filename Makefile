@@ -10,7 +10,7 @@ METERS ?= 1000
 
 SYSTEM_PACKAGES := fonts-wqy-microhei libharfbuzz-subset0 poppler-utils
 
-.PHONY: install system-deps demo test ui bench vee-score money-preview lint clean
+.PHONY: install system-deps demo test test-fast ui bench vee-score money-preview lint clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,8 +32,11 @@ system-deps:
 demo: install  ## generate a sample month, run the whole graph, print a summary
 	$(RUN) python -m tools.demo
 
-test: install  ## the full test suite (what CI runs)
+test: install  ## the full test suite (what CI runs): tests/unit and tests/integration
 	$(RUN) pytest
+
+test-fast: install  ## unit tests only (tests/unit: no Dagster run, no dbt build), under 2 minutes
+	$(RUN) pytest tests/unit
 
 ui: install  ## Dagster UI on the demo warehouse: http://127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME)

@@ -1,8 +1,14 @@
-"""Shared fixtures: an isolated warehouse and data folder per test, and the flow runner."""
+"""Shared fixtures: an isolated warehouse and data folder per test, and the flow runner.
+
+Layout: tests/unit (fast: no Dagster run, no dbt build) and tests/integration (real jobs, real
+dbt, real receivers). The helper modules beside this file (builders, receivers) are importable
+as `tests.<name>` and by their plain names (`pytest_plugins = ["receivers"]`).
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -10,6 +16,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+TESTS_DIR = Path(__file__).resolve().parent
+if str(TESTS_DIR) not in sys.path:  # `import builders`, `pytest_plugins = ["receivers"]`
+    sys.path.insert(0, str(TESTS_DIR))
 
 
 class Flow:

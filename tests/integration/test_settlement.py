@@ -405,7 +405,7 @@ def test_power_factor_tables_at_their_boundaries(settled, standard, hundredths, 
 # The settlement models' compiled SQL on a copy of the prepared warehouse: the real lookups and
 # formulas, re-run on edited inputs in milliseconds (each case inside a rolled-back transaction).
 
-DBT_DIR = Path(__file__).resolve().parents[1] / "transforms"
+DBT_DIR = Path(__file__).resolve().parents[2] / "transforms"
 WINDOW = {"min_date": "2026-01-01", "max_date": "2026-02-01"}
 CHAIN = ["int_customer_month", "fct_settlement_lines", "int_settlement_run", "bill_lines",
          "bills", "adjustments"]

@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # imported by pytest as a plugin (below); importing it here f
 
 pytest_plugins = ["receivers"]  # the smtp_server and http_receiver fixtures
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 VALIDATED_DDL = """
 create schema if not exists core;
 create table core.int_interval_validated (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "transforms" / "seeds" / "config"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "transforms" / "seeds" / "config"
 
 
 def read_seed(name: str) -> list[dict[str, str]]:

@@ -25,7 +25,7 @@ from tests.conftest import Flow
 from tools.sample_data import generate
 from tools.vee_score import score
 
-TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"
+TRANSFORMS = Path(__file__).resolve().parents[2] / "transforms"
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 READ_HEADER = ["meter_id", "channel", "interval_end", "interval_minutes", "value", "unit",
                "multiplier"]
