@@ -1,16 +1,15 @@
 """Bill documents and finance exports, on the domain.md §1 worked bill run through the real flow.
 
 The amounts asserted are domain.md's hand computation as a person reads it on the bill
-(thousands separators, 2 dp), not numbers read back from the code.
+(thousands separators, 2 dp), not numbers read back from the code. Formatting, charts and PDF
+isolation without a warehouse are in tests/unit/test_bill_formatting.py.
 """
 
 from __future__ import annotations
 
 import csv
-import http.server
 import shutil
 import subprocess
-import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -25,8 +24,6 @@ from assets.bills import (
     render_bill_html,
     render_bill_pdf,
 )
-from assets.bills.charts import daily_chart, nice_ticks, profile_chart, tou_chart
-from assets.bills.formatting import capital_yuan, line_unit_price, number, yuan
 from tests.builders import write_worked_bill_case
 
 WORKED_AMOUNTS = [
@@ -57,45 +54,6 @@ def html(worked) -> str:
 @pytest.fixture(scope="module")
 def pdf(html) -> bytes:
     return render_bill_pdf(html)
-
-
-# --- formatting (no warehouse) -------------------------------------------------------------
-
-@pytest.mark.parametrize("amount, words", [
-    ("228120.46", "贰拾贰万捌仟壹佰贰拾元肆角陆分"),
-    ("0", "零元整"),
-    ("0.05", "伍分"),
-    ("0.40", "肆角"),
-    ("10", "壹拾元整"),
-    ("10005", "壹万零伍元整"),
-    ("100010", "壹拾万零壹拾元整"),
-    ("200100", "贰拾万零壹佰元整"),
-    ("100001000", "壹亿零壹仟元整"),
-    ("12345678.9", "壹仟贰佰叁拾肆万伍仟陆佰柒拾捌元玖角"),
-    ("1001.01", "壹仟零壹元零壹分"),
-    ("-1200.00", "负壹仟贰佰元整"),
-])
-def test_capital_numerals(amount: str, words: str) -> None:
-    assert capital_yuan(Decimal(amount)) == words
-
-
-def test_money_and_price_formatting_keep_decimal_precision() -> None:
-    assert yuan(Decimal("228120.46")) == "228,120.46"
-    assert yuan(Decimal("2187.125")) == "2,187.13"  # half up, not banker's
-    assert yuan(Decimal("-1444")) == "-1,444.00"
-    assert number(Decimal("300000.000"), 0) == "300,000"
-    assert line_unit_price(Decimal("0.02406875"), "kWh") == "0.02406875"
-    assert line_unit_price(Decimal("0.81600000"), "kWh") == "0.8160"
-    assert line_unit_price(Decimal("36.10000000"), "kW") == "36.10"
-    assert line_unit_price(Decimal("0.01000000"), "元") == "+1.00%"
-    assert line_unit_price(Decimal("-0.00750000"), "元") == "-0.75%"
-
-
-def test_charts_are_plain_svg_even_without_data() -> None:
-    assert nice_ticks(860 * 1.08) == [0, 200, 400, 600, 800, 1000]
-    for svg in (tou_chart([]), daily_chart([], date(2026, 2, 1)), profile_chart({}, {})):
-        assert svg.startswith("<svg") and svg.endswith("</svg>")
-        assert "<script" not in svg
 
 
 # --- the worked bill -----------------------------------------------------------------------
@@ -166,32 +124,6 @@ def test_bill_pdf_text_has_the_total(pdf: bytes, tmp_path: Path) -> None:
                           text=True, check=True).stdout
     assert "228,120.46" in text
     assert "2,187.13" in text
-
-
-def test_pdf_rendering_fetches_no_url() -> None:
-    hits: list[str] = []
-
-    class Recorder(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(404)
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}"
-        pdf = render_bill_pdf(f'<html><head><link rel="stylesheet" href="{url}/a.css"></head>'
-                              f'<body><img src="{url}/logo.png"><p>账单</p></body></html>')
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert pdf.startswith(b"%PDF")
-    assert hits == []
 
 
 def test_exports_hold_the_period_rows(worked, tmp_path: Path) -> None:
