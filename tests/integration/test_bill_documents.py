@@ -1,8 +1,9 @@
 """Bill documents and finance exports, on the domain.md §1 worked bill run through the real flow.
 
 The amounts asserted are domain.md's hand computation as a person reads it on the bill
-(thousands separators, 2 dp), not numbers read back from the code. Formatting, charts and PDF
-isolation without a warehouse are in tests/unit/test_bill_formatting.py.
+(thousands separators, 2 dp), not numbers read back from the code. The month is the session's
+`worked_bill_month` scenario; formatting, charts and PDF isolation without a warehouse are in
+tests/unit/test_bill_formatting.py.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import csv
 import shutil
 import subprocess
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from assets.bills import (
     render_bill_html,
     render_bill_pdf,
 )
-from tests.builders import write_worked_bill_case
+from tests.scenarios import scenario_fixture
 
 WORKED_AMOUNTS = [
     "36,720.00", "47,600.00", "40,000.00", "10,200.00",  # energy: sharp, peak, flat, valley
@@ -37,17 +37,12 @@ WORKED_AMOUNTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def worked(module_flow):
-    write_worked_bill_case(module_flow.data_dir)
-    results = module_flow.run(date(2026, 7, 1), date(2026, 7, 31))
-    assert [r.success for r in results] == [True, True, True]
-    return module_flow
+worked = scenario_fixture("worked_bill_month", "worked")
 
 
 @pytest.fixture(scope="module")
-def html(worked) -> str:
-    with duckdb.connect(str(worked.warehouse), read_only=True) as con:
+def html(worked_bill_month) -> str:
+    with duckdb.connect(str(worked_bill_month.warehouse), read_only=True) as con:
         return render_bill_html(con, "C_WORKED", "2026-07")
 
 
@@ -155,6 +150,7 @@ def test_exports_hold_the_period_rows(worked, tmp_path: Path) -> None:
     assert all(p.exists() for p in empty)  # a month without bills: header-only files
 
 
+@pytest.mark.writes
 def test_asset_writes_documents_pdfs_up_to_max_and_exports(worked) -> None:
     from dagster import DagsterInstance, materialize
 

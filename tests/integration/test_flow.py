@@ -1,9 +1,12 @@
-"""The whole graph on generated data: bills, invariants, idempotency, gates and the sensor."""
+"""The whole graph on generated data: bills, invariants, idempotency, gates and the sensor.
+
+The generated October is the session's `october_demo` scenario (shared with test_vee.py); tests
+that change it are marked `writes` and work on a copy.
+"""
 
 from __future__ import annotations
 
 import shutil
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -11,19 +14,11 @@ from dagster import DagsterInstance, build_sensor_context
 
 from orchestration.runner import RANGE_END, RANGE_START, run_job
 from orchestration.sensors import landing_file_sensor
-from tools.sample_data import generate
+from tests.scenarios import scenario_fixture
 
-OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 PACKAGES = {"FIXED", "LINKED", "SPREAD", "SINGLE", "TIERED", "GREEN"}
 
-
-@pytest.fixture(scope="module")
-def october(module_flow):
-    manifest = generate(module_flow.data_dir, meters=24, months=1, start="2026-10", seed=11)
-    results = module_flow.run(*OCTOBER)
-    assert [r.success for r in results] == [True, True, True]
-    module_flow.manifest = manifest
-    return module_flow
+october = scenario_fixture("october_demo", "october")
 
 
 def test_every_customer_is_billed_with_every_package_type(october):
@@ -71,6 +66,7 @@ def test_the_malformed_file_is_quarantined_with_its_reason(october):
     assert status == "quarantined" and error.startswith(f"{name}: ")
 
 
+@pytest.mark.writes
 def test_a_copied_landing_file_changes_no_bill(october):
     before = october.sql("select customer_id, total_yuan from finance.bills order by 1")
     landing = october.data_dir / "landing" / "reads"
@@ -110,6 +106,7 @@ def test_the_landing_sensor_requests_the_days_a_new_file_touches(october):
         assert not getattr(again, "run_requests", None)
 
 
+@pytest.mark.writes
 def test_a_failing_gate_stops_the_downstream_assets(october):
     """Lose loaded rows behind the ledger's back: the reconciliation gate fails and blocks dbt."""
     from foundation.warehouse import connect

@@ -3,28 +3,21 @@
 The worked bill (domain.md §1, July 2026) is settled by the real pipeline; the change raises the
 government-funds price from 0.02406875 to 0.03 元/kWh. Hand computation: funds are outside the
 power-factor base, so only the funds line moves: 300,000 kWh × 0.03 = 9,000.00 (was 7,220.63),
-Δ = +1,779.37 and the bill 228,120.46 → 229,899.83.
+Δ = +1,779.37 and the bill 228,120.46 → 229,899.83. The settled month is the session's
+`worked_bill_month` scenario; the preview only reads it.
 """
 
 from __future__ import annotations
 
 import shutil
-from datetime import date
-
-import pytest
 
 from foundation.paths import PROJECT_ROOT
-from tests.builders import write_worked_bill_case
+from tests.scenarios import scenario_fixture
 from tools import money_preview
 
 OLD_FUNDS, NEW_FUNDS = "0.02406875", "0.03000000"
 
-
-@pytest.fixture(scope="module")
-def worked(module_flow):
-    write_worked_bill_case(module_flow.data_dir)
-    assert all(r.success for r in module_flow.run(date(2026, 7, 1), date(2026, 7, 31)))
-    return module_flow
+worked = scenario_fixture("worked_bill_month", "worked")
 
 
 def changed_transforms(tmp_path):

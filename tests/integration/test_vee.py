@@ -1,8 +1,9 @@
 """MDM-grade VEE through the real flow.
 
-1. Generated data (40 meters × October 2026, fixed seed) scored against the generator's ground
-   truth (tools.vee_score), the conflict log, the gate's counts, anomalies, then a late corrected
-   file, a manual edit and an as-of rebuild on the same warehouse.
+1. Generated data (40 meters × October 2026, fixed seed: the session's `october_demo` scenario,
+   shared with test_flow.py) scored against the generator's ground truth (tools.vee_score), the
+   conflict log, the gate's counts, anomalies, then a late corrected file, a manual edit and an
+   as-of rebuild on one copy of that warehouse.
 2. Hand-built landing files (July 2026), one meter per rule, each with the exact flag, method and
    value computed here from the profile below.
 """
@@ -21,12 +22,10 @@ from dagster import DagsterInstance
 
 from orchestration.runner import RANGE_END, RANGE_START, run_job
 from tests.builders import MASTER_HEADERS, end_label, write_csv
-from tests.conftest import Flow
-from tools.sample_data import generate
+from tests.scenarios import Flow, pointed_at, scenario_fixture
 from tools.vee_score import score
 
 TRANSFORMS = Path(__file__).resolve().parents[2] / "transforms"
-OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 READ_HEADER = ["meter_id", "channel", "interval_end", "interval_minutes", "value", "unit",
                "multiplier"]
 EDIT_HEADER = ["meter_id", "channel", "interval_start", "value", "reason", "approver", "edited_at"]
@@ -77,14 +76,7 @@ def edit_file_requests(flow: Flow) -> dict[str, tuple[date, date]]:
             for r in result.run_requests if r.tags["landing_file"].startswith("edits/")}
 
 
-@pytest.fixture(scope="module")
-def generated(module_flow):
-    manifest = generate(module_flow.data_dir, meters=40, months=1, start="2026-10", seed=5)
-    results = module_flow.run(*OCTOBER)
-    assert [r.success for r in results] == [True, True, True]
-    module_flow.manifest = manifest
-    module_flow.daily_result = results[1]
-    return module_flow
+generated = scenario_fixture("october_demo", "generated")
 
 
 def test_vee_finds_the_injected_faults(generated):
@@ -163,6 +155,7 @@ def test_the_quality_summary_adds_up_to_validated_consumption(generated):
         (kwh, est, intervals, missing, 40)]
 
 
+@pytest.mark.writes("late file, manual edit, as-of")
 def test_a_late_corrected_file_revalidates_its_day_and_requests_resettlement(generated):
     """A corrected file for 10 October: only that meter-day gets the new version, everything else
     is unchanged, and exactly that customer-month is listed for re-settlement."""
@@ -201,6 +194,7 @@ def test_a_late_corrected_file_revalidates_its_day_and_requests_resettlement(gen
         ("2026-10", customer, "late_or_corrected_reads", new_version, Decimal("4.000"))]
 
 
+@pytest.mark.writes("late file, manual edit, as-of")
 def test_a_manual_edit_is_a_new_version_flagged_edited(generated):
     meter, customer, ts, value, version = generated.sql("""
         select meter_id, customer_id, interval_start, value, version
@@ -233,6 +227,7 @@ def test_a_manual_edit_is_a_new_version_flagged_edited(generated):
         "select period, customer_id, reason, first_seen_version from core.resettlement_requests")
 
 
+@pytest.mark.writes("late file, manual edit, as-of")
 def test_as_of_rebuild_uses_only_files_ingested_by_then(generated, tmp_path):
     """What did we know on 4 Nov: not the corrected file (ingested 5 Nov) nor the edit (6 Nov)."""
     from foundation.warehouse import connect
@@ -398,9 +393,10 @@ def write_hand_case(data_dir: Path) -> None:
 def hand(tmp_path_factory):
     flow = Flow(tmp_path_factory.mktemp("vee_hand"))
     write_hand_case(flow.data_dir)
-    with DagsterInstance.ephemeral() as instance:
-        assert run_job(flow.defs(), "reference_job", instance).success
-    result = run_daily(flow, DAYS[0], DAYS[-1])
+    with pointed_at(flow):
+        with DagsterInstance.ephemeral() as instance:
+            assert run_job(flow.defs(), "reference_job", instance).success
+        result = run_daily(flow, DAYS[0], DAYS[-1])
     assert result.success
     return flow
 

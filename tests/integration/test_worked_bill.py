@@ -1,16 +1,17 @@
 """domain.md §1 worked bill through the real pipeline: landing CSV → Dagster → dbt → finance.
 
-Expected values are the hand computation in domain.md, not numbers read back from the code.
+Expected values are the hand computation in domain.md, not numbers read back from the code. The
+month is the session's `worked_bill_month` scenario (shared with test_bill_documents.py and
+test_money_preview.py).
 """
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from tests.builders import write_worked_bill_case
+from tests.scenarios import scenario_fixture
 
 EXPECTED_LINES = {
     # line_code: (quantity, unit_price, amount_yuan)
@@ -28,12 +29,7 @@ EXPECTED_LINES = {
 }
 
 
-@pytest.fixture(scope="module")
-def worked(module_flow):
-    write_worked_bill_case(module_flow.data_dir)
-    results = module_flow.run(date(2026, 7, 1), date(2026, 7, 31))
-    assert [r.success for r in results] == [True, True, True]
-    return module_flow
+worked = scenario_fixture("worked_bill_month", "worked")
 
 
 def test_worked_bill_total_is_228120_46(worked):
@@ -67,6 +63,7 @@ def test_every_worked_interval_is_actual_with_its_source(worked):
     assert rows == [("ACTUAL", "actual", 31 * 96 * 2, 1)]
 
 
+@pytest.mark.writes
 def test_rerunning_the_month_changes_nothing(worked):
     before = worked.sql("select * from finance.bill_lines order by line_no")
     from dagster import DagsterInstance
