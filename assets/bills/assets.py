@@ -36,6 +36,7 @@ from assets.bills.data import load_bills
 from assets.bills.exports import export_finance
 from assets.bills.render import cjk_fonts, render_bill_document, render_bill_pdf
 from foundation.partitions import monthly_partitions
+from foundation.paths import contained
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
 
@@ -112,11 +113,11 @@ def bill_documents(
         for bill in bills:
             started = time.perf_counter()
             html = render_bill_document(bill, issued_on)
-            (staging / f"{bill.customer_id}.html").write_text(html, encoding="utf-8")
+            contained(staging, f"{bill.customer_id}.html").write_text(html, encoding="utf-8")
             seconds["html"] += time.perf_counter() - started
             if pdf_budget > 0:
                 started = time.perf_counter()
-                (staging / f"{bill.customer_id}.pdf").write_bytes(render_bill_pdf(html))
+                contained(staging, f"{bill.customer_id}.pdf").write_bytes(render_bill_pdf(html))
                 seconds["pdf"] += time.perf_counter() - started
                 pdf_budget -= 1
                 counts["pdf"] += 1

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from foundation.paths import ID_RULE, is_safe_id
 from foundation.workflow_schema import ensure_workflow_schema
 
 DATE, TEXT, INT, DEC = "date", "varchar", "bigint", "decimal(18, 3)"
@@ -151,6 +152,13 @@ REFERENCES = [
 ]
 
 
+# Columns whose values name files or folders somewhere (bill documents, inbox, exports).
+ID_COLUMNS = {
+    "retailer_id", "customer_id", "meter_id", "contract_id", "package_id", "contact_id",
+    "group_id",
+}
+
+
 class MasterDataError(ValueError):
     """A master-data file breaks a rule; the message names the file, line and rule."""
 
@@ -209,6 +217,7 @@ def _load_table(con: duckdb.DuckDBPyConnection, stem: str, frame: pd.DataFrame) 
                 raise MasterDataError(
                     f"{stem}.csv line {bad[0]}: column {col} = {bad[1]!r} breaks rule {rule}"
                 )
+        _check_ids(stem, frame)
         keys = ", ".join(f'"{k}"' for k in key)
         dup = con.execute(
             f"select min(line), max(line) from frame group by {keys} having count(*) > 1 limit 1"
@@ -222,6 +231,17 @@ def _load_table(con: duckdb.DuckDBPyConnection, stem: str, frame: pd.DataFrame) 
         return len(frame)
     finally:
         con.unregister("frame")
+
+
+def _check_ids(stem: str, frame: pd.DataFrame) -> None:
+    """Every id column matches the documented id pattern (ids become file names)."""
+    for col in ID_COLUMNS & set(frame.columns):
+        for line, value in zip(frame["line"], frame[col], strict=True):
+            if value != "" and not is_safe_id(value):
+                raise MasterDataError(
+                    f"{stem}.csv line {line}: column {col} = {value!r} breaks rule id_pattern "
+                    f"({ID_RULE})"
+                )
 
 
 def _check_reference(
