@@ -11,7 +11,7 @@ values with a zone or offset are converted to China wall-clock time, never to UT
 
 from __future__ import annotations
 
-CHINA_TZ = "Asia/Shanghai"
+from foundation.clock import CHINA_TZ
 
 # End-of-interval label to timestamp: `24:00` is the end of its own date. A label with a zone
 # or UTC offset (`2026-10-01 00:15+08:00`, `...Z`) is converted to China wall-clock time.

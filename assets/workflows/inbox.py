@@ -22,22 +22,18 @@ import io
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from foundation.clock import CST, china_now
+
 Parser = Callable[[str], Any]
 
 KINDS = ("terminations", "payments", "curtailment")
-CST = timezone(timedelta(hours=8), "CST")  # China Standard Time, no daylight saving
-
-
-def china_now() -> datetime:
-    """Naive China Standard Time now: the workflow clock (inject another one in tests)."""
-    return datetime.now(CST).replace(tzinfo=None)
 
 
 class RowError(ValueError):

@@ -206,3 +206,24 @@ def test_traversal_ids_are_rejected_at_master_data_load(tmp_path, bad_id):
     with pytest.raises(MasterDataError, match=r"customers\.csv line 2: column customer_id .* "
                                               r"breaks rule id_pattern"):
         load_master_data(con, tmp_path / "master")
+
+
+def test_edits_without_landed_reads_or_in_the_future_are_rejected(con, tmp_path):
+    from assets.meters.manual_edits import load_manual_edits
+
+    write_csv(landing(tmp_path) / "reads_20261001_01.csv", READ_HEADER, good_rows())
+    ingest(con, tmp_path)
+    header = ["meter_id", "channel", "interval_start", "value", "reason", "approver", "edited_at"]
+    write_csv(tmp_path / "edits" / "edits_20261105.csv", header, [
+        [METER, "kwh_imp", "2026-10-01 00:15", "2.000", "meter test", "王工", "2026-11-05 10:00"],
+        [METER, "kwh_imp", "2026-10-02 00:15", "2.000", "no reads", "王工", "2026-11-05 10:00"],
+        [METER, "kwh_imp", "2099-01-01 00:00", "2.000", "future", "王工", "2026-11-05 10:00"],
+    ])
+    report = load_manual_edits(con, tmp_path / "edits", tmp_path / "quarantine")
+    assert report.rows_loaded == 1 and report.rejected_by_rule == {
+        "no_landed_reads": 1, "future_interval": 1}
+    reasons = dict(con.execute("""select rule, reason from raw.quarantine_rows
+                                  where file_name = 'edits_20261105.csv'""").fetchall())
+    assert reasons["no_landed_reads"] == (
+        "meter MC1 has no landed read on 2026-10-02 (land the day's reads first)")
+    assert reasons["future_interval"] == "interval_start 2099-01-01 00:00 is in the future"
