@@ -90,8 +90,10 @@ def window_vars(start: datetime, end: datetime) -> dict[str, str]:
 
 
 def dbt_build_args(context: AssetExecutionContext) -> list[str]:
-    """`dbt build` with the run's partition window as vars, when the assets are partitioned."""
-    args = ["build", "--indirect-selection", "buildable"]
+    """`dbt build` with the run's partition window as vars, when the assets are partitioned.
+    dbt unit tests (fixed inputs, nothing to learn from production data) are left to
+    `dbt test --select test_type:unit` (tests/unit/test_dbt_unit_tests.py)."""
+    args = ["build", "--indirect-selection", "buildable", "--exclude-resource-type", "unit_test"]
     if context.has_partition_key_range or context.has_partition_key:
         window = context.partition_time_window
         args += ["--vars", json.dumps(window_vars(window.start, window.end))]
