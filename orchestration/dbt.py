@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, BackfillPolicy
+from dagster import AssetExecutionContext, AssetKey, BackfillPolicy
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from foundation.partitions import daily_partitions, monthly_partitions
@@ -59,7 +59,18 @@ def _manifest_is_stale(manifest: Path) -> bool:
 
 class GridledgerTranslator(DagsterDbtTranslator):
     """Group dbt nodes by stage: reference, validation (daily), settlement and finance (monthly),
-    and quality (monthly VEE reports: meter quality summary, meter anomalies)."""
+    and quality (monthly VEE reports: meter quality summary, meter anomalies).
+
+    Asset keys are [schema, table]: a model's alias (its table name) rather than its file name,
+    so a model renamed for its layer prefix (fct_meter_anomalies, alias meter_anomalies) keeps
+    its table and its asset key core/meter_anomalies."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        key = super().get_asset_key(dbt_resource_props)
+        name, alias = dbt_resource_props.get("name"), dbt_resource_props.get("alias")
+        if dbt_resource_props.get("resource_type") == "model" and alias and key.path[-1] == name:
+            return AssetKey([*key.path[:-1], alias])
+        return key
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         tags = dbt_resource_props.get("tags", [])
@@ -79,8 +90,10 @@ def window_vars(start: datetime, end: datetime) -> dict[str, str]:
 
 
 def dbt_build_args(context: AssetExecutionContext) -> list[str]:
-    """`dbt build` with the run's partition window as vars, when the assets are partitioned."""
-    args = ["build", "--indirect-selection", "buildable"]
+    """`dbt build` with the run's partition window as vars, when the assets are partitioned.
+    dbt unit tests (fixed inputs, nothing to learn from production data) are left to
+    `dbt test --select test_type:unit` (tests/unit/test_dbt_unit_tests.py)."""
+    args = ["build", "--indirect-selection", "buildable", "--exclude-resource-type", "unit_test"]
     if context.has_partition_key_range or context.has_partition_key:
         window = context.partition_time_window
         args += ["--vars", json.dumps(window_vars(window.start, window.end))]

@@ -184,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
 
 FINANCE_TABLES = (["finance", "bills"], ["finance", "bill_lines"], ["finance", "adjustments"],
                   ["finance", "settlement_runs"])
-KEY_MODELS = ("int_interval_validated", "vee_register_days", "vee_duplicate_conflicts",
-              "int_customer_day_blocks", "meter_quality_monthly", "meter_anomalies")
+KEY_MODELS = ("int_interval_validated", "vee_register_days", "fct_vee_duplicate_conflicts",
+              "int_customer_day_blocks", "fct_meter_quality_monthly", "fct_meter_anomalies")
 MONEY_MODELS = ("int_customer_day_blocks", "int_customer_month_blocks", "int_customer_month_demand",
                 "int_customer_month", "fct_deviation_tiers",
                 "int_customer_like_day_profile", "int_contract_daily_volumes",
