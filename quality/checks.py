@@ -4,7 +4,6 @@ A failing check stops every downstream asset in the run; its metadata names each
 and how many rows broke it. dbt tests with severity error gate the dbt stages the same way.
 """
 
-from __future__ import annotations
 
 from datetime import date
 
