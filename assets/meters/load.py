@@ -30,6 +30,7 @@ from assets.meters.readers import (
     MalformedFile,
     read_landing_file,
 )
+from foundation.warehouse import transaction
 
 
 @dataclass
@@ -100,8 +101,7 @@ def _ingest_one(
 
     typed, rules_sql, reason_sql, raw_sql, insert_sql, span_sql = _KIND_SQL[landing.kind]
     typed_sql = typed(ts_is_text=not result.typed_timestamps)
-    con.begin()
-    try:
+    with transaction(con):
         file_id = next_file_id(con)
         _register_batch(con, result, landing.kind)
         con.execute(f"create or replace temp table typed as {typed_sql}")
@@ -130,10 +130,6 @@ def _ingest_one(
         span = con.execute(span_sql).fetchone()
         _ledger(con, landing, "loaded", n_total, n_total - n_bad, n_bad, None, span, now, file_id)
         con.execute("drop table typed; drop table checked; drop view if exists batch")
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
     report.files_loaded.append(name)
     report.rows_loaded += n_total - n_bad
     report.rows_quarantined += n_bad

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from assets.meters.ledger import ensure_raw_schema, next_file_id, sha256_of
+from foundation.warehouse import transaction
 
 EDIT_COLUMNS = ("meter_id", "channel", "interval_start", "value", "reason", "approver", "edited_at")
 
@@ -169,8 +170,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, path: Path, digest: str,
         report.files_quarantined[path.name] = str(exc)
         return
 
-    con.begin()
-    try:
+    with transaction(con):
         file_id = next_file_id(con)
         con.execute(f"create or replace temp table edit_typed as {TYPED_SQL}")
         con.execute(f"create or replace temp table edit_checked as {RULES_SQL}")
@@ -198,10 +198,6 @@ def _load_one(con: duckdb.DuckDBPyConnection, path: Path, digest: str,
         rejected = sum(by_rule.values())
         _ledger(con, file_id, path, digest, "loaded", total, total - rejected, rejected, None, span)
         con.execute("drop table edit_batch; drop table edit_typed; drop table edit_checked")
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
     report.files_loaded.append(path.name)
     report.rows_loaded += total - rejected
     report.rows_rejected += rejected

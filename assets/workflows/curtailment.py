@@ -64,8 +64,9 @@ from assets.workflows.inbox import (
     text,
     timestamp,
 )
+from foundation.months import shift_day
 from foundation.paths import PROJECT_ROOT
-from foundation.warehouse import connect
+from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
 from notifications.channels import ChannelConfig
 from notifications.recipients import Audience, Recipient, resolve_recipients
@@ -303,8 +304,7 @@ def accept_plan_files(
         plans: dict[str, list[InboxRow]] = {}
         for row in inbox.rows:
             plans.setdefault(row.values["plan_id"], []).append(row)
-        con.begin()
-        try:
+        with transaction(con):
             accepted = skipped = 0
             for plan_id, rows in plans.items():
                 existing = con.execute(
@@ -323,10 +323,6 @@ def accept_plan_files(
                     rejected = {r.line for r in inbox.rejections}
                     accepted += sum(1 for r in rows if r.line not in rejected)
             record_file(con, inbox, accepted, skipped, now)
-            con.commit()
-        except Exception:
-            con.rollback()
-            raise
         for rejection in inbox.rejections:
             log.warning("%s line %d rejected: %s", inbox.name, rejection.line, rejection.reason)
     return accepted_plans
@@ -335,23 +331,11 @@ def accept_plan_files(
 # -- load curves, baselines and results -------------------------------------------------------
 
 
-def _shift_month(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    for candidate in range(day.day, 27, -1):  # clip 31 -> 30/29/28
-        try:
-            return date(year, month, candidate)
-        except ValueError:
-            continue
-    return date(year, month, min(day.day, 28))
-
-
 def curve_days(window_day: date) -> dict[str, date]:
     """Yesterday, the same day last month and the same day last year of the window day."""
     return {"yesterday": window_day - timedelta(days=1),
-            "last_month": _shift_month(window_day, -1),
-            "last_year": _shift_month(window_day, -12)}
+            "last_month": shift_day(window_day, -1),
+            "last_year": shift_day(window_day, -12)}
 
 
 CURVE_LABELS = {"yesterday": "昨日", "last_month": "上月同日", "last_year": "去年同日"}
@@ -367,13 +351,6 @@ with per_meter as (
 )
 select day, hour, sum(kw) from per_meter group by all order by day, hour
 """
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()[0] > 0
 
 
 def _kw(value: Any) -> Decimal:
@@ -392,7 +369,7 @@ def load_curves(
     """Hourly average kW of the customer on the three reference days (empty list: no data)."""
     days = curve_days(window_day)
     rows = []
-    if _table_exists(con, "core", "int_interval_validated"):
+    if table_exists(con, "core", "int_interval_validated"):
         rows = con.execute(HOURLY_SQL, [customer_id, list(days.values())]).fetchall()
     by_day: dict[date, list[tuple[int, Decimal]]] = {}
     for day, hour, kw in rows:
@@ -416,7 +393,7 @@ def curve_summary(curves: dict[str, tuple[date, list[tuple[int, Decimal]]]]) -> 
 
 def load_holidays(con: duckdb.DuckDBPyConnection) -> dict[date, str]:
     """Day -> holiday | adjusted_workday, from the config seed table (or its CSV)."""
-    if _table_exists(con, "config", "holidays"):
+    if table_exists(con, "config", "holidays"):
         rows = con.execute("select cast(day as date), day_type from config.holidays").fetchall()
         return dict(rows)
     with HOLIDAYS_PATH.open(encoding="utf-8") as handle:
@@ -480,7 +457,7 @@ def measure_reduction(
     window_end: datetime, baseline_days: int,
 ) -> ReductionResult:
     """The customer's actual and baseline kW for the window (see the module docstring)."""
-    if not _table_exists(con, "core", "int_interval_validated"):
+    if not table_exists(con, "core", "int_interval_validated"):
         return ReductionResult(None, None, (), "no validated consumption table")
     day = window_start.date()
     meters = _meters(con, customer_id, day)
@@ -764,7 +741,7 @@ class _Evaluation:
                     notice_sent: dict[str, datetime | None],
                     status: Callable[[str, str], str | None]) -> None:
         timeout = timedelta(minutes=plan.ack_timeout_minutes or 0)
-        ledger = _table_exists(self.con, "notify", "delivery_ledger")
+        ledger = table_exists(self.con, "notify", "delivery_ledger")
         for cid, (name, retailer, _, _) in customers.items():
             first = notice_sent.get(cid)
             if first is None or status("escalation", cid) in FINAL or self.now < first + timeout:
@@ -853,20 +830,15 @@ def evaluate_curtailment(
     rules = rules if rules is not None else load_rules()
     report = CurtailmentReport(now)
     with connect(warehouse) as con:
-        if not _table_exists(con, "master", "customers"):
+        if not table_exists(con, "master", "customers"):
             raise RuntimeError("master data is not loaded (master.customers is missing)")
         ensure_workflow_schema(con)
         report.plans_accepted = accept_plan_files(con, inbox_dir, rules, now)
         plans = [Plan(*row) for row in con.execute(PLANS_SQL, [now, now]).fetchall()]
         evaluation = _Evaluation(con, now, report)
-        con.begin()
-        try:
+        with transaction(con):
             for plan in plans:
                 evaluation.evaluate(plan)
-            con.commit()
-        except Exception:
-            con.rollback()
-            raise
         deliveries = evaluation.deliveries
     if not deliveries:
         return report

@@ -52,7 +52,8 @@ from assets.workflows.inbox import (
     text,
     timestamp,
 )
-from foundation.warehouse import connect
+from foundation.months import add_months, month_range
+from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
 from notifications.channels import ChannelConfig
 from notifications.masking import mask_account
@@ -75,22 +76,6 @@ PAYMENT_COLUMNS = {
 
 
 # -- months and the fee -----------------------------------------------------------------------
-
-
-def add_months(month: str, n: int) -> str:
-    """'2026-11' + 2 -> '2027-01'."""
-    year, mon = int(month[:4]), int(month[5:7])
-    index = year * 12 + mon - 1 + n
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def month_range(first: str, last: str) -> list[str]:
-    """Months first..last inclusive ('YYYY-MM'); empty when first > last."""
-    months, month = [], first
-    while month <= last:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
 
 
 def effective_month(requested_at: datetime | date) -> str:
@@ -152,18 +137,11 @@ def load_contract(con: duckdb.DuckDBPyConnection, contract_id: str) -> Contract 
                     row[8])
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()[0] > 0
-
-
 def last_year_kwh(
     con: duckdb.DuckDBPyConnection, customer_id: str, months: list[str]
 ) -> dict[str, Decimal]:
     """Validated kWh of the customer in the same months one year earlier (months with data)."""
-    if not months or not _table_exists(con, "core", "int_interval_validated"):
+    if not months or not table_exists(con, "core", "int_interval_validated"):
         return {}
     previous = {add_months(m, -12): m for m in months}
     rows = con.execute(
@@ -466,18 +444,13 @@ def _process_folder(
     }[kind]
     for path, _ in pending_files(con, kind, folder):
         inbox = read_inbox_file(kind, path, columns, key)
-        con.begin()
-        try:
+        with transaction(con):
             for rejection in inbox.rejections:  # parse errors: audit those naming a request
                 if kind == "terminations" and rejection.record_id:
                     _audit(con, rejection.record_id, "received", "rejected",
                            f"{inbox.name} line {rejection.line}: {rejection.reason}", now)
             accepted, skipped = process(con, inbox, now, report)
             record_file(con, inbox, accepted, skipped, now)
-            con.commit()
-        except Exception:
-            con.rollback()
-            raise
         report.files += 1
         report.rows_skipped += skipped
         report.rejected += len(inbox.rejections)
@@ -537,7 +510,7 @@ def run_termination_workflow(
     now = clock()
     report = TerminationReport()
     with connect(warehouse) as con:
-        if not _table_exists(con, "master", "contracts"):
+        if not table_exists(con, "master", "contracts"):
             raise RuntimeError("master data is not loaded (master.contracts is missing)")
         ensure_workflow_schema(con)
         _process_folder(con, "terminations", inbox_dir / "terminations", now, report)
