@@ -1,7 +1,7 @@
 """Workflow assets: early termination and curtailment, materialized by their jobs.
 
 `termination_workflow` processes `inbox/terminations` and `inbox/payments`;
-`curtailment_workflow` does everything due at its configured "now" (see `curtailment.py`).
+`curtailment_workflow` does everything due at its configured "now" (see `curtailment/`).
 The sensors that launch them are wiring: `orchestration/workflow_sensors.py`.
 """
 
