@@ -60,6 +60,7 @@ from foundation.workflow_schema import ensure_workflow_schema
 from notifications.channels import ChannelConfig
 from notifications.masking import mask_account
 from notifications.service import DeliveryService
+from notifications.templates import render_text
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +277,7 @@ def _apply_payment(
                f"contract {contract_id} ends before {effective}", now)
         report.terminated.append(request_id)
         return
-    reason = v["failure_reason"] or "银行未说明原因"
+    reason = v["failure_reason"] or render_text("bank_gave_no_reason")
     con.execute(
         "update workflow.payment_instructions set status = 'failed', settled_at = ?,"
         " failure_reason = ?, result_file = ? where instruction_id = ?",
@@ -382,7 +383,7 @@ def _pending_outcomes(con: duckdb.DuckDBPyConnection) -> list[_Outcome]:
         else:
             notice_type = "termination_failed"
             context = {"customer_name": name, "contract_id": contract_id,
-                       "reason": f"解约费用支付失败（{failure}）"}
+                       "reason": render_text("payment_failed", failure=failure)}
         recipients = [
             *customer_recipients(con, notice_type, customer_id, fallback_to_all=True),
             *manager_recipients(con, notice_type, retailer_id, customer_id),

@@ -1,5 +1,6 @@
 """What each curtailment notice is given: the template contexts, the load-curve summary and the
-default plan name. Numbers and times are formatted here; the wording is in the templates.
+default plan name. Numbers and times are formatted here; the wording is in the templates
+(`notifications/templates/curtailment_*.j2` and the macros of `_texts.j2`).
 """
 
 from __future__ import annotations
@@ -9,14 +10,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from assets.workflows.curtailment.baseline import quantize_kw
-from notifications.templates import PLAN_TYPE_NAMES
+from notifications.templates import render_text
 
 if TYPE_CHECKING:
     from assets.workflows.curtailment.plans import Plan
 
-NO_DATA = "无数据"
-ALL_CUSTOMERS = "各有关单位"  # the addressee of a plan-level notice
-CURVE_LABELS = {"yesterday": "昨日", "last_month": "上月同日", "last_year": "去年同日"}
 
 
 def fmt_kw(value: Decimal) -> str:
@@ -30,28 +28,27 @@ def fmt_time(value: datetime) -> str:
 
 
 def default_plan_name(start: datetime, plan_type: str) -> str:
-    """The name of a plan published without one: '10月15日计划限电'."""
-    type_name = PLAN_TYPE_NAMES[plan_type]
-    return f"{start.month}月{start.day}日{type_name}"
+    """The name of a plan published without one (month, day and plan type)."""
+    return render_text("plan_name", month=start.month, day=start.day, plan_type=plan_type)
 
 
 def curve_summary(curves: dict[str, tuple[date, list[tuple[int, Decimal]]]]) -> str:
-    """'昨日(10-14)峰值812.5kW(10时)、均值640kW；上月同日(09-15)无数据；...'."""
-    parts = []
+    """Peak (and its hour) and mean kW per reference day, or no data (macro `curve_summary`)."""
+    summaries = []
     for curve, (day, points) in curves.items():
-        label = f"{CURVE_LABELS[curve]}({day:%Y-%m-%d})"
-        if not points:
-            parts.append(f"{label}{NO_DATA}")
-            continue
-        peak_hour, peak = max(points, key=lambda p: (p[1], -p[0]))
-        mean = quantize_kw(sum(kw for _, kw in points) / len(points))
-        parts.append(f"{label}峰值{fmt_kw(peak)}kW({peak_hour}时)、均值{fmt_kw(mean)}kW")
-    return "；".join(parts)
+        peak = peak_hour = mean = None
+        if points:
+            peak_hour, peak = max(points, key=lambda p: (p[1], -p[0]))
+            mean = fmt_kw(quantize_kw(sum(kw for _, kw in points) / len(points)))
+            peak = fmt_kw(peak)
+        summaries.append({"curve": curve, "day": day, "points": len(points), "peak": peak,
+                          "peak_hour": peak_hour, "mean": mean})
+    return render_text("curve_summary", curves=summaries)
 
 
 def customer_name(customer: tuple | None) -> str:
     """The addressee: the customer's name, or all units for the plan-level notice."""
-    return ALL_CUSTOMERS if customer is None else customer[0]
+    return render_text("all_customers") if customer is None else customer[0]
 
 
 def plan_context(plan: Plan) -> dict[str, Any]:
@@ -64,10 +61,11 @@ def plan_context(plan: Plan) -> dict[str, Any]:
 def notice_context(plan: Plan, customer: tuple | None) -> dict[str, Any]:
     """`curtailment_notice`; customer is (name, retailer, target_kw, load summary) or None."""
     if customer is None:  # plan-level notice
-        return {**plan_context(plan), "customer_name": ALL_CUSTOMERS}
+        return {**plan_context(plan), "customer_name": customer_name(customer)}
     name, _, target_kw, summary = customer
     return {**plan_context(plan), "customer_name": name,
-            "reduction_kw": fmt_kw(Decimal(target_kw)), "load_curves": summary or NO_DATA}
+            "reduction_kw": fmt_kw(Decimal(target_kw)),
+            "load_curves": summary or render_text("no_data")}
 
 
 def reminder_context(plan: Plan, customer: tuple | None) -> dict[str, Any]:
@@ -87,7 +85,7 @@ def escalation_context(plan: Plan, customer_id: str, name: str, waiting: list[st
     return {"customer_name": name, "customer_id": customer_id, "plan_id": plan.plan_id,
             "window_start": fmt_time(plan.window_start),
             "minutes": plan.ack_timeout_minutes,
-            "contact_name": "、".join(waiting) if waiting else "（无可联系人）"}
+            "contact_name": render_text("waiting_contacts", names=waiting)}
 
 
 __all__ = [
