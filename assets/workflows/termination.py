@@ -21,7 +21,6 @@ a request is marked notified once every recipient is reached, so a later run ret
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -57,8 +56,8 @@ from assets.workflows.termination_fee import (
 from foundation.months import add_months, month_range
 from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
-from notifications.channels import ChannelConfig
 from notifications.masking import mask_account
+from notifications.resource import default_service
 from notifications.service import DeliveryService
 from notifications.templates import render_text
 
@@ -411,7 +410,7 @@ def run_termination_workflow(
     if not outcomes:
         return report
     # the delivery service opens the warehouse itself: no connection is held from here on
-    service = service or DeliveryService(warehouse, ChannelConfig.from_env(os.environ))
+    service = service or default_service(warehouse)
     finished = []
     for outcome in outcomes:
         delivery = service.deliver(

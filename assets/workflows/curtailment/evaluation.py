@@ -4,7 +4,6 @@ the stage bookkeeping and the results (see the package docstring for the stages)
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,8 +28,8 @@ from assets.workflows.curtailment.rules import CurtailmentRule, load_rules
 from assets.workflows.inbox import china_now
 from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
-from notifications.channels import ChannelConfig
 from notifications.recipients import Audience, Recipient, resolve_recipients
+from notifications.resource import default_service
 from notifications.service import DeliveryService
 
 ALL = "ALL"  # pseudo customer of the plan-level notice
@@ -330,7 +329,7 @@ def evaluate_curtailment(
     if not deliveries:
         return report
     # the delivery service opens the warehouse itself: no connection is held from here on
-    service = service or DeliveryService(warehouse, ChannelConfig.from_env(os.environ))
+    service = service or default_service(warehouse)
     outcomes = []
     for d in deliveries:
         result = service.deliver(d.notice_key, d.notice_type, d.context, d.recipients)
