@@ -17,6 +17,7 @@ import duckdb
 
 from assets.meters import rules
 from assets.meters.ledger import (
+    FileReport,
     LandingFile,
     ensure_raw_schema,
     loaded_checksums,
@@ -34,13 +35,9 @@ from foundation.warehouse import transaction
 
 
 @dataclass
-class IngestReport:
+class IngestReport(FileReport):
     """What one ingestion pass did."""
 
-    files_loaded: list[str] = field(default_factory=list)
-    files_duplicate: list[str] = field(default_factory=list)
-    files_quarantined: dict[str, str] = field(default_factory=dict)
-    rows_loaded: int = 0
     rows_quarantined: int = 0
     quarantined_by_rule: Counter = field(default_factory=Counter)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.meters.ledger import ensure_raw_schema, next_file_id, sha256_of
+from assets.meters.ledger import FileReport, ensure_raw_schema, next_file_id, sha256_of
 from foundation.warehouse import transaction
 
 EDIT_COLUMNS = ("meter_id", "channel", "interval_start", "value", "reason", "approver", "edited_at")
@@ -94,13 +94,9 @@ end
 
 
 @dataclass
-class EditsReport:
+class EditsReport(FileReport):
     """What one pass over the edits folder did."""
 
-    files_loaded: list[str] = field(default_factory=list)
-    files_duplicate: list[str] = field(default_factory=list)
-    files_quarantined: dict[str, str] = field(default_factory=dict)
-    rows_loaded: int = 0
     rows_rejected: int = 0
     rejected_by_rule: dict[str, int] = field(default_factory=dict)
 
