@@ -16,11 +16,9 @@ if TYPE_CHECKING:
     from assets.workflows.curtailment.plans import Plan
 
 
-
 def fmt_kw(value: Decimal) -> str:
     """12.500 -> '12.5', 300.000 -> '300'."""
-    text_value = f"{value.normalize():f}"
-    return text_value
+    return f"{value.normalize():f}"
 
 
 def fmt_time(value: datetime) -> str:
@@ -89,6 +87,7 @@ def escalation_context(plan: Plan, customer_id: str, name: str, waiting: list[st
 
 
 __all__ = [
-    "curve_summary", "default_plan_name", "fmt_kw", "fmt_time", "notice_context",
-    "plan_context", "reminder_context", "all_clear_context", "escalation_context",
+    "all_clear_context", "curve_summary", "customer_name", "default_plan_name",
+    "escalation_context", "fmt_kw", "fmt_time", "notice_context", "plan_context",
+    "reminder_context",
 ]

@@ -110,8 +110,6 @@ def plan_timeline(
     )
 
 
-
-
 def sensor_timeline(rows: list[dict[str, str]], rules: list[CurtailmentRule]
                     ) -> dict[str, Timeline]:
     """Stage times per plan id from raw plan rows (unparseable rows are ignored here)."""
