@@ -62,3 +62,23 @@ def connect(
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run the block in one transaction: commit at its end, roll back if it raises."""
+    con.begin()
+    try:
+        yield con
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether `schema.table` exists (a table or a view)."""
+    return con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()[0] > 0

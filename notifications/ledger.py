@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from foundation.warehouse import connect, transaction
 from notifications.masking import scrub
 
 STATUSES: tuple[str, ...] = ("queued", "sent", "failed", "acknowledged")
@@ -106,13 +107,9 @@ class Ledger:
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the warehouse, create the tables if missing (cheap, idempotent), close on exit."""
-        self.warehouse.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.warehouse))
-        try:
+        with connect(self.warehouse) as con:
             con.execute(LEDGER_DDL)
             yield con
-        finally:
-            con.close()
 
     def ensure_schema(self) -> None:
         """Create `notify.delivery_ledger` and `notify.acknowledgements` if missing."""
@@ -204,21 +201,21 @@ class Ledger:
             ).fetchone()[0]
             if not delivered:
                 return False
-            con.execute("begin")
-            con.execute(
-                "insert into notify.acknowledgements values (?, ?, ?, ?) on conflict do nothing",
-                [notice_key, contact_id, now, source],
-            )
-            con.execute(
-                "update notify.delivery_ledger set status = 'acknowledged', acknowledged_at = a."
-                "acknowledged_at, updated_at = ? from notify.acknowledgements a"
-                " where a.notice_key = delivery_ledger.notice_key"
-                " and a.contact_id = delivery_ledger.contact_id"
-                " and delivery_ledger.notice_key = ? and delivery_ledger.contact_id = ?"
-                " and delivery_ledger.status = 'sent'",
-                [now, notice_key, contact_id],
-            )
-            con.execute("commit")
+            with transaction(con):
+                con.execute(
+                    "insert into notify.acknowledgements values (?, ?, ?, ?)"
+                    " on conflict do nothing",
+                    [notice_key, contact_id, now, source],
+                )
+                con.execute(
+                    "update notify.delivery_ledger set status = 'acknowledged', acknowledged_at"
+                    " = a.acknowledged_at, updated_at = ? from notify.acknowledgements a"
+                    " where a.notice_key = delivery_ledger.notice_key"
+                    " and a.contact_id = delivery_ledger.contact_id"
+                    " and delivery_ledger.notice_key = ? and delivery_ledger.contact_id = ?"
+                    " and delivery_ledger.status = 'sent'",
+                    [now, notice_key, contact_id],
+                )
             return True
 
     def awaiting_acknowledgement(

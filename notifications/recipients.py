@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from foundation.warehouse import connect
 from notifications.channels import CHANNELS
 
 DEFAULT_CHANNELS: tuple[str, ...] = ("sms", "email")
@@ -84,11 +85,8 @@ def _open(source: Path | str | duckdb.DuckDBPyConnection) -> Iterator[duckdb.Duc
     if isinstance(source, duckdb.DuckDBPyConnection):
         yield source
         return
-    con = duckdb.connect(str(source), read_only=True)
-    try:
+    with connect(source, read_only=True) as con:
         yield con
-    finally:
-        con.close()
 
 
 RESOLVE_SQL = """

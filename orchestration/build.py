@@ -12,6 +12,7 @@ from assets.bills.assets import bill_documents
 from assets.meters.assets import landing_reads, master_data
 from assets.workflows.assets import workflow_assets
 from foundation.resources import Gridledger
+from notifications.resource import DELIVERY_KEY, LiveDelivery
 from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.jobs import default_jobs
 from orchestration.schedules import default_schedules
@@ -22,7 +23,11 @@ from quality.checks import default_checks
 
 def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitions:
     """All assets, checks, jobs, schedules, sensors and resources of Gridledger."""
-    resources: dict[str, Any] = {"gridledger": Gridledger.from_env(), "dbt": dbt_resource()}
+    resources: dict[str, Any] = {
+        "gridledger": Gridledger.from_env(),
+        DELIVERY_KEY: LiveDelivery.from_env(),  # channel URLs read once, here
+        "dbt": dbt_resource(),
+    }
     resources.update(resource_overrides or {})
     return Definitions(
         assets=[master_data, landing_reads, *build_dbt_assets(), bill_documents, monthly_notices,

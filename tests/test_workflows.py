@@ -36,6 +36,7 @@ from assets.workflows.termination import run_termination_workflow
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
 from notifications import ChannelConfig, DeliveryService
+from notifications.resource import LiveDelivery
 from orchestration.jobs import curtailment_job, termination_job
 from orchestration.workflow_sensors import (
     build_curtailment_sensor,
@@ -101,7 +102,8 @@ class Env:
     def defs(self) -> Definitions:
         gridledger = Gridledger(warehouse=str(self.warehouse), data_dir=str(self.data_dir))
         return Definitions(assets=workflow_assets, jobs=[termination_job, curtailment_job],
-                           resources={"gridledger": gridledger})
+                           resources={"gridledger": gridledger,
+                                      "delivery": LiveDelivery.from_env()})
 
     def resources(self) -> dict:
         return {"gridledger": Gridledger(warehouse=str(self.warehouse),

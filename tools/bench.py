@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psutil
 
+from foundation.months import month_end
 from foundation.paths import PROJECT_ROOT
 
 
@@ -119,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         from dagster import Definitions
 
         defs = Definitions.merge(defs, Definitions(jobs=[money, quality]))
-        last = date(first.year + first.month // 12, first.month % 12 + 1, 1).toordinal() - 1
-        last_day = date.fromordinal(last)
+        last_day = month_end(first)
         with DagsterInstance.ephemeral() as instance:
             plan = [
                 ("reference_job", {}, None),

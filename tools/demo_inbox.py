@@ -34,7 +34,7 @@ from assets.workflows.termination import (
     load_contract,
     quote_fee,
 )
-from foundation.warehouse import connect
+from foundation.warehouse import connect, table_exists
 
 PLAN_HEADER = ["plan_id", "plan_type", "warning_level", "window_start", "window_end", "region",
                "industry", "customer_id", "target_kw", "published_at"]
@@ -82,11 +82,7 @@ def _write(path: Path, header: list[str], rows: list[list]) -> Path:
 
 
 def _last_data_day(con: duckdb.DuckDBPyConnection) -> date:
-    exists = con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'core' and table_name = 'int_interval_validated'"
-    ).fetchone()[0]
-    if exists:
+    if table_exists(con, "core", "int_interval_validated"):
         day = con.execute("select max(reading_date) from core.int_interval_validated").fetchone()[0]
         if day is not None:
             return day

@@ -4,7 +4,6 @@ Each notice has a stable key (`bill_ready:<customer>:<period>`, the alert id), s
 month sends nothing twice; contacts receive only the notice types they subscribe to.
 """
 
-import os
 from collections import Counter
 
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, asset
@@ -12,9 +11,8 @@ from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, Materialize
 from foundation.partitions import monthly_partitions
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
-from notifications.channels import ChannelConfig
 from notifications.recipients import Audience, resolve_recipients
-from notifications.service import DeliveryService
+from notifications.resource import DeliveryResource
 
 BILLS_SQL = """
 select b.customer_id, c.customer_name, b.period, b.total_yuan
@@ -75,7 +73,9 @@ def alert_context(row: dict) -> dict:
     backfill_policy=BackfillPolicy.single_run(),
     description="Bill-ready and alert notices of the month, delivered and ledgered.",
 )
-def monthly_notices(context: AssetExecutionContext, gridledger: Gridledger) -> MaterializeResult:
+def monthly_notices(
+    context: AssetExecutionContext, gridledger: Gridledger, delivery: DeliveryResource
+) -> MaterializeResult:
     """Deliver the month's bill-ready and alert notices to subscribed contacts."""
     window = context.partition_time_window
     span = [window.start.date(), window.end.date()]
@@ -86,7 +86,7 @@ def monthly_notices(context: AssetExecutionContext, gridledger: Gridledger) -> M
         bills = con.execute(BILLS_SQL, span).df().to_dict("records")
         alerts = con.execute(ALERTS_SQL, span).df().to_dict("records")
         managers = tuple(r[0] for r in con.execute(MANAGERS_SQL).fetchall())
-        service = DeliveryService(gridledger.warehouse_path, ChannelConfig.from_env(os.environ))
+        service = delivery.service(gridledger.warehouse_path)
         sent: Counter = Counter()
         for bill in bills:
             recipients = resolve_recipients(

@@ -7,10 +7,21 @@ checksum was already loaded under any name is recorded as `duplicate` and loads 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+
+
+@dataclass
+class FileReport:
+    """What one pass over a folder of files did; the loaders add their row counts by rule."""
+
+    files_loaded: list[str] = field(default_factory=list)
+    files_duplicate: list[str] = field(default_factory=list)
+    files_quarantined: dict[str, str] = field(default_factory=dict)
+    rows_loaded: int = 0
+
 
 RAW_DDL = """
 create schema if not exists raw;

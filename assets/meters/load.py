@@ -21,6 +21,7 @@ import duckdb
 
 from assets.meters import rules
 from assets.meters.ledger import (
+    FileReport,
     LandingFile,
     ensure_raw_schema,
     loaded_checksums,
@@ -34,16 +35,13 @@ from assets.meters.readers import (
     MalformedFile,
     read_landing_file,
 )
+from foundation.warehouse import transaction
 
 
 @dataclass
-class IngestReport:
+class IngestReport(FileReport):
     """What one ingestion pass did."""
 
-    files_loaded: list[str] = field(default_factory=list)
-    files_duplicate: list[str] = field(default_factory=list)
-    files_quarantined: dict[str, str] = field(default_factory=dict)
-    rows_loaded: int = 0
     rows_quarantined: int = 0
     quarantined_by_rule: Counter = field(default_factory=Counter)
 
@@ -153,8 +151,7 @@ def _load_rows(
     name = landing.path.name
     typed, rules_sql, reason_sql, raw_sql, insert_sql, span_sql = _KIND_SQL[landing.kind]
     typed_sql = typed(ts_is_text=not result.typed_timestamps, zoned=result.zoned_timestamps)
-    con.begin()
-    try:
+    with transaction(con):
         file_id = next_file_id(con)
         _register_batch(con, result, landing.kind)
         con.execute(f"create or replace temp table typed as {typed_sql}")
@@ -183,10 +180,6 @@ def _load_rows(
         span = con.execute(span_sql).fetchone()
         _ledger(con, landing, "loaded", n_total, n_total - n_bad, n_bad, None, span, now, file_id)
         con.execute("drop table typed; drop table checked; drop view if exists batch")
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
     report.files_loaded.append(name)
     report.rows_loaded += n_total - n_bad
     report.rows_quarantined += n_bad

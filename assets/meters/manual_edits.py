@@ -26,8 +26,9 @@ from pathlib import Path
 
 import duckdb
 
-from assets.meters.ledger import ensure_raw_schema, next_file_id, sha256_of
+from assets.meters.ledger import FileReport, ensure_raw_schema, next_file_id, sha256_of
 from foundation.clock import china_now
+from foundation.warehouse import transaction
 
 EDIT_COLUMNS = ("meter_id", "channel", "interval_start", "value", "reason", "approver", "edited_at")
 
@@ -107,13 +108,9 @@ end
 
 
 @dataclass
-class EditsReport:
+class EditsReport(FileReport):
     """What one pass over the edits folder did."""
 
-    files_loaded: list[str] = field(default_factory=list)
-    files_duplicate: list[str] = field(default_factory=list)
-    files_quarantined: dict[str, str] = field(default_factory=dict)
-    rows_loaded: int = 0
     rows_rejected: int = 0
     rejected_by_rule: dict[str, int] = field(default_factory=dict)
 
@@ -183,8 +180,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, path: Path, digest: str,
         report.files_quarantined[path.name] = str(exc)
         return
 
-    con.begin()
-    try:
+    with transaction(con):
         file_id = next_file_id(con)
         con.execute(f"create or replace temp table edit_typed as {TYPED_SQL}")
         con.execute(f"create or replace temp table edit_checked as {RULES_SQL}",
@@ -213,10 +209,6 @@ def _load_one(con: duckdb.DuckDBPyConnection, path: Path, digest: str,
         rejected = sum(by_rule.values())
         _ledger(con, file_id, path, digest, "loaded", total, total - rejected, rejected, None, span)
         con.execute("drop table edit_batch; drop table edit_typed; drop table edit_checked")
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
     report.files_loaded.append(path.name)
     report.rows_loaded += total - rejected
     report.rows_rejected += rejected

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from foundation.paths import ID_RULE, is_safe_id
+from foundation.warehouse import transaction
 from foundation.workflow_schema import ensure_workflow_schema
 from quality.config_rules import codes
 
@@ -197,18 +198,13 @@ def load_master_data(con: duckdb.DuckDBPyConnection, master_dir: Path) -> dict[s
     """Validate and (re)load every master file in one transaction; return row counts."""
     frames = {stem: _read(master_dir, stem) for stem in MASTER_FILES}
     counts: dict[str, int] = {}
-    con.begin()
-    try:
+    with transaction(con):
         con.execute("create schema if not exists master; create schema if not exists restricted")
         for stem, frame in frames.items():
             counts[stem] = _load_table(con, stem, frame)
         for child, col, parent, pcol in REFERENCES:
             _check_reference(con, child, col, parent, pcol)
         ensure_workflow_schema(con)  # dbt reads workflow.contract_terminations (stg_contracts)
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
     return counts
 
 

@@ -1,7 +1,7 @@
 """Workflow assets: early termination and curtailment, materialized by their jobs.
 
 `termination_workflow` processes `inbox/terminations` and `inbox/payments`;
-`curtailment_workflow` does everything due at its configured "now" (see `curtailment.py`).
+`curtailment_workflow` does everything due at its configured "now" (see `curtailment/`).
 The sensors that launch them are wiring: `orchestration/workflow_sensors.py`.
 """
 
@@ -22,6 +22,7 @@ from assets.workflows.inbox import china_now
 from assets.workflows.termination import run_termination_workflow
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
+from notifications.resource import DeliveryResource
 
 TERMINATION_TABLES = (
     "termination_requests", "payment_instructions", "contract_terminations", "termination_audit",
@@ -47,9 +48,13 @@ def _row_counts(warehouse: Path, tables: tuple[str, ...]) -> dict[str, int]:
     ],
     name="termination_workflow",
 )
-def termination_workflow(context: AssetExecutionContext, gridledger: Gridledger):
+def termination_workflow(
+    context: AssetExecutionContext, gridledger: Gridledger, delivery: DeliveryResource
+):
     """New termination requests and payment results; outcome notices to both sides."""
-    report = run_termination_workflow(gridledger.warehouse_path, gridledger.inbox_dir)
+    warehouse = gridledger.warehouse_path
+    report = run_termination_workflow(warehouse, gridledger.inbox_dir,
+                                      service=delivery.service(warehouse))
     for request_id, contacts in report.unreached.items():
         context.log.warning(f"termination {request_id}: unreached {contacts}, retried next run")
     counts = _row_counts(gridledger.warehouse_path, TERMINATION_TABLES)
@@ -84,11 +89,14 @@ class CurtailmentClock(Config):
     name="curtailment_workflow",
 )
 def curtailment_workflow(
-    context: AssetExecutionContext, config: CurtailmentClock, gridledger: Gridledger
+    context: AssetExecutionContext, config: CurtailmentClock, gridledger: Gridledger,
+    delivery: DeliveryResource,
 ):
     """Accept new plans and do every notice and result due at the configured time."""
     now = datetime.fromisoformat(config.now) if config.now else china_now()
-    report = evaluate_curtailment(gridledger.warehouse_path, gridledger.inbox_dir, now=now)
+    warehouse = gridledger.warehouse_path
+    report = evaluate_curtailment(warehouse, gridledger.inbox_dir, now=now,
+                                  service=delivery.service(warehouse))
     for key, contacts in report.unreached.items():
         context.log.warning(f"{key}: unreached {contacts}, retried next evaluation")
     counts = _row_counts(gridledger.warehouse_path, CURTAILMENT_TABLES)

@@ -4,13 +4,7 @@
     payment result (inbox/payments) -> success: contract_terminations + `termination_completed`
                                     -> failure: contract stays active + `termination_failed`
 
-Fee (domain.md §6 proposal, made precise):
-- the termination takes effect from the first month after the request month (`effective_month`);
-- remaining months = max(effective_month, start_month) .. end_month of the contract;
-- Q̂_m = the contracted volume of month m (`master.contract_volumes`), else the validated kWh
-  of the same month one year earlier (`core.int_interval_validated`, channel kwh_imp), else 0;
-- fee = min(termination_cap_yuan, Σ Q̂_m / 1000 × termination_rate_yuan_per_mwh), computed in
-  Decimal and rounded half-up to 0.01 yuan (a NULL cap means no cap).
+The fee is computed in `termination_fee.py` (domain.md §6, made precise).
 
 Rejected (into `workflow.rejections`, and the audit when a request id is known): a request_id
 seen before (or twice in a file), an unknown contract, a contract that is not active, already
@@ -27,11 +21,9 @@ a request is marked notified once every recipient is reached, so a later run ret
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
@@ -52,16 +44,24 @@ from assets.workflows.inbox import (
     text,
     timestamp,
 )
-from foundation.warehouse import connect
+from assets.workflows.termination_fee import (
+    Contract,
+    FeeLine,
+    FeeQuote,
+    effective_month,
+    last_year_kwh,
+    load_contract,
+    quote_fee,
+)
+from foundation.months import add_months, month_range
+from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
-from notifications.channels import ChannelConfig
 from notifications.masking import mask_account
+from notifications.resource import default_service
 from notifications.service import DeliveryService
+from notifications.templates import render_text
 
 log = logging.getLogger(__name__)
-
-CENT = Decimal("0.01")
-KWH_PER_MWH = Decimal(1000)
 
 REQUEST_COLUMNS = {
     "request_id": text, "contract_id": text, "requested_at": timestamp,
@@ -72,137 +72,6 @@ PAYMENT_COLUMNS = {
     "amount_yuan": optional(decimal(2)), "paid_at": optional_timestamp,
     "failure_reason": optional_text,
 }
-
-
-# -- months and the fee -----------------------------------------------------------------------
-
-
-def add_months(month: str, n: int) -> str:
-    """'2026-11' + 2 -> '2027-01'."""
-    year, mon = int(month[:4]), int(month[5:7])
-    index = year * 12 + mon - 1 + n
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def month_range(first: str, last: str) -> list[str]:
-    """Months first..last inclusive ('YYYY-MM'); empty when first > last."""
-    months, month = [], first
-    while month <= last:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
-
-
-def effective_month(requested_at: datetime | date) -> str:
-    """The first month after the request month: a termination takes effect monthly."""
-    return add_months(f"{requested_at:%Y-%m}", 1)
-
-
-@dataclass(frozen=True)
-class Contract:
-    """The contract fields the workflow needs (from master.contracts and master.customers)."""
-
-    contract_id: str
-    customer_id: str
-    customer_name: str
-    retailer_id: str
-    start_month: str
-    end_month: str
-    rate_yuan_per_mwh: Decimal
-    cap_yuan: Decimal | None
-    status: str
-
-
-@dataclass(frozen=True)
-class FeeLine:
-    """Estimated volume of one remaining month and where it came from."""
-
-    period: str
-    source: str  # contract | last_year | none
-    kwh: Decimal
-
-
-@dataclass(frozen=True)
-class FeeQuote:
-    """The early-termination fee of a contract for a request time."""
-
-    effective_month: str
-    lines: tuple[FeeLine, ...]
-    estimated_kwh: Decimal
-    uncapped_yuan: Decimal
-    fee_yuan: Decimal
-
-
-CONTRACT_SQL = """
-select k.contract_id, k.customer_id, coalesce(c.customer_name, k.customer_id), k.retailer_id,
-       k.start_month, k.end_month, k.termination_rate_yuan_per_mwh, k.termination_cap_yuan,
-       k.status
-from master.contracts k
-left join master.customers c on c.customer_id = k.customer_id and c.valid_to is null
-where k.contract_id = ?
-"""
-
-
-def load_contract(con: duckdb.DuckDBPyConnection, contract_id: str) -> Contract | None:
-    """The contract, or None if master data does not know it."""
-    row = con.execute(CONTRACT_SQL, [contract_id]).fetchone()
-    if row is None:
-        return None
-    return Contract(*row[:6], Decimal(row[6]), None if row[7] is None else Decimal(row[7]),
-                    row[8])
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()[0] > 0
-
-
-def last_year_kwh(
-    con: duckdb.DuckDBPyConnection, customer_id: str, months: list[str]
-) -> dict[str, Decimal]:
-    """Validated kWh of the customer in the same months one year earlier (months with data)."""
-    if not months or not _table_exists(con, "core", "int_interval_validated"):
-        return {}
-    previous = {add_months(m, -12): m for m in months}
-    rows = con.execute(
-        """select strftime(reading_date, '%Y-%m') as period, sum(value)
-           from core.int_interval_validated
-           where customer_id = ? and channel = 'kwh_imp' and value is not null
-             and list_contains(?::varchar[], strftime(reading_date, '%Y-%m'))
-           group by period""",
-        [customer_id, list(previous)],
-    ).fetchall()
-    return {previous[p]: Decimal(v) for p, v in rows if v is not None}
-
-
-def quote_fee(
-    con: duckdb.DuckDBPyConnection, contract: Contract, requested_at: datetime
-) -> FeeQuote:
-    """The fee for terminating `contract` on a request made at `requested_at`."""
-    effective = effective_month(requested_at)
-    months = month_range(max(effective, contract.start_month), contract.end_month)
-    volumes = dict(con.execute(
-        "select period, contracted_kwh from master.contract_volumes"
-        " where contract_id = ? and list_contains(?::varchar[], period)",
-        [contract.contract_id, months],
-    ).fetchall())
-    history = last_year_kwh(con, contract.customer_id, [m for m in months if m not in volumes])
-    lines = []
-    for month in months:
-        if volumes.get(month) is not None:
-            lines.append(FeeLine(month, "contract", Decimal(volumes[month])))
-        elif month in history:
-            lines.append(FeeLine(month, "last_year", history[month]))
-        else:
-            lines.append(FeeLine(month, "none", Decimal(0)))
-    estimated = sum((line.kwh for line in lines), Decimal(0))
-    uncapped = (estimated / KWH_PER_MWH * contract.rate_yuan_per_mwh).quantize(
-        CENT, rounding=ROUND_HALF_UP
-    )
-    fee = uncapped if contract.cap_yuan is None else min(uncapped, contract.cap_yuan)
-    return FeeQuote(effective, tuple(lines), estimated, uncapped, fee.quantize(CENT))
 
 
 # -- the workflow -----------------------------------------------------------------------------
@@ -407,7 +276,7 @@ def _apply_payment(
                f"contract {contract_id} ends before {effective}", now)
         report.terminated.append(request_id)
         return
-    reason = v["failure_reason"] or "银行未说明原因"
+    reason = v["failure_reason"] or render_text("bank_gave_no_reason")
     con.execute(
         "update workflow.payment_instructions set status = 'failed', settled_at = ?,"
         " failure_reason = ?, result_file = ? where instruction_id = ?",
@@ -466,18 +335,13 @@ def _process_folder(
     }[kind]
     for path, _ in pending_files(con, kind, folder):
         inbox = read_inbox_file(kind, path, columns, key)
-        con.begin()
-        try:
+        with transaction(con):
             for rejection in inbox.rejections:  # parse errors: audit those naming a request
                 if kind == "terminations" and rejection.record_id:
                     _audit(con, rejection.record_id, "received", "rejected",
                            f"{inbox.name} line {rejection.line}: {rejection.reason}", now)
             accepted, skipped = process(con, inbox, now, report)
             record_file(con, inbox, accepted, skipped, now)
-            con.commit()
-        except Exception:
-            con.rollback()
-            raise
         report.files += 1
         report.rows_skipped += skipped
         report.rejected += len(inbox.rejections)
@@ -518,7 +382,7 @@ def _pending_outcomes(con: duckdb.DuckDBPyConnection) -> list[_Outcome]:
         else:
             notice_type = "termination_failed"
             context = {"customer_name": name, "contract_id": contract_id,
-                       "reason": f"解约费用支付失败（{failure}）"}
+                       "reason": render_text("payment_failed", failure=failure)}
         recipients = [
             *customer_recipients(con, notice_type, customer_id, fallback_to_all=True),
             *manager_recipients(con, notice_type, retailer_id, customer_id),
@@ -537,7 +401,7 @@ def run_termination_workflow(
     now = clock()
     report = TerminationReport()
     with connect(warehouse) as con:
-        if not _table_exists(con, "master", "contracts"):
+        if not table_exists(con, "master", "contracts"):
             raise RuntimeError("master data is not loaded (master.contracts is missing)")
         ensure_workflow_schema(con)
         _process_folder(con, "terminations", inbox_dir / "terminations", now, report)
@@ -546,7 +410,7 @@ def run_termination_workflow(
     if not outcomes:
         return report
     # the delivery service opens the warehouse itself: no connection is held from here on
-    service = service or DeliveryService(warehouse, ChannelConfig.from_env(os.environ))
+    service = service or default_service(warehouse)
     finished = []
     for outcome in outcomes:
         delivery = service.deliver(
