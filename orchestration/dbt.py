@@ -79,8 +79,12 @@ def window_vars(start: datetime, end: datetime) -> dict[str, str]:
 
 
 def dbt_build_args(context: AssetExecutionContext) -> list[str]:
-    """`dbt build` with the run's partition window as vars, when the assets are partitioned."""
-    args = ["build", "--indirect-selection", "buildable"]
+    """`dbt build` with the run's partition window as vars, when the assets are partitioned.
+
+    dbt unit tests (fixed given rows, e.g. core/vee/_vee_unit_tests.yml) are left out: they test
+    the SQL, not the day's data, and run in CI (`dbt test --select test_type:unit`); in a build
+    dbt would run them before their model on every run (seconds each for the VEE model)."""
+    args = ["build", "--indirect-selection", "buildable", "--exclude-resource-type", "unit_test"]
     if context.has_partition_key_range or context.has_partition_key:
         window = context.partition_time_window
         args += ["--vars", json.dumps(window_vars(window.start, window.end))]
