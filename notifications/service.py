@@ -19,7 +19,12 @@ reach the ledger (process killed in between, warehouse locked by another writer)
 `queued` and is sent again by the next run. Long SMS go out as separate segments and the
 ledger records each accepted segment (`parts_sent`), so a retry resumes after the last recorded
 segment; the same window applies per segment. Every HTTP payload carries `idempotency_key`
-(and `part`/`parts`), every email `X-Idempotency-Key`, so a receiver can drop such a duplicate.
+(and `part`/`parts`), every email `X-Idempotency-Key`; each part also carries its own key
+(`part_key`) as the HTTP `Idempotency-Key` header or the email `Message-ID`, so a receiver can
+drop such a duplicate. No warehouse connection is open while a part is sent or during back-off.
+
+Contacts left unreached are queued in `notify.retry_queue` with their rendered message;
+`retry_pending` re-delivers them until the notice expires (`retry_expiry`, default 24 h).
 Runs for the same notice must not overlap (DuckDB's single writer makes that the natural case).
 """
 
