@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 from dagster import ConfigurableResource
@@ -30,6 +31,7 @@ class DeliveryResource(ConfigurableResource):
 
     max_attempts: int = 3
     backoff_seconds: list[float] = [0.5, 1.0, 2.0]
+    retry_expiry_hours: float = 24.0  # unreached contacts are retried for this long
 
     def channels(self) -> ChannelConfig:
         raise NotImplementedError
@@ -37,7 +39,8 @@ class DeliveryResource(ConfigurableResource):
     def service(self, warehouse: Path | str) -> DeliveryService:
         """The delivery service on `warehouse` (its ledger and outbox) with these channels."""
         return DeliveryService(warehouse, self.channels(), max_attempts=self.max_attempts,
-                               backoff_seconds=tuple(self.backoff_seconds))
+                               backoff_seconds=tuple(self.backoff_seconds),
+                               retry_expiry=timedelta(hours=self.retry_expiry_hours))
 
 
 class LiveDelivery(DeliveryResource):

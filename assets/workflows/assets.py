@@ -2,7 +2,9 @@
 
 `termination_workflow` processes `inbox/terminations` and `inbox/payments`;
 `curtailment_workflow` does everything due at its configured "now" (see `curtailment/`).
-The sensors that launch them are wiring: `orchestration/workflow_sensors.py`.
+Metadata counts notices sent, failed and unreached per notice type; the WARN check
+`all_contacts_reached` fails when a contact was not reached. The sensors that launch them are
+wiring: `orchestration/workflow_sensors.py`.
 """
 
 from datetime import datetime
@@ -17,6 +19,7 @@ from dagster import (
     multi_asset,
 )
 
+from assets.alerts.notices import unreached_check, unreached_result
 from assets.workflows.curtailment import evaluate_curtailment
 from assets.workflows.inbox import china_now
 from assets.workflows.termination import run_termination_workflow
@@ -28,6 +31,9 @@ TERMINATION_TABLES = (
     "termination_requests", "payment_instructions", "contract_terminations", "termination_audit",
 )
 CURTAILMENT_TABLES = ("curtailment_plans", "curtailment_stages", "curtailment_results")
+# the assets whose WARN check `all_contacts_reached` reports the workflow's notices
+TERMINATION_NOTICES = AssetKey(["workflow", "termination_audit"])
+CURTAILMENT_NOTICES = AssetKey(["workflow", "curtailment_stages"])
 
 
 def _row_counts(warehouse: Path, tables: tuple[str, ...]) -> dict[str, int]:
@@ -46,6 +52,7 @@ def _row_counts(warehouse: Path, tables: tuple[str, ...]) -> dict[str, int]:
         )
         for table in TERMINATION_TABLES
     ],
+    check_specs=[unreached_check(TERMINATION_NOTICES)],
     name="termination_workflow",
 )
 def termination_workflow(
@@ -63,11 +70,12 @@ def termination_workflow(
         "payments_applied": report.payments_applied, "rows_rejected": report.rejected,
         "terminated": ", ".join(report.terminated),
         "payment_failed": ", ".join(report.payment_failed),
-        "notices_sent": report.notices_sent,
+        **report.tally.metadata(),
     }
     for table in TERMINATION_TABLES:
         yield MaterializeResult(asset_key=AssetKey(["workflow", table]),
                                 metadata={"dagster/row_count": counts[table], **summary})
+    yield unreached_result(TERMINATION_NOTICES, report.tally)
 
 
 class CurtailmentClock(Config):
@@ -86,6 +94,7 @@ class CurtailmentClock(Config):
         )
         for table in CURTAILMENT_TABLES
     ],
+    check_specs=[unreached_check(CURTAILMENT_NOTICES)],
     name="curtailment_workflow",
 )
 def curtailment_workflow(
@@ -104,10 +113,12 @@ def curtailment_workflow(
         "evaluated_at": now.isoformat(sep=" "), "plans_accepted": ", ".join(report.plans_accepted),
         "notices": len(report.delivered), "messages_sent": sum(report.delivered.values()),
         "skipped": len(report.skipped), "results": len(report.results),
+        **report.tally.metadata(),
     }
     for table in CURTAILMENT_TABLES:
         yield MaterializeResult(asset_key=AssetKey(["workflow", table]),
                                 metadata={"dagster/row_count": counts[table], **summary})
+    yield unreached_result(CURTAILMENT_NOTICES, report.tally)
 
 
 

@@ -58,7 +58,7 @@ from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
 from notifications.masking import mask_account
 from notifications.resource import default_service
-from notifications.service import DeliveryService
+from notifications.service import DeliveryService, DeliveryTally
 from notifications.templates import render_text
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ class TerminationReport:
     payment_failed: list[str] = field(default_factory=list)
     notices_sent: int = 0
     unreached: dict[str, list[str]] = field(default_factory=dict)  # request id -> contacts
+    tally: DeliveryTally = field(default_factory=DeliveryTally)  # per notice type, for metadata
 
 
 def instruction_id_for(request_id: str) -> str:
@@ -413,9 +414,9 @@ def run_termination_workflow(
     service = service or default_service(warehouse)
     finished = []
     for outcome in outcomes:
-        delivery = service.deliver(
+        delivery = report.tally.add(service.deliver(
             outcome.notice_key, outcome.notice_type, outcome.context, outcome.recipients
-        )
+        ))
         report.notices_sent += len(delivery.sent)
         if delivery.unreached:
             report.unreached[outcome.request_id] = delivery.unreached

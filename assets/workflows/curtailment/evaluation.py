@@ -30,7 +30,7 @@ from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
 from notifications.recipients import Audience, Recipient, resolve_recipients
 from notifications.resource import default_service
-from notifications.service import DeliveryService
+from notifications.service import DeliveryService, DeliveryTally
 
 ALL = "ALL"  # pseudo customer of the plan-level notice
 STAGES = ("notice", "reminder", "escalation", "all_clear")
@@ -66,6 +66,7 @@ class CurtailmentReport:
     unreached: dict[str, list[str]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # notice keys given up
     results: list[str] = field(default_factory=list)  # "plan:customer" recorded
+    tally: DeliveryTally = field(default_factory=DeliveryTally)  # per notice type, for metadata
 
 
 def notice_key(plan_id: str, stage: str, customer_id: str) -> str:
@@ -332,7 +333,9 @@ def evaluate_curtailment(
     service = service or default_service(warehouse)
     outcomes = []
     for d in deliveries:
-        result = service.deliver(d.notice_key, d.notice_type, d.context, d.recipients)
+        result = report.tally.add(
+            service.deliver(d.notice_key, d.notice_type, d.context, d.recipients)
+        )
         report.delivered[d.notice_key] = len(result.sent)
         if result.unreached:
             report.unreached[d.notice_key] = result.unreached
