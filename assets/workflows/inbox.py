@@ -247,12 +247,11 @@ def read_inbox_file(
             if not any(f.strip() for f in fields):
                 continue
             raw = {k: v.strip() for k, v in zip(header, fields, strict=False)}
-            if len(fields) != len(header):
-                raw.update({f"_extra_{i}": v.strip()
-                            for i, v in enumerate(fields[len(header):], 1)})
+            if len(fields) != len(header):  # columns unknown: every field is masked as personal
                 result.rejections.append(Rejection(
                     line, f"expected {len(header)} fields (as the header), found {len(fields)}",
-                    raw.get(key) or None, raw))
+                    raw.get(key) or None,
+                    {f"_field_{i}": v.strip() for i, v in enumerate(fields, 1)}))
                 continue
             values, errors = {}, []
             for column, parse in rules.items():
@@ -361,8 +360,10 @@ def record_rejections(
 
 
 def mask_raw(raw: dict[str, str]) -> dict[str, str]:
-    """A row as read, with personal data masked (person columns word by word, others as text)."""
-    return {k: (scrub_person(v) if k in PERSON_COLUMNS else scrub_text(v)) or ""
+    """A row as read, with personal data masked: person columns (and the fields of a row whose
+    columns are unknown, `_field_<n>`) word by word, the others as free text."""
+    return {k: (scrub_person(v) if k in PERSON_COLUMNS or k.startswith("_field_")
+                else scrub_text(v)) or ""
             for k, v in raw.items()}
 
 

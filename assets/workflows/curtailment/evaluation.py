@@ -30,7 +30,7 @@ from assets.workflows.curtailment.rules import CurtailmentRule, load_rules
 from assets.workflows.inbox import Rejection, china_now, record_rejections
 from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
-from notifications.masking import scrub_text
+from notifications.masking import scrub_person, scrub_text
 from notifications.recipients import Audience, Recipient, resolve_recipients
 from notifications.resource import default_service
 from notifications.service import DeliveryService
@@ -351,14 +351,20 @@ def acknowledge(service: DeliveryService, plan_id: str, customer_id: str, contac
                 source: str = "reply", clock: Callable[[], datetime] = china_now) -> bool:
     """Record a contact's confirmation of a plan notice (stops its escalation).
 
-    `source` (the reply text or channel) is stored scrubbed of personal data. An acknowledgement
-    that is not accepted (unknown contact, a notice never delivered to the contact) returns False
-    and is recorded in `workflow.rejections` (kind `acknowledgements`, file_name the notice key,
-    line 0) with its reason and the masked reply.
+    `source` (the reply text or channel) is stored scrubbed of personal data (`scrub_text`, with
+    the names of the customer's contacts). An acknowledgement that is not accepted (unknown
+    contact, a notice never delivered to the contact) returns False and is recorded in
+    `workflow.rejections` (kind `acknowledgements`, file_name the notice key, line 0) with its
+    reason; its reply text is kept there masked word by word (`scrub_person`), as the sender is
+    unknown.
     """
     key = notice_key(plan_id, "notice", customer_id)
-    masked_source = scrub_text(source) or ""
-    if service.acknowledge(key, contact_id, masked_source):
+    with connect(service.warehouse) as con:
+        names = [r[0] for r in con.execute(
+            "select contact_name from restricted.contacts where customer_id = ?"
+            " and contact_name is not null", [customer_id]).fetchall()
+        ] if table_exists(con, "restricted", "contacts") else []
+    if service.acknowledge(key, contact_id, scrub_text(source, names) or ""):
         return True
     now = clock()
     with connect(service.warehouse) as con:
@@ -370,7 +376,7 @@ def acknowledge(service: DeliveryService, plan_id: str, customer_id: str, contac
         reason = (f"acknowledgement from unknown contact {shown}" if not known else
                   f"acknowledgement from contact {shown}: notice {key} was not delivered to it")
         raw = {"plan_id": plan_id, "customer_id": customer_id, "contact_id": contact_id,
-               "source": source}
+               "source": scrub_person(source) or ""}
         checksum = hashlib.sha256(
             json.dumps([key, contact_id, source, now.isoformat()], ensure_ascii=False)
             .encode()).hexdigest()
