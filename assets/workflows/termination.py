@@ -9,13 +9,22 @@ The fee is computed in `termination_fee.py` (domain.md §6, made precise).
 Rejected (into `workflow.rejections`, and the audit when a request id is known): a request_id
 seen before (or twice in a file), an unknown contract, a contract that is not active, already
 terminated or has a request awaiting payment, a contract that ends before the effective month,
-a retailer without a bank account; a payment result for an unknown instruction, for an
+a retailer without a bank account, a contract whose months are not valid `YYYY-MM` or end more
+than the configured number of months ahead; a fee that is negative, above the contract's cap or
+above the configured maximum (checked right before the payment instruction is issued, so no
+such instruction ever exists); a payment result for an unknown instruction, for an
 instruction already settled, or whose amount differs from the instruction.
 
 Re-running over the same files does nothing (file ledger); an edited file is read again and its
 rows already applied are skipped, not rejected. Outcome notices go to the customer's contacts
 (subscribed to `termination`, else all of them) and the retailer side (see `assets.workflows`);
 a request is marked notified once every recipient is reached, so a later run retries the rest.
+
+Personal data: `reason` and `requested_by` are stored masked in `workflow.termination_requests`
+(`requested_by` word by word as a person, `reason` as free text with the customer's contact
+names and the requester's name masked); the unmasked text goes to
+`restricted.termination_request_texts` only. A bank's failure reason and every audit detail are
+scrubbed as free text too.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -41,9 +51,11 @@ from assets.workflows.inbox import (
     pending_files,
     read_inbox_file,
     record_file,
+    reject_symlinks,
     text,
     timestamp,
 )
+from assets.workflows.limits import WorkflowLimits, workflow_limits
 from assets.workflows.termination_fee import (
     Contract,
     FeeLine,
@@ -53,10 +65,10 @@ from assets.workflows.termination_fee import (
     load_contract,
     quote_fee,
 )
-from foundation.months import add_months, month_range
+from foundation.months import add_months, month_range, parse_month
 from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
-from notifications.masking import mask_account
+from notifications.masking import mask_account, scrub_person, scrub_text
 from notifications.resource import default_service
 from notifications.service import DeliveryService, DeliveryTally
 from notifications.templates import render_text
@@ -69,7 +81,8 @@ REQUEST_COLUMNS = {
 }
 PAYMENT_COLUMNS = {
     "instruction_id": text, "result": choice("success", "failure"),
-    "amount_yuan": optional(decimal(2)), "paid_at": optional_timestamp,
+    "amount_yuan": optional(decimal(2, lambda limits: limits.max_payment_yuan)),
+    "paid_at": optional_timestamp,
     "failure_reason": optional_text,
 }
 
@@ -105,7 +118,7 @@ def _audit(
     con.execute(
         'insert into workflow.termination_audit (request_id, step, status, detail, "at")'
         " values (?, ?, ?, ?, ?)",
-        [request_id, step, status, detail, now],
+        [request_id, step, status, scrub_text(detail), now],
     )
 
 
@@ -120,8 +133,48 @@ def _payee(con: duckdb.DuckDBPyConnection, retailer_id: str, day: date) -> tuple
     ).fetchone()
 
 
+def _month_index(month: str, what: str) -> int:
+    """A `YYYY-MM` month as a number (months are compared as dates, never as strings)."""
+    year, number = parse_month(month, what)
+    return year * 12 + number - 1
+
+
+def _months_problem(contract: Contract, effective: str, limits: WorkflowLimits) -> str | None:
+    """Contract months that are not valid months, or that end beyond the horizon."""
+    try:
+        _month_index(contract.start_month, "start_month")
+        end = _month_index(contract.end_month, "end_month")
+    except ValueError as exc:
+        return f"contract {contract.contract_id}: {exc}"
+    if end < _month_index(effective, "effective month"):
+        return (f"contract {contract.contract_id} ends {contract.end_month};"
+                f" nothing left to terminate from {effective}")
+    if end - _month_index(effective, "effective month") >= limits.max_contract_months:
+        return (f"contract {contract.contract_id} ends {contract.end_month}, more than"
+                f" {limits.max_contract_months} months after {effective}")
+    return None
+
+
+def instruction_problem(contract: Contract, quote: FeeQuote, limits: WorkflowLimits) -> str | None:
+    """Why a payment instruction for this fee must not be issued, or None (checked just before)."""
+    fee = quote.fee_yuan
+    what = f"fee {fee} yuan of contract {contract.contract_id}"
+    if not fee.is_finite() or fee < 0:
+        return f"{what} is negative: no payment instruction issued"
+    if fee != fee.quantize(Decimal("0.01")):
+        return f"{what} has more than 2 decimals: no payment instruction issued"
+    if contract.cap_yuan is not None and fee > contract.cap_yuan:
+        return (f"{what} is above the contract cap {contract.cap_yuan} yuan:"
+                " no payment instruction issued")
+    if fee > limits.max_fee_yuan:
+        return (f"{what} is above the maximum {limits.max_fee_yuan} yuan:"
+                " no payment instruction issued")
+    return None
+
+
 def _request_problem(
-    con: duckdb.DuckDBPyConnection, row: InboxRow, contract: Contract | None
+    con: duckdb.DuckDBPyConnection, row: InboxRow, contract: Contract | None,
+    limits: WorkflowLimits,
 ) -> str | None:
     """Why a (new, well-formed) request cannot go ahead, or None."""
     v = row.values
@@ -143,16 +196,23 @@ def _request_problem(
     if open_request:
         return (f"contract {contract.contract_id} already has request {open_request[0]}"
                 " awaiting payment")
-    effective = effective_month(v["requested_at"])
-    if effective > contract.end_month:
-        return (f"contract {contract.contract_id} ends {contract.end_month};"
-                f" nothing left to terminate from {effective}")
-    return None
+    return _months_problem(contract, effective_month(v["requested_at"]), limits)
+
+
+def _person_names(con: duckdb.DuckDBPyConnection, customer_id: str, requested_by: str | None
+                  ) -> list[str]:
+    """Names a request's free text may mention: the customer's contacts and the requester."""
+    names = [r[0] for r in con.execute(
+        "select contact_name from restricted.contacts where customer_id = ?"
+        " and contact_name is not null", [customer_id]).fetchall()
+    ] if table_exists(con, "restricted", "contacts") else []
+    words = (requested_by or "").split()
+    return names + [w for w in words if "@" not in w and not any(c.isdigit() for c in w)]
 
 
 def _accept_request(
     con: duckdb.DuckDBPyConnection, inbox: InboxFile, row: InboxRow, contract: Contract,
-    now: datetime,
+    now: datetime, limits: WorkflowLimits,
 ) -> str | None:
     """Price the request and issue the payment instruction; a reason if it cannot be paid."""
     v = row.values
@@ -162,14 +222,22 @@ def _accept_request(
         return f"retailer {contract.retailer_id} has no bank account on file"
     bank_name, account, holder = payee
     quote = quote_fee(con, contract, v["requested_at"])
+    problem = instruction_problem(contract, quote, limits)
+    if problem is not None:
+        return problem
+    names = _person_names(con, contract.customer_id, v["requested_by"])
     con.execute(
         "insert into workflow.termination_requests values"
         " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending_payment', ?, ?, ?, null)",
         [rid, contract.contract_id, contract.customer_id, contract.retailer_id,
-         v["requested_at"], v["reason"], v["requested_by"], quote.effective_month,
+         v["requested_at"], scrub_text(v["reason"], names), scrub_person(v["requested_by"]),
+         quote.effective_month,
          contract.end_month, contract.rate_yuan_per_mwh, contract.cap_yuan, quote.estimated_kwh,
          quote.uncapped_yuan, quote.fee_yuan, inbox.name, now, now],
     )
+    if v["reason"] is not None or v["requested_by"] is not None:
+        con.execute("insert into restricted.termination_request_texts values (?, ?, ?)",
+                    [rid, v["reason"], v["requested_by"]])
     con.executemany(
         "insert into workflow.termination_fee_lines values (?, ?, ?, ?)",
         [[rid, line.period, line.source, line.kwh] for line in quote.lines],
@@ -202,6 +270,7 @@ def _process_requests(
 ) -> tuple[int, int]:
     accepted = skipped = 0
     seen: set[str] = set()
+    limits = workflow_limits()
     for row in inbox.rows:
         rid = row.values["request_id"]
         existing = con.execute(
@@ -216,9 +285,9 @@ def _process_requests(
             reason = f"duplicate request_id {rid}: already received {where}"
         else:
             contract = load_contract(con, row.values["contract_id"])
-            reason = _request_problem(con, row, contract)
+            reason = _request_problem(con, row, contract, limits)
             if reason is None:
-                reason = _accept_request(con, inbox, row, contract, now)
+                reason = _accept_request(con, inbox, row, contract, now, limits)
         seen.add(rid)
         if reason is None:
             accepted += 1
@@ -277,7 +346,7 @@ def _apply_payment(
                f"contract {contract_id} ends before {effective}", now)
         report.terminated.append(request_id)
         return
-    reason = v["failure_reason"] or render_text("bank_gave_no_reason")
+    reason = scrub_text(v["failure_reason"]) or render_text("bank_gave_no_reason")
     con.execute(
         "update workflow.payment_instructions set status = 'failed', settled_at = ?,"
         " failure_reason = ?, result_file = ? where instruction_id = ?",
@@ -334,8 +403,10 @@ def _process_folder(
         "terminations": (REQUEST_COLUMNS, _process_requests, "request_id"),
         "payments": (PAYMENT_COLUMNS, _process_payments, "instruction_id"),
     }[kind]
+    with transaction(con):
+        report.rejected += reject_symlinks(con, kind, folder, now)
     for path, _ in pending_files(con, kind, folder):
-        inbox = read_inbox_file(kind, path, columns, key)
+        inbox = read_inbox_file(kind, path, columns, key, now=now)
         with transaction(con):
             for rejection in inbox.rejections:  # parse errors: audit those naming a request
                 if kind == "terminations" and rejection.record_id:
@@ -437,6 +508,6 @@ def run_termination_workflow(
 
 __all__ = [
     "Contract", "FeeLine", "FeeQuote", "TerminationReport", "add_months", "effective_month",
-    "instruction_id_for", "last_year_kwh", "load_contract", "month_range", "quote_fee",
-    "run_termination_workflow",
+    "instruction_id_for", "instruction_problem", "last_year_kwh", "load_contract", "month_range",
+    "quote_fee", "run_termination_workflow",
 ]

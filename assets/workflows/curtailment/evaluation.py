@@ -4,6 +4,8 @@ the stage bookkeeping and the results (see the package docstring for the stages)
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,9 +27,10 @@ from assets.workflows.curtailment.messages import (
 )
 from assets.workflows.curtailment.plans import PLANS_SQL, Plan, accept_plan_files
 from assets.workflows.curtailment.rules import CurtailmentRule, load_rules
-from assets.workflows.inbox import china_now
+from assets.workflows.inbox import Rejection, china_now, record_rejections
 from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
+from notifications.masking import scrub_person, scrub_text
 from notifications.recipients import Audience, Recipient, resolve_recipients
 from notifications.resource import default_service
 from notifications.service import DeliveryService, DeliveryTally
@@ -263,7 +266,8 @@ class _Evaluation:
             self.deliveries.append(Delivery(
                 plan.plan_id, "escalation", cid, "curtailment_escalation", due,
                 escalation_context(plan, cid, name, waiting), escalate_to,
-                detail=f"unacknowledged: {waiting or 'no contact reached'}"))
+                detail="unacknowledged: " + (", ".join(r[0] for r in rows)
+                                             or "no contact reached")))
 
     def results(self, plan: Plan, customers: dict[str, tuple]) -> None:
         have = {r[0] for r in self.con.execute(
@@ -347,9 +351,42 @@ def evaluate_curtailment(
 
 
 def acknowledge(service: DeliveryService, plan_id: str, customer_id: str, contact_id: str,
-                source: str = "reply") -> bool:
-    """Record a contact's confirmation of a plan notice (stops its escalation)."""
-    return service.acknowledge(notice_key(plan_id, "notice", customer_id), contact_id, source)
+                source: str = "reply", clock: Callable[[], datetime] = china_now) -> bool:
+    """Record a contact's confirmation of a plan notice (stops its escalation).
+
+    `source` (the reply text or channel) is stored scrubbed of personal data (`scrub_text`, with
+    the names of the customer's contacts). An acknowledgement that is not accepted (unknown
+    contact, a notice never delivered to the contact) returns False and is recorded in
+    `workflow.rejections` (kind `acknowledgements`, file_name the notice key, line 0) with its
+    reason; its reply text is kept there masked word by word (`scrub_person`), as the sender is
+    unknown.
+    """
+    key = notice_key(plan_id, "notice", customer_id)
+    with connect(service.warehouse) as con:
+        names = [r[0] for r in con.execute(
+            "select contact_name from restricted.contacts where customer_id = ?"
+            " and contact_name is not null", [customer_id]).fetchall()
+        ] if table_exists(con, "restricted", "contacts") else []
+    if service.acknowledge(key, contact_id, scrub_text(source, names) or ""):
+        return True
+    now = clock()
+    with connect(service.warehouse) as con:
+        ensure_workflow_schema(con)
+        known = table_exists(con, "restricted", "contacts") and con.execute(
+            "select count(*) from restricted.contacts where contact_id = ?", [contact_id]
+        ).fetchone()[0] > 0
+        shown = scrub_text(contact_id)
+        reason = (f"acknowledgement from unknown contact {shown}" if not known else
+                  f"acknowledgement from contact {shown}: notice {key} was not delivered to it")
+        raw = {"plan_id": plan_id, "customer_id": customer_id, "contact_id": contact_id,
+               "source": scrub_person(source) or ""}
+        checksum = hashlib.sha256(
+            json.dumps([key, contact_id, source, now.isoformat()], ensure_ascii=False)
+            .encode()).hexdigest()
+        with transaction(con):
+            record_rejections(con, "acknowledgements", key, checksum,
+                              [Rejection(0, reason, contact_id, raw)], now)
+    return False
 
 
 __all__ = [

@@ -3,13 +3,17 @@
 One CSV row per plan x target. Each target row selects current customers by region, industry
 and/or customer id (non-empty selectors of one row are ANDed; rows are unioned); the customers
 are frozen in `workflow.curtailment_customers`.
+
+Bounds (`assets/workflows/limits.py`): target_kw is a plain decimal 0 .. the configured maximum
+(1,000,000 kW by default), times lie within the inbox horizon, a window lasts at most the
+configured number of days (7). Free text (plan_name, measure) is stored scrubbed of personal data.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -25,10 +29,13 @@ from assets.workflows.inbox import (
     pending_files,
     read_inbox_file,
     record_file,
+    reject_symlinks,
     text,
     timestamp,
 )
+from assets.workflows.limits import workflow_limits
 from foundation.warehouse import transaction
+from notifications.masking import scrub_text
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +45,8 @@ PLAN_COLUMNS = {
     "plan_id": text, "plan_type": choice("planned", "emergency"),
     "warning_level": choice("I", "II", "III", "IV"), "window_start": timestamp,
     "window_end": timestamp, "region": optional_text, "industry": optional_text,
-    "customer_id": optional_text, "target_kw": decimal(3), "published_at": timestamp,
+    "customer_id": optional_text,
+    "target_kw": decimal(3, lambda limits: limits.max_target_kw), "published_at": timestamp,
 }
 PLAN_OPTIONAL = {"plan_name": optional_text, "measure": optional_text}
 PLAN_FIELDS = ("plan_type", "warning_level", "window_start", "window_end", "published_at",
@@ -51,8 +59,9 @@ from master.customers where valid_to is null order by customer_id
 """
 
 
-def _read_plans(path: Path) -> InboxFile:
-    inbox = read_inbox_file("curtailment", path, PLAN_COLUMNS, "plan_id", PLAN_OPTIONAL)
+def _read_plans(path: Path, now: datetime | None = None) -> InboxFile:
+    inbox = read_inbox_file("curtailment", path, PLAN_COLUMNS, "plan_id", PLAN_OPTIONAL, now=now)
+    max_window = timedelta(days=workflow_limits().max_window_days)
     kept = []
     for row in inbox.rows:
         v = row.values
@@ -61,6 +70,9 @@ def _read_plans(path: Path) -> InboxFile:
                          v["plan_id"])
         elif v["window_end"] <= v["window_start"]:
             inbox.reject(row, "window_end must be after window_start", v["plan_id"])
+        elif v["window_end"] - v["window_start"] > max_window:
+            inbox.reject(row, f"window lasts longer than the maximum {max_window.days} days",
+                         v["plan_id"])
         elif v["published_at"] >= v["window_end"]:
             inbox.reject(row, "published_at is not before window_end", v["plan_id"])
         else:
@@ -116,8 +128,8 @@ def _accept_plan(
     con.execute(
         "insert into workflow.curtailment_plans values"
         " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [plan_id, head["plan_type"], head["warning_level"], plan_name,
-         head["measure"] or rule.measure, head["window_start"], head["window_end"],
+        [plan_id, head["plan_type"], head["warning_level"], scrub_text(plan_name),
+         scrub_text(head["measure"] or rule.measure), head["window_start"], head["window_end"],
          head["published_at"], timeline.notice_deadline, timeline.reminder_at,
          timeline.ack_timeout_minutes, timeline.all_clear_at, rule.baseline_days,
          timeline.results_until, rule.valid_from, inbox.name, now],
@@ -146,8 +158,10 @@ def accept_plan_files(
     """Read new plan files into the workflow tables; returns the plan ids accepted."""
     accepted_plans: list[str] = []
     customers = con.execute(CUSTOMERS_SQL).fetchall()
+    with transaction(con):
+        reject_symlinks(con, "curtailment", inbox_dir / "curtailment", now)
     for path, _ in pending_files(con, "curtailment", inbox_dir / "curtailment"):
-        inbox = _read_plans(path)
+        inbox = _read_plans(path, now)
         plans: dict[str, list[InboxRow]] = {}
         for row in inbox.rows:
             plans.setdefault(row.values["plan_id"], []).append(row)
