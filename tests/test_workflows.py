@@ -7,7 +7,6 @@ and reduction below is computed from rows written here.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import shutil
@@ -45,6 +44,7 @@ from orchestration.workflow_sensors import (
 )
 from tools.demo_inbox import write_demo_inbox
 from tools.sample_data import generate
+from tools.sample_data.writer import write_csv
 
 if TYPE_CHECKING:  # imported by pytest as a plugin (below); importing it here first would
     from receivers import HttpReceiver, SmtpReceiver  # skip assert rewriting
@@ -151,15 +151,6 @@ def env(base_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 def service(env: Env) -> DeliveryService:
     return DeliveryService(env.warehouse, ChannelConfig.from_env(os.environ),
                            backoff_seconds=(0, 0, 0))
-
-
-def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 def intervals(env: Env, meter: str, customer: str, day: date, first_hour: int, last_hour: int,
