@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 FINANCE_TABLES = (["finance", "bills"], ["finance", "bill_lines"], ["finance", "adjustments"],
-                  ["finance", "settlement_runs"])
+                  ["finance", "settlement_runs"], ["finance", "period_close"],
+                  ["finance", "retailer_margin"])
 KEY_MODELS = ("int_interval_validated", "vee_register_days", "fct_vee_duplicate_conflicts",
               "int_customer_day_blocks", "fct_meter_quality_monthly", "fct_meter_anomalies")
 MONEY_MODELS = ("int_customer_day_blocks", "int_customer_month_blocks", "int_customer_month_demand",
