@@ -7,7 +7,10 @@ requests they come from; the notification ledger (`notify.*`) keeps its own naiv
 Money is DECIMAL(18, 2) yuan, energy DECIMAL(18, 3) kWh, power DECIMAL(18, 3) kW.
 
 The full payee bank account is personal/banking data and goes to `restricted` only;
-`workflow.payment_instructions` carries the masked account.
+`workflow.payment_instructions` carries the masked account. Likewise free text from the inbox
+(a request's reason and requester, a bank's failure reason, rejected rows, acknowledgement
+replies) is stored in `workflow.*` masked (`notifications.masking.scrub_text`/`scrub_person`);
+the unmasked request text is kept in `restricted.termination_request_texts` only.
 """
 
 from __future__ import annotations
@@ -96,6 +99,13 @@ create table if not exists workflow.payment_instructions (
 create table if not exists restricted.payment_instruction_accounts (
     instruction_id varchar primary key,
     bank_account   varchar not null
+);
+
+-- the request's free text as received (personal data); workflow tables keep it masked
+create table if not exists restricted.termination_request_texts (
+    request_id   varchar primary key,
+    reason       varchar,
+    requested_by varchar
 );
 
 create table if not exists workflow.contract_terminations (

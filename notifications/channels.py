@@ -11,8 +11,10 @@ The recipient's address is added at send time. A template may say where with `{t
 (e.g. `twilio://sid:token@from/{to}`); otherwise it goes by scheme: `to=` for `mailto(s)://`
 and `outbox://`, the payload field `:to=` for `json(s)://`, `form(s)://` and `xml(s)://`.
 Notice metadata travels the same way (`:notice_key=`, `:idempotency_key=`, `:part=`, `:parts=` in
-HTTP payloads; `X-Notice-Key`/`X-Idempotency-Key` headers on email), so a receiver can drop
-duplicates. URLs may hold credentials: show them only through `masked()`.
+HTTP payloads; `X-Notice-Key`/`X-Idempotency-Key` headers on email). Each part's own key
+(`ledger.part_key`) goes in the `Idempotency-Key` HTTP header; for email the service makes it
+the `Message-ID`. A receiver can drop duplicates by it. URLs may hold credentials: show them
+only through `masked()`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ ENV_VARS: dict[str, str] = {
     "outbox": "GRIDLEDGER_OUTBOX_URL",
 }
 DEFAULT_URL = "outbox://"
+IDEMPOTENCY_HEADER = "Idempotency-Key"  # HTTP header carrying the part key
 
 _EMAIL_SCHEMES = {"mailto", "mailtos"}
 _PAYLOAD_SCHEMES = {"json", "jsons", "form", "forms", "xml", "xmls"}
@@ -73,7 +76,11 @@ class ChannelConfig:
             prefix = ":" if scheme in _PAYLOAD_SCHEMES else ""
             params.append(f"{prefix}to={quote(address, safe='')}")
         if scheme in _PAYLOAD_SCHEMES:
-            params += [f":{k}={quote(v, safe='')}" for k, v in meta.items()]
+            params += [
+                f":{k}={quote(v, safe='')}" for k, v in meta.items() if k != "part_key"
+            ]
+            if "part_key" in meta:  # an HTTP header the gateway can deduplicate on
+                params.append(f"+{IDEMPOTENCY_HEADER}={quote(meta['part_key'], safe='')}")
         elif scheme in _EMAIL_SCHEMES:
             headers = {"notice_key": "X-Notice-Key", "idempotency_key": "X-Idempotency-Key"}
             params += [

@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from foundation.warehouse import connect, transaction
 from notifications.masking import scrub
 
 STATUSES: tuple[str, ...] = ("queued", "sent", "failed", "acknowledged")
@@ -54,12 +55,31 @@ create table if not exists notify.acknowledgements (
     source          varchar,
     primary key (notice_key, contact_id)
 );
+create table if not exists notify.retry_queue (
+    notice_key      varchar not null,
+    contact_id      varchar not null,
+    notice_type     varchar not null,
+    title           varchar,
+    body            varchar not null,   -- the rendered text (no address: that stays restricted)
+    first_failed_at timestamp not null, -- UTC
+    expires_at      timestamp not null, -- UTC; no retry after this
+    primary key (notice_key, contact_id)
+);
 """
 
 
 def idempotency_key(notice_key: str, contact_id: str, channel: str) -> str:
     """Stable key of one notice x recipient x channel."""
     return hashlib.sha256(f"{notice_key}|{contact_id}|{channel}".encode()).hexdigest()
+
+
+def part_key(notice_key: str, contact_id: str, channel: str, part: int) -> str:
+    """Stable key of one part (1-based; an SMS segment, an email, a webhook post) of a message.
+
+    It travels with the part (HTTP `Idempotency-Key` header, email `Message-ID`), so a channel
+    can drop a part it already accepted when a crash made us send it again.
+    """
+    return hashlib.sha256(f"{notice_key}|{contact_id}|{channel}|{part}".encode()).hexdigest()
 
 
 def utcnow() -> datetime:
@@ -96,6 +116,19 @@ class LedgerRow:
 _COLUMNS = ", ".join(LedgerRow.__dataclass_fields__)
 
 
+@dataclass(frozen=True)
+class RetryItem:
+    """One row of `notify.retry_queue`: a contact a notice has not reached yet."""
+
+    notice_key: str
+    contact_id: str
+    notice_type: str
+    title: str | None
+    body: str
+    first_failed_at: datetime
+    expires_at: datetime
+
+
 class Ledger:
     """Reads and writes the delivery ledger and acknowledgements of one warehouse file."""
 
@@ -106,13 +139,9 @@ class Ledger:
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the warehouse, create the tables if missing (cheap, idempotent), close on exit."""
-        self.warehouse.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.warehouse))
-        try:
+        with connect(self.warehouse) as con:
             con.execute(LEDGER_DDL)
             yield con
-        finally:
-            con.close()
 
     def ensure_schema(self) -> None:
         """Create `notify.delivery_ledger` and `notify.acknowledgements` if missing."""
@@ -179,6 +208,59 @@ class Ledger:
                 [scrub(error), self.clock(), key],
             )
 
+    def update_retries(
+        self, notice_key: str, notice_type: str, unreached: list[tuple[str, str, str]],
+        reached: list[str], expires_at: datetime,
+    ) -> None:
+        """After a `deliver`: queue the unreached (contact, title, body), clear the reached.
+
+        A contact queued before keeps its first expiry. One short transaction.
+        """
+        if not unreached and not reached:
+            return
+        now = self.clock()
+        with self.connect() as con, transaction(con):
+            if reached:
+                con.execute(
+                    "delete from notify.retry_queue where notice_key = ?"
+                    " and list_contains(?::varchar[], contact_id)", [notice_key, reached],
+                )
+            for contact_id, title, body in unreached:
+                con.execute(
+                    "insert into notify.retry_queue values (?, ?, ?, ?, ?, ?, ?)"
+                    " on conflict (notice_key, contact_id) do update set"
+                    " title = excluded.title, body = excluded.body",
+                    [notice_key, contact_id, notice_type, title, body, now, expires_at],
+                )
+
+    def pending_retries(self, now: datetime | None = None) -> list[RetryItem]:
+        """Queued retries that have not expired at `now` (UTC)."""
+        with self.connect() as con:
+            rows = con.execute(
+                f"select {', '.join(RetryItem.__dataclass_fields__)} from notify.retry_queue"
+                " where expires_at > ? order by first_failed_at, notice_key, contact_id",
+                [now or self.clock()],
+            ).fetchall()
+        return [RetryItem(*row) for row in rows]
+
+    def expire_retries(self, now: datetime | None = None) -> int:
+        """Drop queued retries whose notice expired; their ledger rows stay `failed`."""
+        with self.connect() as con:
+            expired = con.execute(
+                "delete from notify.retry_queue where expires_at <= ? returning notice_key",
+                [now or self.clock()],
+            ).fetchall()
+        return len(expired)
+
+    def clear_retries(self, notice_key: str, contact_ids: list[str]) -> int:
+        """Drop queued retries of `notice_key` for `contact_ids`."""
+        with self.connect() as con:
+            return len(con.execute(
+                "delete from notify.retry_queue where notice_key = ?"
+                " and list_contains(?::varchar[], contact_id) returning contact_id",
+                [notice_key, contact_ids],
+            ).fetchall())
+
     def rows(self, notice_key: str | None = None, contact_id: str | None = None) -> list[LedgerRow]:
         """Ledger rows, optionally for one notice and/or one contact."""
         where = ["true"]
@@ -204,21 +286,21 @@ class Ledger:
             ).fetchone()[0]
             if not delivered:
                 return False
-            con.execute("begin")
-            con.execute(
-                "insert into notify.acknowledgements values (?, ?, ?, ?) on conflict do nothing",
-                [notice_key, contact_id, now, source],
-            )
-            con.execute(
-                "update notify.delivery_ledger set status = 'acknowledged', acknowledged_at = a."
-                "acknowledged_at, updated_at = ? from notify.acknowledgements a"
-                " where a.notice_key = delivery_ledger.notice_key"
-                " and a.contact_id = delivery_ledger.contact_id"
-                " and delivery_ledger.notice_key = ? and delivery_ledger.contact_id = ?"
-                " and delivery_ledger.status = 'sent'",
-                [now, notice_key, contact_id],
-            )
-            con.execute("commit")
+            with transaction(con):
+                con.execute(
+                    "insert into notify.acknowledgements values (?, ?, ?, ?)"
+                    " on conflict do nothing",
+                    [notice_key, contact_id, now, source],
+                )
+                con.execute(
+                    "update notify.delivery_ledger set status = 'acknowledged', acknowledged_at"
+                    " = a.acknowledged_at, updated_at = ? from notify.acknowledgements a"
+                    " where a.notice_key = delivery_ledger.notice_key"
+                    " and a.contact_id = delivery_ledger.contact_id"
+                    " and delivery_ledger.notice_key = ? and delivery_ledger.contact_id = ?"
+                    " and delivery_ledger.status = 'sent'",
+                    [now, notice_key, contact_id],
+                )
             return True
 
     def awaiting_acknowledgement(

@@ -8,6 +8,7 @@ same functions so a masked value looks the same everywhere.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import duckdb
@@ -20,6 +21,9 @@ _USERINFO_PASSWORD = re.compile(
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")
+_LANDLINE = re.compile(r"(?<![\d-])0\d{2,3}-?\d{7,8}(?![\d-])")
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_LONG_DIGITS = re.compile(r"(?<![\d.])\d{12,}(?![\d.])")  # bank accounts and the like
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -95,6 +99,52 @@ def scrub(text: str | None) -> str | None:
     text = _USERINFO_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:****@", text)
     text = _EMAIL.sub(lambda m: mask_email(m.group(0)) or "", text)
     return _MOBILE.sub(lambda m: mask_phone(m.group(0)) or "", text)
+
+
+def mask_name(name: str | None) -> str | None:
+    """`李雷` -> `李**`, `Li Lei` -> `L**`: the first character and a fixed-width mask."""
+    if name is None:
+        return None
+    text = str(name).strip()
+    return f"{text[:1]}**" if text else text
+
+
+def scrub_person(text: str | None) -> str | None:
+    """Mask a field that names a person (`requested_by`): every word is personal data.
+
+    E-mails and phone-like words are masked as such, any other word as a name:
+    `李雷 13912345678 li@example.cn` -> `李** 139****5678 l***@example.cn`.
+    """
+    if text is None:
+        return None
+    words = []
+    for word in str(text).split():
+        if "@" in word:
+            words.append(mask_email(word) or "")
+        elif re.fullmatch(r"\+?[\d()-]{5,}", word):
+            words.append(mask_phone(word) or "")
+        else:
+            words.append(mask_name(word) or "")
+    return " ".join(words)
+
+
+def scrub_text(text: str | None, names: Iterable[str] = ()) -> str | None:
+    """Free text (a reason, a note, a reply) with its personal data masked.
+
+    Secrets in URLs, e-mails, mobile and landline numbers, ID-card numbers and any other run
+    of 12+ digits (account numbers) are masked; so is every name in `names` (people the text
+    may mention, e.g. the customer's contacts), wherever it appears.
+    """
+    if text is None:
+        return None
+    text = scrub(str(text)) or ""
+    text = _ID_NUMBER.sub(lambda m: mask_account(m.group(0)) or "", text)
+    text = _LANDLINE.sub(lambda m: mask_phone(m.group(0)) or "", text)
+    text = _LONG_DIGITS.sub(lambda m: mask_account(m.group(0)) or "", text)
+    for name in sorted({n.strip() for n in names if n and len(n.strip()) > 1}, key=len,
+                       reverse=True):
+        text = text.replace(name, mask_name(name) or "")
+    return text
 
 
 def register_masking_functions(con: duckdb.DuckDBPyConnection) -> None:

@@ -25,6 +25,7 @@ from apprise import logger
 from apprise.decorators import notify
 
 from foundation.paths import warehouse_path as default_warehouse
+from foundation.warehouse import connect
 from notifications.masking import mask_recipient
 
 OUTBOX_DDL = """
@@ -53,17 +54,13 @@ def write_outbox(
 ) -> str:
     """Append one message to `notify.outbox` and return its outbox_id."""
     outbox_id = uuid.uuid4().hex
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse))
-    try:
+    with connect(warehouse) as con:
         con.execute(OUTBOX_DDL)
         con.execute(
             "insert into notify.outbox values (?, ?, ?, ?, ?, ?, ?)",
             [outbox_id, mask_recipient(recipient), channel, title, body, notice_key,
              datetime.now(UTC).replace(tzinfo=None)],
         )
-    finally:
-        con.close()
     return outbox_id
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from foundation.warehouse import connect
 from notifications.channels import CHANNELS
 
 DEFAULT_CHANNELS: tuple[str, ...] = ("sms", "email")
@@ -84,11 +85,8 @@ def _open(source: Path | str | duckdb.DuckDBPyConnection) -> Iterator[duckdb.Duc
     if isinstance(source, duckdb.DuckDBPyConnection):
         yield source
         return
-    con = duckdb.connect(str(source), read_only=True)
-    try:
+    with connect(source, read_only=True) as con:
         yield con
-    finally:
-        con.close()
 
 
 RESOLVE_SQL = """
@@ -143,6 +141,28 @@ def resolve_recipients(
     }
     with _open(source) as con:
         rows = con.execute(RESOLVE_SQL, params).fetchall()
+    return [
+        Recipient(
+            contact_id=cid, contact_name=name, customer_id=customer, role=role,
+            phone=phone or None, email=email or None, channels=parse_channels(channels),
+        )
+        for cid, name, customer, role, phone, email, channels in rows
+    ]
+
+
+def recipients_by_id(
+    source: Path | str | duckdb.DuckDBPyConnection, contact_ids: list[str]
+) -> list[Recipient]:
+    """The contacts with these ids (no subscription filter), ordered by contact_id.
+
+    Used to retry a notice: the audience was chosen when it was first sent.
+    """
+    with _open(source) as con:
+        rows = con.execute(
+            "select contact_id, contact_name, customer_id, role, phone, email, channels"
+            " from restricted.contacts where list_contains(?::varchar[], contact_id)"
+            " order by contact_id", [list(contact_ids)],
+        ).fetchall()
     return [
         Recipient(
             contact_id=cid, contact_name=name, customer_id=customer, role=role,

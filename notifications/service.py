@@ -19,7 +19,12 @@ reach the ledger (process killed in between, warehouse locked by another writer)
 `queued` and is sent again by the next run. Long SMS go out as separate segments and the
 ledger records each accepted segment (`parts_sent`), so a retry resumes after the last recorded
 segment; the same window applies per segment. Every HTTP payload carries `idempotency_key`
-(and `part`/`parts`), every email `X-Idempotency-Key`, so a receiver can drop such a duplicate.
+(and `part`/`parts`), every email `X-Idempotency-Key`; each part also carries its own key
+(`part_key`) as the HTTP `Idempotency-Key` header or the email `Message-ID`, so a receiver can
+drop such a duplicate. No warehouse connection is open while a part is sent or during back-off.
+
+Contacts left unreached are queued in `notify.retry_queue` with their rendered message;
+`retry_pending` re-delivers them until the notice expires (`retry_expiry`, default 24 h).
 Runs for the same notice must not overlap (DuckDB's single writer makes that the natural case).
 """
 
@@ -28,23 +33,47 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import apprise
 import pandas as pd
+from apprise.plugins.email import base as _apprise_email
 
 import notifications.outbox  # noqa: F401  (registers the outbox:// schema)
 from foundation.paths import WAREHOUSE_ENV, warehouse_path
 from notifications.channels import CHANNELS, ChannelConfig, scheme_of
-from notifications.ledger import Ledger, LedgerRow
+from notifications.ledger import Ledger, LedgerRow, RetryItem, part_key
 from notifications.masking import mask_recipient, mask_url, scrub
-from notifications.recipients import Recipient
+from notifications.recipients import Recipient, recipients_by_id
 from notifications.templates import RenderedNotice, render, sms_segments
 
 log = logging.getLogger(__name__)
+
+DEFAULT_RETRY_EXPIRY = timedelta(hours=24)
+
+# Apprise gives every email a random Message-ID (and appends custom headers before it, so a
+# `+Message-ID=` URL argument would make two). While a part is sent, its Message-ID is the part
+# key: the SMTP side can drop a part it already accepted.
+_MESSAGE_ID: ContextVar[str | None] = ContextVar("gridledger_message_id", default=None)
+_apprise_make_msgid = _apprise_email.make_msgid
+
+
+def _make_msgid(*args: Any, **kwargs: Any) -> str:
+    return _MESSAGE_ID.get() or _apprise_make_msgid(*args, **kwargs)
+
+
+_apprise_email.make_msgid = _make_msgid
+
+
+def message_id(key: str) -> str:
+    """The email Message-ID of a part key."""
+    return f"<{key}@gridledger.notice>"
 
 Context = Mapping[str, Any] | Callable[[Recipient], Mapping[str, Any]]
 
@@ -98,6 +127,57 @@ class DeliveryReport:
         return sorted({o.contact_id for o in self.outcomes} - set(self.reached))
 
 
+@dataclass
+class DeliveryTally:
+    """Counts per notice type over many `deliver` calls, for run metadata.
+
+    `sent`: messages delivered in these calls; `failed`: channel deliveries that failed (a
+    fallback may still have reached the contact); `unreached`: contacts left without the notice,
+    whom the retry (`DeliveryService.retry_pending`) tries again until the notice expires.
+    """
+
+    counts: dict[str, Counter] = field(default_factory=dict)
+
+    def add(self, report: DeliveryReport) -> DeliveryReport:
+        c = self.counts.setdefault(report.notice_type, Counter(sent=0, failed=0, unreached=0))
+        c["sent"] += len(report.sent)
+        c["failed"] += len(report.failed)
+        c["unreached"] += len(report.unreached)
+        return report
+
+    def total(self, what: str) -> int:
+        return sum(c[what] for c in self.counts.values())
+
+    @property
+    def unreached(self) -> int:
+        return self.total("unreached")
+
+    def metadata(self) -> dict[str, Any]:
+        """`{notice_type: {sent, failed, unreached}}` plus the totals."""
+        return {
+            "notice_counts": {t: dict(c) for t, c in sorted(self.counts.items())},
+            "notices_sent": self.total("sent"),
+            "notices_failed": self.total("failed"),
+            "contacts_unreached": self.unreached,
+        }
+
+
+@dataclass
+class RetryReport:
+    """What one `retry_pending` call did."""
+
+    reports: list[DeliveryReport] = field(default_factory=list)
+    expired: int = 0  # queued retries dropped because their notice expired
+    dropped: int = 0  # queued retries whose contact is no longer on file
+
+    @property
+    def tally(self) -> DeliveryTally:
+        tally = DeliveryTally()
+        for report in self.reports:
+            tally.add(report)
+        return tally
+
+
 class DeliveryService:
     """The one way the platform sends notices: templates -> ledger -> Apprise channels."""
 
@@ -108,6 +188,7 @@ class DeliveryService:
         max_attempts: int = 3,
         backoff_seconds: Sequence[float] = (0.5, 1.0, 2.0),
         sleep: Callable[[float], None] = time.sleep,
+        retry_expiry: timedelta = DEFAULT_RETRY_EXPIRY,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -116,6 +197,7 @@ class DeliveryService:
         self.max_attempts = max_attempts
         self.backoff_seconds = tuple(backoff_seconds) or (0.0,)
         self.sleep = sleep
+        self.retry_expiry = retry_expiry
         self.ledger = Ledger(self.warehouse)
 
     @classmethod
@@ -141,6 +223,46 @@ class DeliveryService:
         """
         unique = list({r.contact_id: r for r in recipients}.values())
         messages = {r.contact_id: self._render(notice_type, context, r) for r in unique}
+        return self._deliver_messages(notice_key, notice_type, messages, unique)
+
+    def retry_pending(self) -> RetryReport:
+        """Deliver again, once each, the notices whose contacts an earlier call did not reach.
+
+        `deliver` queues every unreached contact's rendered message in `notify.retry_queue`
+        until `retry_expiry` after the first failure. This sends the queued messages that have
+        not expired (addresses are read again from `restricted.contacts`), drops expired ones,
+        and clears every contact it reaches; the ledger keeps it from sending anything twice.
+        """
+        now = self.ledger.clock()
+        result = RetryReport(expired=self.ledger.expire_retries(now))
+        pending = self.ledger.pending_retries(now)
+        if not pending:
+            return result
+        with self.ledger.connect() as con:  # short: read the contacts, then close
+            people = {r.contact_id: r for r in recipients_by_id(
+                con, sorted({item.contact_id for item in pending}))}
+        by_notice: dict[str, list[RetryItem]] = {}
+        for item in pending:
+            by_notice.setdefault(item.notice_key, []).append(item)
+        for notice_key, items in by_notice.items():
+            known = [i for i in items if i.contact_id in people]
+            gone = [i.contact_id for i in items if i.contact_id not in people]
+            if gone:
+                result.dropped += self.ledger.clear_retries(notice_key, gone)
+            if not known:
+                continue
+            messages = {i.contact_id: RenderedNotice(i.title or "", i.body) for i in known}
+            result.reports.append(self._deliver_messages(
+                notice_key, known[0].notice_type, messages,
+                [people[i.contact_id] for i in known],
+            ))
+        return result
+
+    def _deliver_messages(
+        self, notice_key: str, notice_type: str, messages: Mapping[str, RenderedNotice],
+        unique: list[Recipient],
+    ) -> DeliveryReport:
+        """Send rendered messages (contact id -> message); the ledger is opened only briefly."""
         delivered: dict[str, list[LedgerRow]] = {}
         for row in self.ledger.rows(notice_key):
             if row.delivered:
@@ -156,6 +278,11 @@ class DeliveryService:
             report.outcomes += self._deliver_to(
                 notice_key, notice_type, messages[recipient.contact_id], recipient
             )
+        self.ledger.update_retries(
+            notice_key, notice_type,
+            [(cid, messages[cid].title, messages[cid].body) for cid in report.unreached],
+            reached=report.reached, expires_at=self.ledger.clock() + self.retry_expiry,
+        )
         log.info(
             "notice %s: %d sent, %d failed, %d already sent, unreached %s", notice_key,
             len(report.sent), len(report.failed), len(report.already_sent), report.unreached,
@@ -235,7 +362,11 @@ class DeliveryService:
             error = None
             while done < len(parts):
                 title, body = parts[done]
-                error = self._send_once(self._url(row, address, done, len(parts)), title, body)
+                key = part_key(row.notice_key, row.contact_id, row.channel, done + 1)
+                error = self._send_once(
+                    self._url(row, address, done, len(parts), key), title, body,
+                    message_id(key) if row.channel == "email" else None,
+                )
                 if error is not None:
                     break
                 done += 1
@@ -250,11 +381,12 @@ class DeliveryService:
                 return None, attempt + 1
         return error, self.max_attempts
 
-    def _url(self, row: LedgerRow, address: str, index: int, total: int) -> str:
+    def _url(self, row: LedgerRow, address: str, index: int, total: int, key: str) -> str:
         meta = {
             "notice_key": row.notice_key,
             "notice_type": row.notice_type,
             "idempotency_key": row.idempotency_key,
+            "part_key": key,
         }
         if row.channel == "sms":
             meta |= {"part": str(index + 1), "parts": str(total)}
@@ -263,12 +395,21 @@ class DeliveryService:
         return self.channels.url_for(row.channel, address, meta)
 
     @staticmethod
-    def _send_once(url: str, title: str, body: str) -> str | None:
-        """One Apprise send; the error text (from Apprise's captured logs) or None on success."""
+    def _send_once(url: str, title: str, body: str, msgid: str | None = None) -> str | None:
+        """One Apprise send; the error text (from Apprise's captured logs) or None on success.
+
+        No warehouse connection is open here (nor during the back-off sleeps).
+        """
         notifier = apprise.Apprise()
         if not notifier.add(url):
             return scrub(f"invalid channel URL {mask_url(url)}")
-        result = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT)
+        token = _MESSAGE_ID.set(msgid)
+        try:
+            result = notifier.notify(
+                body=body, title=title, body_format=apprise.NotifyFormat.TEXT
+            )
+        finally:
+            _MESSAGE_ID.reset(token)
         if result:
             return None
         messages = [entry.message for entry in result.logs()]

@@ -4,7 +4,9 @@ Each template defines two blocks, `title` and `body`. Line breaks inside a block
 editing: every line is stripped and the lines are joined, so a body is one SMS-ready paragraph.
 Missing context keys raise (StrictUndefined) instead of sending a notice with holes in it.
 Callers may pass codes (`level="II"`, `measure="limiting"`) or ready Chinese text; the filters
-translate known codes and pass anything else through.
+translate known codes and pass anything else through. The shared wording (signature, names of
+codes, pieces of text such as a default plan name) is in `templates/_texts.j2`: no Chinese text
+is written in Python.
 """
 
 from __future__ import annotations
@@ -23,18 +25,8 @@ NOTICE_TYPES: tuple[str, ...] = (
     "curtailment_escalation", "bill_ready", "deviation_risk", "capacity_exceeded",
     "meter_anomaly", "termination_completed", "termination_failed",
 )
-SIGNATURE = "【Gridledger售电】"
 SMS_LIMIT = 70  # characters in one UCS-2 SMS; Chinese text is always UCS-2
-
-LEVEL_NAMES = {"I": "Ⅰ级（红色）", "II": "Ⅱ级（橙色）", "III": "Ⅲ级（黄色）", "IV": "Ⅳ级（蓝色）"}
-PLAN_TYPE_NAMES = {"planned": "计划限电", "emergency": "紧急限电"}
-MEASURE_NAMES = {"staggered": "错峰", "avoidance": "避峰", "limiting": "限电", "tripping": "拉闸"}
-CHECK_NAMES = {
-    "completeness": "数据缺失", "duplicate": "重复数据", "negative": "负值",
-    "zero_run": "连续零值", "spike": "突变尖峰", "rollover": "表码翻转",
-    "multiplier": "倍率不符", "sum_check": "电量校核不符", "time_check": "时钟偏差",
-    "usage": "用电量突变",
-}
+TEXTS = "_texts.j2"  # shared wording: signature, names of codes, pieces of text (macros)
 
 
 @dataclass(frozen=True)
@@ -50,24 +42,39 @@ def _money(value: Any) -> str:
     return f"{Decimal(str(value)):,.2f}"
 
 
-def _environment() -> Environment:
+NAMES = ("level_names", "plan_type_names", "measure_names", "check_names")
+
+
+def _name_filter(env: Environment, names: str):
+    """A filter translating the codes known to `_texts.j2`'s `names`, passing others through."""
+    return lambda v: env.globals[names].get(str(v), v)
+
+
+def _environment() -> tuple[Environment, Any]:
+    """The Jinja environment and the module of `_texts.j2` (its names, globals and macros)."""
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
         undefined=StrictUndefined,
         autoescape=False,
     )
-    env.globals["signature"] = SIGNATURE
     env.filters.update(
-        level_name=lambda v: LEVEL_NAMES.get(str(v), v),
-        plan_type_name=lambda v: PLAN_TYPE_NAMES.get(str(v), v),
-        measure_name=lambda v: MEASURE_NAMES.get(str(v), v),
-        check_name=lambda v: CHECK_NAMES.get(str(v), v),
+        level_name=_name_filter(env, "level_names"),
+        plan_type_name=_name_filter(env, "plan_type_names"),
+        measure_name=_name_filter(env, "measure_names"),
+        check_name=_name_filter(env, "check_names"),
         money=_money,
     )
-    return env
+    texts = env.get_template(TEXTS).module
+    env.globals.update({name: getattr(texts, name) for name in ("signature", *NAMES)})
+    return env, texts
 
 
-_ENV = _environment()
+_ENV, _TEXTS = _environment()
+SIGNATURE: str = _TEXTS.signature
+LEVEL_NAMES: dict[str, str] = _TEXTS.level_names
+PLAN_TYPE_NAMES: dict[str, str] = _TEXTS.plan_type_names
+MEASURE_NAMES: dict[str, str] = _TEXTS.measure_names
+CHECK_NAMES: dict[str, str] = _TEXTS.check_names
 
 
 def _flatten(text: str) -> str:
@@ -83,6 +90,14 @@ def render(notice_type: str, context: Mapping[str, Any]) -> RenderedNotice:
     title = _flatten("".join(template.blocks["title"](ctx)))
     body = _flatten("".join(template.blocks["body"](ctx)))
     return RenderedNotice(title=title, body=body)
+
+
+def render_text(name: str, **context: Any) -> str:
+    """One piece of wording: the macro `name` of `templates/_texts.j2` called with `context`."""
+    macro = getattr(_TEXTS, name, None)
+    if macro is None or not callable(macro):
+        raise ValueError(f"no text {name!r} in templates/{TEXTS}")
+    return str(macro(**context))
 
 
 def sms_segments(text: str, limit: int = SMS_LIMIT) -> list[str]:

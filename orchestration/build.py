@@ -8,12 +8,15 @@ from typing import Any
 from dagster import Definitions, in_process_executor
 
 from assets.alerts.notices import monthly_notices
+from assets.alerts.retries import notice_retries
 from assets.bills.assets import bill_documents
 from assets.meters.assets import landing_reads, master_data
 from assets.workflows.assets import workflow_assets
 from foundation.resources import Gridledger
+from notifications.resource import DELIVERY_KEY, LiveDelivery
 from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.jobs import default_jobs
+from orchestration.notice_retry import notice_retry_job, notice_retry_sensor
 from orchestration.schedules import default_schedules
 from orchestration.sensors import default_sensors
 from orchestration.workflow_sensors import workflow_sensors
@@ -22,15 +25,19 @@ from quality.checks import default_checks
 
 def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitions:
     """All assets, checks, jobs, schedules, sensors and resources of Gridledger."""
-    resources: dict[str, Any] = {"gridledger": Gridledger.from_env(), "dbt": dbt_resource()}
+    resources: dict[str, Any] = {
+        "gridledger": Gridledger.from_env(),
+        DELIVERY_KEY: LiveDelivery.from_env(),  # channel URLs read once, here
+        "dbt": dbt_resource(),
+    }
     resources.update(resource_overrides or {})
     return Definitions(
         assets=[master_data, landing_reads, *build_dbt_assets(), bill_documents, monthly_notices,
-                *workflow_assets],
+                notice_retries, *workflow_assets],
         asset_checks=default_checks,
-        jobs=default_jobs,
+        jobs=[*default_jobs, notice_retry_job],
         schedules=default_schedules,
-        sensors=[*default_sensors, *workflow_sensors],
+        sensors=[*default_sensors, *workflow_sensors, notice_retry_sensor],
         resources=resources,
         # DuckDB has one writer per file: steps run one after another in the run's process.
         executor=in_process_executor,

@@ -2,10 +2,14 @@
 
 Partition windows reach dbt as `--vars {min_date, max_date}` ([start, end) of the run's
 partition range); window-incremental models delete and rebuild exactly that window.
+
+The run's warehouse (the `gridledger` resource) reaches dbt the same way, as the var
+`gridledger_warehouse` that `transforms/profiles.yml` reads before `$GRIDLEDGER_WAREHOUSE`: each
+invocation names its own warehouse on its command line and nothing writes the process env, so
+two runs on two warehouses in one process cannot see each other's path.
 """
 
 import json
-import os
 import sys
 from collections.abc import Mapping
 from datetime import datetime
@@ -13,7 +17,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, BackfillPolicy
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    PartitionsDefinition,
+)
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from foundation.partitions import daily_partitions, monthly_partitions
@@ -22,6 +32,7 @@ from foundation.resources import Gridledger
 
 DBT_PROJECT_DIR = TRANSFORMS_DIR
 PARTITIONED = "tag:daily tag:monthly"
+WAREHOUSE_VAR = "gridledger_warehouse"  # read by transforms/profiles.yml
 
 
 @cache
@@ -59,7 +70,18 @@ def _manifest_is_stale(manifest: Path) -> bool:
 
 class GridledgerTranslator(DagsterDbtTranslator):
     """Group dbt nodes by stage: reference, validation (daily), settlement and finance (monthly),
-    and quality (monthly VEE reports: meter quality summary, meter anomalies)."""
+    and quality (monthly VEE reports: meter quality summary, meter anomalies).
+
+    Asset keys are [schema, table]: a model's alias (its table name) rather than its file name,
+    so a model renamed for its layer prefix (fct_meter_anomalies, alias meter_anomalies) keeps
+    its table and its asset key core/meter_anomalies."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        key = super().get_asset_key(dbt_resource_props)
+        name, alias = dbt_resource_props.get("name"), dbt_resource_props.get("alias")
+        if dbt_resource_props.get("resource_type") == "model" and alias and key.path[-1] == name:
+            return AssetKey([*key.path[:-1], alias])
+        return key
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         tags = dbt_resource_props.get("tags", [])
@@ -73,70 +95,64 @@ class GridledgerTranslator(DagsterDbtTranslator):
         return "reference"
 
 
+_TRANSLATOR = GridledgerTranslator()
+
+
 def window_vars(start: datetime, end: datetime) -> dict[str, str]:
     """dbt vars for a partition window [start, end)."""
     return {"min_date": start.strftime("%Y-%m-%d"), "max_date": end.strftime("%Y-%m-%d")}
 
 
-def dbt_build_args(context: AssetExecutionContext) -> list[str]:
-    """`dbt build` with the run's partition window as vars, when the assets are partitioned."""
-    args = ["build", "--indirect-selection", "buildable"]
+def dbt_build_args(context: AssetExecutionContext, warehouse: str | None = None) -> list[str]:
+    """`dbt build` with the run's partition window as vars (when the assets are partitioned)
+    and the warehouse the profile connects to (when given). dbt unit tests (fixed inputs,
+    nothing to learn from production data) are left to `dbt test --select test_type:unit`
+    (tests/unit/test_dbt_unit_tests.py)."""
+    args = ["build", "--indirect-selection", "buildable", "--exclude-resource-type", "unit_test"]
+    dbt_vars: dict[str, str] = {}
     if context.has_partition_key_range or context.has_partition_key:
         window = context.partition_time_window
-        args += ["--vars", json.dumps(window_vars(window.start, window.end))]
+        dbt_vars.update(window_vars(window.start, window.end))
+    if warehouse is not None:
+        dbt_vars[WAREHOUSE_VAR] = warehouse
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
     return args
 
 
-def _env(gridledger: Gridledger) -> dict[str, str]:
-    return {"GRIDLEDGER_WAREHOUSE": gridledger.warehouse}
-
-
 def _stream(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
-    os.environ.update(_env(gridledger))  # dbt's profile reads the warehouse path from env
-    yield from dbt.cli(dbt_build_args(context), context=context).stream()
+    yield from dbt.cli(dbt_build_args(context, gridledger.warehouse), context=context).stream()
 
 
 @cache
 def build_dbt_assets() -> list:
     """The three dbt asset sets."""
-    manifest = dbt_project().manifest_path
-    translator = GridledgerTranslator()
+    return [
+        _dbt_asset_set("dbt_config", exclude=PARTITIONED),
+        _dbt_asset_set("dbt_daily", daily_partitions, select="tag:daily"),
+        _dbt_asset_set("dbt_monthly", monthly_partitions, select="tag:monthly"),
+    ]
+
+
+def _dbt_asset_set(name: str, partitions_def: PartitionsDefinition | None = None,
+                   **selection: str) -> AssetsDefinition:
+    """One `dbt build` asset set; partitioned sets run a partition range in one dbt build."""
 
     @dbt_assets(
-        manifest=manifest,
-        exclude=PARTITIONED,
-        name="dbt_config",
-        dagster_dbt_translator=translator,
+        manifest=dbt_project().manifest_path,
+        name=name,
+        partitions_def=partitions_def,
+        backfill_policy=BackfillPolicy.single_run() if partitions_def else None,
+        dagster_dbt_translator=_TRANSLATOR,
         project=dbt_project(),
+        **selection,
     )
-    def dbt_config(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
+    def dbt_asset_set(
+        context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger
+    ):
         yield from _stream(context, dbt, gridledger)
 
-    @dbt_assets(
-        manifest=manifest,
-        select="tag:daily",
-        name="dbt_daily",
-        partitions_def=daily_partitions,
-        backfill_policy=BackfillPolicy.single_run(),
-        dagster_dbt_translator=translator,
-        project=dbt_project(),
-    )
-    def dbt_daily(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
-        yield from _stream(context, dbt, gridledger)
-
-    @dbt_assets(
-        manifest=manifest,
-        select="tag:monthly",
-        name="dbt_monthly",
-        partitions_def=monthly_partitions,
-        backfill_policy=BackfillPolicy.single_run(),
-        dagster_dbt_translator=translator,
-        project=dbt_project(),
-    )
-    def dbt_monthly(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
-        yield from _stream(context, dbt, gridledger)
-
-    return [dbt_config, dbt_daily, dbt_monthly]
+    return dbt_asset_set
 
 
 def dbt_resource() -> DbtCliResource:

@@ -12,6 +12,7 @@ from datetime import date
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
+from foundation.months import months_between
 from foundation.partitions import RANGE_END, RANGE_START
 
 
@@ -24,11 +25,7 @@ class FlowTimings:
 
 def month_keys(first_day: date, last_day: date) -> list[str]:
     """Monthly partition keys (`YYYY-MM-01`) covering the days."""
-    keys, y, m = [], first_day.year, first_day.month
-    while (y, m) <= (last_day.year, last_day.month):
-        keys.append(f"{y:04d}-{m:02d}-01")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return keys
+    return [f"{month}-01" for month in months_between(first_day, last_day)]
 
 
 def run_job(

@@ -1,6 +1,11 @@
 """Sensors: new landing or edit files request the daily partitions they touch, then the months.
 
-Not here: the ingestion logic (assets/ingestion), jobs (jobs.py).
+A file's days are those of the rows ingestion can place (a parsed timestamp and a whole
+interval length; the day is that of the interval's start, so a `<next day> 00:00` label counts
+for the day it ends), within `HORIZON_DAYS` of the file's median day: one stray row dated 1970
+or 2099 does not ask for decades of partitions.
+
+Not here: the ingestion logic (assets/meters), jobs (jobs.py).
 """
 
 from __future__ import annotations
@@ -10,24 +15,49 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
+from assets.meters import rules
 from foundation.partitions import RANGE_END, RANGE_START
 from foundation.resources import Gridledger
 from orchestration.jobs import daily_job
 
-_SPAN_SQL = {
-    ".csv": "select min(substr(interval_end, 1, 10)), max(substr(interval_end, 1, 10)) "
-    "from read_csv(?, all_varchar = true)",
-    ".parquet": "select min(cast(interval_end as timestamp) - interval 1 minute)::date::varchar, "
-    "max(cast(interval_end as timestamp) - interval 1 minute)::date::varchar "
-    "from read_parquet(?)",
-}
+HORIZON_DAYS = 62
+
+_SPAN_SQL = """
+with days as (
+  select (({ts}) - to_minutes(({minutes})))::date as day from {reader}
+), placed as (select day from days where day is not null),
+centre as (select quantile_disc(day, 0.5) as mid from placed)
+select min(day)::varchar, max(day)::varchar from placed, centre
+where day between mid - {horizon} and mid + {horizon}
+"""
 
 _EDIT_SPAN_SQL = (
     "select min(substr(trim(interval_start), 1, 10)), max(substr(trim(interval_start), 1, 10)) "
     "from read_csv(?, all_varchar = true)"
 )
+
+
+def _reads_span_sql(path: Path, horizon: int = HORIZON_DAYS) -> str | None:
+    """The span query for a reads file, typed the way ingestion types it."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        ts, reader = rules.timestamp_sql("interval_end", True), "read_csv(?, all_varchar = true)"
+    elif suffix == ".parquet":
+        try:
+            types = [f.type for f in pq.read_schema(path) if f.name == "interval_end"]
+        except Exception:  # noqa: BLE001 - unreadable: the run quarantines it
+            return None
+        typed = bool(types) and all(pa.types.is_timestamp(t) for t in types)
+        zoned = typed and any(t.tz is not None for t in types)
+        ts, reader = rules.timestamp_sql("interval_end", not typed, zoned), "read_parquet(?)"
+    else:
+        return None
+    return _SPAN_SQL.format(ts=ts, minutes=rules.whole_number("interval_minutes"),
+                            reader=reader, horizon=horizon)
 
 
 def _day_span(sql: str, path: Path) -> tuple[date, date] | None:
@@ -40,16 +70,16 @@ def _day_span(sql: str, path: Path) -> tuple[date, date] | None:
 
 
 def file_days(path: Path) -> tuple[date, date] | None:
-    """First and last reading day of an interval file, or None when it cannot be read."""
-    sql = _SPAN_SQL.get(path.suffix.lower())
-    if sql is None or not path.name.startswith("reads_"):
+    """First and last interval day of a reads file, or None when it cannot be read."""
+    if not path.name.startswith("reads_") or path.is_symlink():
         return None
-    return _day_span(sql, path)
+    sql = _reads_span_sql(path)
+    return None if sql is None else _day_span(sql, path)
 
 
 def edit_days(path: Path) -> tuple[date, date] | None:
     """First and last interval day of a manual-edits file (`edits/*.csv`), or None."""
-    if path.suffix.lower() != ".csv":
+    if path.suffix.lower() != ".csv" or path.is_symlink():
         return None
     return _day_span(_EDIT_SPAN_SQL, path)
 

@@ -4,10 +4,18 @@ A failing check stops every downstream asset in the run; its metadata names each
 and how many rows broke it. dbt tests with severity error gate the dbt stages the same way.
 """
 
-from __future__ import annotations
+
+from datetime import date
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue, asset_check
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetKey,
+    MetadataValue,
+    asset_check,
+)
 
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
@@ -39,24 +47,29 @@ select l.file_name, l.status, l.rows_total,
 from raw.file_ledger l
 """
 
-METER_DAY_SQL = """
+# The run's window [$lo, $hi) of reading dates: a run judges the days it validated, not history.
+IN_WINDOW = "reading_date >= $lo and reading_date < $hi"
+
+METER_DAY_SQL = f"""
 select meter_id, channel, reading_date,
        count(*) filter (where quality_flag = 'FAILED') as failed_intervals,
        avg(case when quality_flag in ('ACTUAL', 'EDITED') then 1.0 else 0.0 end) as actual_share
 from core.int_interval_validated
+where {IN_WINDOW}
 group by all
 """
 
-FLAG_COUNTS_SQL = """
+FLAG_COUNTS_SQL = f"""
 select quality_flag::varchar as quality_flag, method::varchar as method, count(*) as intervals
 from core.int_interval_validated
+where {IN_WINDOW}
 group by all order by all
 """
 
-RULE_COUNTS_SQL = """
+RULE_COUNTS_SQL = f"""
 select rule, count(*) as intervals
 from (select unnest(string_split(failed_rules, ';')) as rule
-      from core.int_interval_validated where failed_rules is not null)
+      from core.int_interval_validated where failed_rules is not null and {IN_WINDOW})
 group by all order by all
 """
 
@@ -121,15 +134,19 @@ def _vee_counts(flags: pd.DataFrame, rules: pd.DataFrame, known: list[str]) -> d
 
 @asset_check(asset=VALIDATED, blocking=True,
              description="No FAILED interval left unestimated; enough actual reads per meter-day.")
-def validated_consumption_gate(gridledger: Gridledger) -> AssetCheckResult:
-    """GX suite `validated_consumption` on one row per meter, channel and day; metadata counts
-    the intervals per quality flag and per VEE rule (GX suite `vee_rules`: every failed rule is
-    in the vee_rules catalogue)."""
+def validated_consumption_gate(
+    context: AssetCheckExecutionContext, gridledger: Gridledger
+) -> AssetCheckResult:
+    """GX suite `validated_consumption` on one row per meter, channel and day of the run's
+    window; metadata counts the intervals per quality flag and per VEE rule (GX suite
+    `vee_rules`: every failed rule is in the vee_rules catalogue)."""
+    lo, hi = run_window(context)
+    window = {"lo": lo, "hi": hi}
     with connect(gridledger.warehouse_path, read_only=True) as con:
-        frame = con.execute(METER_DAY_SQL).df()
+        frame = con.execute(METER_DAY_SQL, window).df()
         min_share = con.execute(MIN_SHARE_SQL).fetchone()[0]
-        flags = con.execute(FLAG_COUNTS_SQL).df()
-        rules = con.execute(RULE_COUNTS_SQL).df()
+        flags = con.execute(FLAG_COUNTS_SQL, window).df()
+        rules = con.execute(RULE_COUNTS_SQL, window).df()
         known = [r for (r,) in con.execute(KNOWN_RULES_SQL).fetchall()]
     outcome = validate_frame(frame, VALIDATED_CONSUMPTION, validated_consumption_suite(min_share))
     rule_outcome = validate_frame(rules, VEE_RULES, vee_rules_suite(known))
@@ -138,7 +155,17 @@ def validated_consumption_gate(gridledger: Gridledger) -> AssetCheckResult:
     bad = frame[(frame["failed_intervals"] > 0) | (frame["actual_share"] < min_share)]
     result = _result(merged, len(frame), bad)
     return AssetCheckResult(passed=result.passed, severity=result.severity,
-                            metadata={**result.metadata, **_vee_counts(flags, rules, known)})
+                            metadata={**result.metadata, **_vee_counts(flags, rules, known),
+                                      "window": f"[{lo}, {hi})"})
+
+
+def run_window(context: AssetCheckExecutionContext) -> tuple[date, date]:
+    """The run's partition window [start, end) as dates; all time when the run has none."""
+    op = context.op_execution_context
+    if op.has_partition_key or op.has_partition_key_range:
+        window = op.partition_time_window
+        return window.start.date(), window.end.date()
+    return date(1900, 1, 1), date(2999, 12, 31)
 
 
 default_checks = [landing_ledger_reconciles, validated_consumption_gate]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from tools.sample_data.writer import write_csv
 
 JULY_BLOCKS = {  # Jun–Aug Jibei 2025 table, hours [start, end)
     "sharp": [(18, 21)],
@@ -14,16 +15,6 @@ JULY_BLOCKS = {  # Jun–Aug Jibei 2025 table, hours [start, end)
     "flat": [(7, 10), (12, 16), (22, 23)],
     "valley": [(0, 7), (23, 24)],
 }
-
-
-def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
-    """Write a CSV file with a header."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 def spread(total: Decimal, slots: list[datetime]) -> dict[datetime, Decimal]:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psutil
 
+from foundation.months import month_end
 from foundation.paths import PROJECT_ROOT
 
 
@@ -119,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         from dagster import Definitions
 
         defs = Definitions.merge(defs, Definitions(jobs=[money, quality]))
-        last = date(first.year + first.month // 12, first.month % 12 + 1, 1).toordinal() - 1
-        last_day = date.fromordinal(last)
+        last_day = month_end(first)
         with DagsterInstance.ephemeral() as instance:
             plan = [
                 ("reference_job", {}, None),
@@ -183,9 +183,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 FINANCE_TABLES = (["finance", "bills"], ["finance", "bill_lines"], ["finance", "adjustments"],
-                  ["finance", "settlement_runs"])
-KEY_MODELS = ("int_interval_validated", "vee_register_days", "vee_duplicate_conflicts",
-              "int_customer_day_blocks", "meter_quality_monthly", "meter_anomalies")
+                  ["finance", "settlement_runs"], ["finance", "period_close"],
+                  ["finance", "retailer_margin"])
+KEY_MODELS = ("int_interval_validated", "vee_register_days", "fct_vee_duplicate_conflicts",
+              "int_customer_day_blocks", "fct_meter_quality_monthly", "fct_meter_anomalies")
 MONEY_MODELS = ("int_customer_day_blocks", "int_customer_month_blocks", "int_customer_month_demand",
                 "int_customer_month", "fct_deviation_tiers",
                 "int_customer_like_day_profile", "int_contract_daily_volumes",

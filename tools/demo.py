@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
+from foundation.months import last_day_of_span
 from foundation.paths import PROJECT_ROOT, data_dir, warehouse_path
 from foundation.warehouse import connect
 
@@ -68,11 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     manifest = generate(data_dir(), args.meters, args.months, args.start, args.seed)
     first = date.fromisoformat(f"{args.start}-01")
-    last = date(
-        first.year + (first.month + args.months - 1) // 12,
-        (first.month + args.months - 1) % 12 + 1,
-        1,
-    ) - timedelta(days=1)
+    last = last_day_of_span(args.start, args.months)
     print(
         f"generated {manifest['meters']} meters, {args.start} + {args.months} month(s), "
         f"into {data_dir()}"

@@ -17,7 +17,6 @@ lists the evaluation times at which the curtailment stages fall due.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -34,7 +33,8 @@ from assets.workflows.termination import (
     load_contract,
     quote_fee,
 )
-from foundation.warehouse import connect
+from foundation.warehouse import connect, table_exists
+from tools.sample_data.writer import write_csv
 
 PLAN_HEADER = ["plan_id", "plan_type", "warning_level", "window_start", "window_end", "region",
                "industry", "customer_id", "target_kw", "published_at"]
@@ -72,21 +72,8 @@ class DemoInbox:
     evaluation_times: dict[str, datetime] = field(default_factory=dict)
 
 
-def _write(path: Path, header: list[str], rows: list[list]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
 def _last_data_day(con: duckdb.DuckDBPyConnection) -> date:
-    exists = con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'core' and table_name = 'int_interval_validated'"
-    ).fetchone()[0]
-    if exists:
+    if table_exists(con, "core", "int_interval_validated"):
         day = con.execute("select max(reading_date) from core.int_interval_validated").fetchone()[0]
         if day is not None:
             return day
@@ -113,9 +100,9 @@ def _terminations(con: duckdb.DuckDBPyConnection, inbox: Path, day: date, out: D
             out.failed_request = request_id
     out.contracts = ids
     if requests:
-        out.files.append(_write(inbox / "terminations" / "demo_requests.csv",
+        out.files.append(write_csv(inbox / "terminations" / "demo_requests.csv",
                                 list(REQUEST_COLUMNS), requests))
-        out.files.append(_write(inbox / "payments" / "demo_payments.csv",
+        out.files.append(write_csv(inbox / "payments" / "demo_payments.csv",
                                 list(PAYMENT_COLUMNS), payments))
 
 
@@ -140,7 +127,7 @@ def _curtailment(con: duckdb.DuckDBPyConnection, inbox: Path, day: date, out: De
          max(1, round(median(kvas) * Decimal("0.05"))), f"{published:{fmt}}"]
         for industry, kvas in sorted(capacities.items())
     ]
-    out.files.append(_write(inbox / "curtailment" / "demo_plan.csv", PLAN_HEADER, plan_rows))
+    out.files.append(write_csv(inbox / "curtailment" / "demo_plan.csv", PLAN_HEADER, plan_rows))
     out.plan_id, out.region = plan_id, region
     out.evaluation_times = {
         "notice": published + timedelta(minutes=1),

@@ -2,19 +2,27 @@
 
 Each notice has a stable key (`bill_ready:<customer>:<period>`, the alert id), so re-running a
 month sends nothing twice; contacts receive only the notice types they subscribe to.
+Run metadata counts sent, failed and unreached per notice type; the WARN check
+`all_contacts_reached` fails when a contact was not reached (`notice_retry_sensor` retries).
 """
 
-import os
-from collections import Counter
-
-from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    MaterializeResult,
+    asset,
+)
 
 from foundation.partitions import monthly_partitions
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
-from notifications.channels import ChannelConfig
 from notifications.recipients import Audience, resolve_recipients
-from notifications.service import DeliveryService
+from notifications.resource import DeliveryResource
+from notifications.service import DeliveryTally
 
 BILLS_SQL = """
 select b.customer_id, c.customer_name, b.period, b.total_yuan
@@ -67,32 +75,53 @@ def alert_context(row: dict) -> dict:
     }
 
 
+UNREACHED_CHECK = "all_contacts_reached"
+
+
+def unreached_check(asset_key: AssetKey) -> AssetCheckSpec:
+    """The WARN check every notices asset reports: did every contact get its notices?"""
+    return AssetCheckSpec(
+        UNREACHED_CHECK, asset=asset_key, blocking=False,
+        description="Warns when a contact was not reached; notice_retry_sensor retries them.",
+    )
+
+
+def unreached_result(asset_key: AssetKey, tally: DeliveryTally) -> AssetCheckResult:
+    """The result of `unreached_check` from a run's tally (fails, as a warning, if any)."""
+    return AssetCheckResult(
+        asset_key=asset_key, check_name=UNREACHED_CHECK, passed=tally.unreached == 0,
+        severity=AssetCheckSeverity.WARN, metadata=tally.metadata(),
+    )
+
+
+MONTHLY_NOTICES = AssetKey(["notify", "monthly_notices"])
+
+
 @asset(
-    key=AssetKey(["notify", "monthly_notices"]),
+    key=MONTHLY_NOTICES,
     group_name="alerts",
     deps=[AssetKey(["finance", "bills"]), AssetKey(["marts", "alerts"])],
     partitions_def=monthly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
+    check_specs=[unreached_check(MONTHLY_NOTICES)],
     description="Bill-ready and alert notices of the month, delivered and ledgered.",
 )
-def monthly_notices(context: AssetExecutionContext, gridledger: Gridledger) -> MaterializeResult:
+def monthly_notices(
+    context: AssetExecutionContext, gridledger: Gridledger, delivery: DeliveryResource
+) -> MaterializeResult:
     """Deliver the month's bill-ready and alert notices to subscribed contacts."""
     window = context.partition_time_window
     span = [window.start.date(), window.end.date()]
-    # One connection held for the whole batch: the ledger's and the outbox's own connections in
-    # this process reuse the open database instead of opening (and checkpointing) the file for
-    # every write, and recipients are resolved on it.
-    with connect(gridledger.warehouse_path) as con:
+    # Plan under one short read-only connection (bills, alerts, recipients), then send with
+    # no connection open: the service writes the ledger in short transactions of its own, so
+    # other processes can open the warehouse while messages are on the wire or backing off.
+    plan: list[tuple[str, str, dict, list]] = []
+    with connect(gridledger.warehouse_path, read_only=True) as con:
         bills = con.execute(BILLS_SQL, span).df().to_dict("records")
         alerts = con.execute(ALERTS_SQL, span).df().to_dict("records")
         managers = tuple(r[0] for r in con.execute(MANAGERS_SQL).fetchall())
-        service = DeliveryService(gridledger.warehouse_path, ChannelConfig.from_env(os.environ))
-        sent: Counter = Counter()
         for bill in bills:
-            recipients = resolve_recipients(
-                con, "bill_ready", Audience(customer_ids=(bill["customer_id"],))
-            )
-            report = service.deliver(
+            plan.append((
                 f"bill_ready:{bill['customer_id']}:{bill['period']}",
                 "bill_ready",
                 {
@@ -100,24 +129,29 @@ def monthly_notices(context: AssetExecutionContext, gridledger: Gridledger) -> M
                     "period": bill["period"],
                     "amount_yuan": bill["total_yuan"],
                 },
-                recipients,
-            )
-            sent["bill_ready"] += len(report.sent)
+                resolve_recipients(
+                    con, "bill_ready", Audience(customer_ids=(bill["customer_id"],))
+                ),
+            ))
         for alert in alerts:
-            recipients = resolve_recipients(
-                con,
-                alert["alert_type"],
-                # the customer's own contacts and the account managers, each if subscribed
-                Audience(customer_ids=(alert["customer_id"],), contact_ids=managers),
-            )
-            report = service.deliver(
-                alert["alert_id"], alert["alert_type"], alert_context(alert), recipients
-            )
-            sent[alert["alert_type"]] += len(report.sent)
+            plan.append((
+                alert["alert_id"], alert["alert_type"], alert_context(alert),
+                resolve_recipients(
+                    con,
+                    alert["alert_type"],
+                    # the customer's own contacts and the account managers, each if subscribed
+                    Audience(customer_ids=(alert["customer_id"],), contact_ids=managers),
+                ),
+            ))
+    service = delivery.service(gridledger.warehouse_path)
+    tally = DeliveryTally()
+    for notice_key, notice_type, values, recipients in plan:
+        tally.add(service.deliver(notice_key, notice_type, values, recipients))
+    if tally.unreached:
+        context.log.warning(
+            f"{tally.unreached} contacts unreached; notice_retry_sensor retries them"
+        )
     return MaterializeResult(
-        metadata={
-            "bills": len(bills),
-            "alerts": len(alerts),
-            "notices_sent": dict(sent),
-        }
+        metadata={"bills": len(bills), "alerts": len(alerts), **tally.metadata()},
+        check_results=[unreached_result(MONTHLY_NOTICES, tally)],
     )

@@ -18,7 +18,7 @@ No `from __future__ import annotations` here: Dagster rejects string annotations
 import os
 import shutil
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from dagster import (
@@ -35,7 +35,9 @@ from pydantic import Field
 from assets.bills.data import load_bills
 from assets.bills.exports import export_finance
 from assets.bills.render import cjk_fonts, render_bill_document, render_bill_pdf
+from foundation.months import months_between
 from foundation.partitions import monthly_partitions
+from foundation.paths import contained
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
 
@@ -52,15 +54,6 @@ class BillDocumentsConfig(Config):
 def bills_root(gridledger: Gridledger) -> Path:
     """`<data_dir>/../bills`: documents sit beside the data directory, not inside the inbox."""
     return Path(gridledger.data_dir).resolve().parent / "bills"
-
-
-def window_periods(start: date, end: date) -> list[str]:
-    """`YYYY-MM` of every month in [start, end)."""
-    periods, year, month = [], start.year, start.month
-    while date(year, month, 1) < end:
-        periods.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return periods
 
 
 def _publish(staging: Path, final: Path) -> None:
@@ -88,7 +81,8 @@ def bill_documents(
 ) -> MaterializeResult:
     """Render the month's bills for people and export the finance tables for accounting."""
     window = context.partition_time_window
-    periods = window_periods(window.start.date(), window.end.date())
+    # `YYYY-MM` of every month in [start, end)
+    periods = months_between(window.start.date(), window.end.date() - timedelta(days=1))
     root = bills_root(gridledger)
     root.mkdir(parents=True, exist_ok=True)
     pdf_budget, issued_on = config.max_pdfs, date.today()
@@ -112,11 +106,11 @@ def bill_documents(
         for bill in bills:
             started = time.perf_counter()
             html = render_bill_document(bill, issued_on)
-            (staging / f"{bill.customer_id}.html").write_text(html, encoding="utf-8")
+            contained(staging, f"{bill.customer_id}.html").write_text(html, encoding="utf-8")
             seconds["html"] += time.perf_counter() - started
             if pdf_budget > 0:
                 started = time.perf_counter()
-                (staging / f"{bill.customer_id}.pdf").write_bytes(render_bill_pdf(html))
+                contained(staging, f"{bill.customer_id}.pdf").write_bytes(render_bill_pdf(html))
                 seconds["pdf"] += time.perf_counter() - started
                 pdf_budget -= 1
                 counts["pdf"] += 1

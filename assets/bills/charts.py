@@ -6,7 +6,6 @@ so browsers and WeasyPrint lay it out the same way. Fonts come from the page's C
 
 from __future__ import annotations
 
-import calendar
 import math
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -14,6 +13,7 @@ from decimal import Decimal
 from html import escape
 
 from assets.bills.formatting import BLOCK_COLORS, BLOCK_NAMES, BLOCK_ORDER, number
+from foundation.months import month_end
 
 FONT = ("Noto Sans CJK SC, Source Han Sans SC, WenQuanYi Micro Hei, WenQuanYi Zen Hei, "
         "Microsoft YaHei, PingFang SC, SimHei, DejaVu Sans, sans-serif")
@@ -93,7 +93,7 @@ def tou_chart(blocks: Sequence[tuple[str, Decimal]], width: int = 330) -> str:
 
 def daily_chart(daily: Sequence, period_start: date, width: int = 680, height: int = 190) -> str:
     """Columns per day of the month, stacked by reading quality (actual / estimated / failed)."""
-    days = calendar.monthrange(period_start.year, period_start.month)[1]
+    days = month_end(period_start).day
     by_day = {d.day: d for d in daily}
     top_value = max((d.total_kwh for d in daily), default=0.0)
     divisor, unit = _axis_unit(top_value, "kWh")

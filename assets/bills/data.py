@@ -15,8 +15,9 @@ from typing import Any
 
 import duckdb
 
+from foundation.months import month_bounds
+
 TOU_CALENDAR = "jibei"  # the calendar core.int_customer_month_blocks bills with
-PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
@@ -71,16 +72,6 @@ class BillData:
     @property
     def period(self) -> str:
         return self.bill["period"]
-
-
-def period_bounds(period: str) -> tuple[date, date]:
-    """[first day, first day of next month) of a `YYYY-MM` period."""
-    if not PERIOD_RE.match(period):
-        raise ValueError(f"period must be YYYY-MM, got {period!r}")
-    year, month = int(period[:4]), int(period[5:])
-    start = date(year, month, 1)
-    end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return start, end
 
 
 # Effective-dated master rows: the version in force at the end of the month (latest valid_from
@@ -226,7 +217,7 @@ def load_bills(
     con: duckdb.DuckDBPyConnection, period: str, customer_ids: list[str] | None = None
 ) -> list[BillData]:
     """All bills of a `YYYY-MM` period (or those customers'), with what their documents show."""
-    start, end = period_bounds(period)
+    start, end = month_bounds(period, "period")
     params: dict[str, Any] = {"period": period, "start": start, "end": end}
     if customer_ids is not None:
         params["customers"] = list(customer_ids)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.bills.data import period_bounds
+from foundation.months import parse_month
 
 EXPORTS = {
     "bills": "select * from finance.bills where period = '{period}' order by customer_id",
@@ -32,7 +32,7 @@ def export_finance(con: duckdb.DuckDBPyConnection, out_dir: Path | str, period: 
 
     `COPY` takes no bound parameters, so the period is checked (`YYYY-MM`) before it is inlined.
     """
-    period_bounds(period)  # raises ValueError unless YYYY-MM
+    parse_month(period, "period")  # raises ValueError unless YYYY-MM
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -13,7 +13,6 @@ needs a CJK font installed for fontconfig (see `cjk_fonts`).
 
 from __future__ import annotations
 
-import calendar
 import functools
 import logging
 import shutil
@@ -49,6 +48,7 @@ from assets.bills.formatting import (
     signed_yuan,
     yuan,
 )
+from foundation.months import month_end
 from notifications.masking import mask_account
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def build_context(bill: BillData, issued_on: date | None = None) -> dict[str, An
     """Everything the template shows, already formatted (the template does no arithmetic)."""
     b = bill.bill
     start: date = b["period_start"]
-    last_day = date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
+    last_day = month_end(start)
     rows, lines_total = _line_rows(bill)
     total: Decimal = b["total_yuan"]
     kwh: Decimal = b["billed_kwh"] or Decimal(0)

@@ -16,6 +16,7 @@ from assets.meters.master_data import MASTER_FILES, load_master_data
 from foundation.partitions import daily_partitions
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
+from quality.config_rules import validate_config
 
 RAW_TABLES = ("interval_reads", "register_reads", "file_ledger", "quarantine_rows", "manual_edits")
 
@@ -32,7 +33,10 @@ RAW_TABLES = ("interval_reads", "register_reads", "file_ledger", "quarantine_row
     name="master_data",
 )
 def master_data(context: AssetExecutionContext, gridledger: Gridledger):
-    """Validate and load the master-data export; a bad file fails with file, line and rule."""
+    """Validate the config seeds and the master-data export, then load the master data; a bad
+    row fails the run with file, line, column and rule before anything is written."""
+    config_rows = validate_config()
+    context.log.info(f"config seeds: {config_rows} rows within their documented rules")
     with connect(gridledger.warehouse_path) as con:
         counts = load_master_data(con, gridledger.master_dir)
     for stem, (schema, _, _) in MASTER_FILES.items():

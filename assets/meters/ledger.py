@@ -7,10 +7,21 @@ checksum was already loaded under any name is recorded as `duplicate` and loads 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+
+
+@dataclass
+class FileReport:
+    """What one pass over a folder of files did; the loaders add their row counts by rule."""
+
+    files_loaded: list[str] = field(default_factory=list)
+    files_duplicate: list[str] = field(default_factory=list)
+    files_quarantined: dict[str, str] = field(default_factory=dict)
+    rows_loaded: int = 0
+
 
 RAW_DDL = """
 create schema if not exists raw;
@@ -93,12 +104,27 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def link_checksum(path: Path) -> str:
+    """Identity of a symbolic link: its target's path, never the content it points to."""
+    return "link:" + hashlib.sha256(str(path.readlink()).encode()).hexdigest()[5:]
+
+
 def scan_landing(landing_dir: Path) -> list[LandingFile]:
-    """All regular files in the landing folder, sorted by name (arrival order of batches)."""
+    """All files in the landing folder, sorted by name (arrival order of batches).
+
+    Symbolic links are listed with the checksum of their target's path and never read, so
+    the platform does not follow a link out of its folders (ingestion quarantines them)."""
     if not landing_dir.exists():
         return []
-    files = sorted(p for p in landing_dir.iterdir() if p.is_file() and not p.name.startswith("."))
-    return [LandingFile(p, sha256_of(p), p.stat().st_size) for p in files]
+    found = []
+    for p in sorted(landing_dir.iterdir()):
+        if p.name.startswith("."):
+            continue
+        if p.is_symlink():
+            found.append(LandingFile(p, link_checksum(p), 0))
+        elif p.is_file():
+            found.append(LandingFile(p, sha256_of(p), p.stat().st_size))
+    return found
 
 
 def pending_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> list[LandingFile]:

@@ -3,10 +3,14 @@
 Idempotent: a file is identified by (name, SHA-256); a checksum already loaded under another
 name is recorded as a duplicate and loads nothing. Unreadable files are copied to the
 quarantine folder and recorded with the reason; invalid rows go to `raw.quarantine_rows`.
+Failures are isolated per file: any error while reading, typing or checking one file
+quarantines that file with the error as its reason and the pass goes on with the next file.
+Only a failure to write the ledger itself (the warehouse) stops the pass.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +21,7 @@ import duckdb
 
 from assets.meters import rules
 from assets.meters.ledger import (
+    FileReport,
     LandingFile,
     ensure_raw_schema,
     loaded_checksums,
@@ -30,16 +35,13 @@ from assets.meters.readers import (
     MalformedFile,
     read_landing_file,
 )
+from foundation.warehouse import transaction
 
 
 @dataclass
-class IngestReport:
+class IngestReport(FileReport):
     """What one ingestion pass did."""
 
-    files_loaded: list[str] = field(default_factory=list)
-    files_duplicate: list[str] = field(default_factory=list)
-    files_quarantined: dict[str, str] = field(default_factory=dict)
-    rows_loaded: int = 0
     rows_quarantined: int = 0
     quarantined_by_rule: Counter = field(default_factory=Counter)
 
@@ -89,19 +91,67 @@ def _ingest_one(
         _ledger(con, landing, "duplicate", 0, 0, 0, f"same content as {first_name}", None, now)
         report.files_duplicate.append(name)
         return
+    if landing.path.is_symlink():
+        reason = "symbolic link: not followed (files must be placed in the landing folder)"
+        _ledger(con, landing, "quarantined", 0, 0, 0, f"{name}: {reason}", None, now)
+        report.files_quarantined[name] = reason
+        return
     try:
         result = read_landing_file(landing.path, landing.kind)
-    except MalformedFile as exc:
-        quarantine_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(landing.path, quarantine_dir / f"{landing.sha256[:12]}_{name}")
-        _ledger(con, landing, "quarantined", 0, 0, 0, f"{name}: {exc}", None, now)
-        report.files_quarantined[name] = str(exc)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is quarantined, not fatal
+        _quarantine_file(con, landing, quarantine_dir, report, _reason(exc), now)
         return
-
-    typed, rules_sql, reason_sql, raw_sql, insert_sql, span_sql = _KIND_SQL[landing.kind]
-    typed_sql = typed(ts_is_text=not result.typed_timestamps)
-    con.begin()
     try:
+        _load_rows(con, landing, result, report, now)
+    except duckdb.Error as exc:
+        if _warehouse_is_down(con):
+            raise
+        _quarantine_file(con, landing, quarantine_dir, report, _reason(exc), now)
+    except Exception as exc:  # noqa: BLE001 - a bad file must not hold back the others
+        _quarantine_file(con, landing, quarantine_dir, report, _reason(exc), now)
+
+
+def _reason(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    kind = "" if isinstance(exc, MalformedFile) else f"{type(exc).__name__}: "
+    return f"{kind}{text}"[:500]
+
+
+def _warehouse_is_down(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.execute("select 1").fetchone()
+        return False
+    except duckdb.Error:
+        return True
+
+
+def quarantine_name(landing: LandingFile) -> str:
+    """A safe file name for the quarantine copy: checksum prefix + a tame, short original name."""
+    tame = re.sub(r"[^A-Za-z0-9._-]+", "_", landing.path.name)[-80:].lstrip(".")
+    return f"{landing.sha256[:16]}_{tame}"
+
+
+def _quarantine_file(
+    con: duckdb.DuckDBPyConnection, landing: LandingFile, quarantine_dir: Path,
+    report: IngestReport, reason: str, now: datetime,
+) -> None:
+    """Copy the file to quarantine under a safe name and ledger it with the reason."""
+    name = landing.path.name
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(landing.path, quarantine_dir / quarantine_name(landing))
+    _ledger(con, landing, "quarantined", 0, 0, 0, f"{name}: {reason}", None, now)
+    report.files_quarantined[name] = reason
+
+
+def _load_rows(
+    con: duckdb.DuckDBPyConnection, landing: LandingFile, result, report: IngestReport,
+    now: datetime,
+) -> None:
+    """Type, check and load one readable file's rows in one transaction."""
+    name = landing.path.name
+    typed, rules_sql, reason_sql, raw_sql, insert_sql, span_sql = _KIND_SQL[landing.kind]
+    typed_sql = typed(ts_is_text=not result.typed_timestamps, zoned=result.zoned_timestamps)
+    with transaction(con):
         file_id = next_file_id(con)
         _register_batch(con, result, landing.kind)
         con.execute(f"create or replace temp table typed as {typed_sql}")
@@ -130,10 +180,6 @@ def _ingest_one(
         span = con.execute(span_sql).fetchone()
         _ledger(con, landing, "loaded", n_total, n_total - n_bad, n_bad, None, span, now, file_id)
         con.execute("drop table typed; drop table checked; drop view if exists batch")
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
     report.files_loaded.append(name)
     report.rows_loaded += n_total - n_bad
     report.rows_quarantined += n_bad

@@ -9,9 +9,12 @@ newer version than the reads it corrects, and as-of queries see it from its `ing
 Rows that cannot be applied are rejected into `raw.quarantine_rows` with the rule and a reason:
 missing_field (any column empty — an edit needs a reason and an approver), unknown_channel,
 bad_timestamp, bad_number, unknown_meter (not in master.metering_points on that day) and
-misaligned_timestamp (not on the meter's interval boundary). VEE (core.int_interval_validated)
-applies the latest edit of an interval as a new version: quality_flag EDITED, method manual_edit,
-version = the edit file's ledger id, source_row = its line.
+misaligned_timestamp (not on the meter's interval boundary), future_interval (the interval
+starts after now, China time) and no_landed_reads (the meter has no landed read on that day:
+VEE never validates such a day, so the edit would silently not apply). VEE
+(core.int_interval_validated) applies the latest edit of an interval as a new version:
+quality_flag EDITED, method manual_edit, version = the edit file's ledger id, source_row = its
+line.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from pathlib import Path
 
 import duckdb
 
-from assets.meters.ledger import ensure_raw_schema, next_file_id, sha256_of
+from assets.meters.ledger import FileReport, ensure_raw_schema, next_file_id, sha256_of
+from foundation.clock import china_now
+from foundation.warehouse import transaction
 
 EDIT_COLUMNS = ("meter_id", "channel", "interval_start", "value", "reason", "approver", "edited_at")
 
@@ -67,6 +72,13 @@ select t.*,
     when m.meter_id is null then 'unknown_meter'
     when (hour(t.ts) * 60 + minute(t.ts)) % m.interval_minutes <> 0 or second(t.ts) <> 0
       then 'misaligned_timestamp'
+    when t.ts >= $now then 'future_interval'
+    when not exists (
+        select 1 from raw.interval_reads r
+        where r.meter_id = t.meter_id
+          and r.interval_start >= cast(t.ts as date)
+          and r.interval_start < cast(t.ts as date) + interval 1 day
+    ) then 'no_landed_reads'
   end as rule,
   m.interval_minutes
 from edit_typed t
@@ -88,18 +100,17 @@ case rule
        || cast(ts as date)
   when 'misaligned_timestamp' then 'interval_start ' || ts_text || ' is not on the meter''s '
        || interval_minutes || '-minute boundary'
+  when 'future_interval' then 'interval_start ' || ts_text || ' is in the future'
+  when 'no_landed_reads' then 'meter ' || meter_id || ' has no landed read on '
+       || cast(ts as date) || ' (land the day''s reads first)'
 end
 """
 
 
 @dataclass
-class EditsReport:
+class EditsReport(FileReport):
     """What one pass over the edits folder did."""
 
-    files_loaded: list[str] = field(default_factory=list)
-    files_duplicate: list[str] = field(default_factory=list)
-    files_quarantined: dict[str, str] = field(default_factory=dict)
-    rows_loaded: int = 0
     rows_rejected: int = 0
     rejected_by_rule: dict[str, int] = field(default_factory=dict)
 
@@ -119,7 +130,7 @@ def load_manual_edits(
     if not edits_dir.is_dir():
         return report
     seen = set(con.execute("select file_name, sha256 from raw.file_ledger").fetchall())
-    for path in sorted(p for p in edits_dir.glob("*.csv") if p.is_file()):
+    for path in sorted(p for p in edits_dir.glob("*.csv") if p.is_file() and not p.is_symlink()):
         digest = sha256_of(path)
         if (path.name, digest) not in seen:
             _load_one(con, path, digest, quarantine_dir, report)
@@ -169,11 +180,11 @@ def _load_one(con: duckdb.DuckDBPyConnection, path: Path, digest: str,
         report.files_quarantined[path.name] = str(exc)
         return
 
-    con.begin()
-    try:
+    with transaction(con):
         file_id = next_file_id(con)
         con.execute(f"create or replace temp table edit_typed as {TYPED_SQL}")
-        con.execute(f"create or replace temp table edit_checked as {RULES_SQL}")
+        con.execute(f"create or replace temp table edit_checked as {RULES_SQL}",
+                    {"now": china_now()})
         con.execute(
             f"""insert into raw.manual_edits
                 select {file_id}, source_row, meter_id, channel, ts, val, reason, approver,
@@ -198,10 +209,6 @@ def _load_one(con: duckdb.DuckDBPyConnection, path: Path, digest: str,
         rejected = sum(by_rule.values())
         _ledger(con, file_id, path, digest, "loaded", total, total - rejected, rejected, None, span)
         con.execute("drop table edit_batch; drop table edit_typed; drop table edit_checked")
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
     report.files_loaded.append(path.name)
     report.rows_loaded += total - rejected
     report.rows_rejected += rejected

@@ -7,12 +7,17 @@ nothing is half-loaded. Personal data (phones, e-mails, bank accounts) goes to t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from foundation.paths import ID_RULE, is_safe_id
+from foundation.warehouse import transaction
 from foundation.workflow_schema import ensure_workflow_schema
+from quality.config_rules import codes
 
 DATE, TEXT, INT, DEC = "date", "varchar", "bigint", "decimal(18, 3)"
 
@@ -151,6 +156,40 @@ REFERENCES = [
 ]
 
 
+# Columns whose values name files or folders somewhere (bill documents, inbox, exports).
+ID_COLUMNS = {
+    "retailer_id", "customer_id", "meter_id", "contract_id", "package_id", "contact_id",
+    "group_id",
+}
+
+
+# Codes a column may hold: from the config seeds (what the money can price) or fixed lists.
+ENUMERATIONS: dict[tuple[str, str], Callable[[], set[str]]] = {
+    ("customers", "voltage_level"): lambda: codes("tariffs", "voltage_level") - {"*"},
+    ("customers", "tariff_type"): lambda: codes("tariffs", "tariff_type") - {"*"},
+    ("customers", "customer_class"): lambda: {"industrial", "commercial", "residential"},
+    ("customers", "pf_standard"): lambda: codes("pf_adjustment_rates", "pf_standard") | {"none"},
+    ("customers", "basic_charge_mode"):
+        lambda: {"capacity", "contract_demand", "actual_demand", "none"},
+    ("metering_points", "interval_minutes"): lambda: {"1", "5", "10", "15", "30", "60"},
+    ("contracts", "package_id"): lambda: codes("retail_packages", "package_id"),
+    ("contracts", "deviation_clause_id"): lambda: codes("deviation_clauses", "deviation_clause_id"),
+}
+# Allowed ranges (inclusive) of numbers that drive money or physics; docs/data_contracts.md.
+RANGES: dict[tuple[str, str], tuple[Decimal, Decimal]] = {
+    ("customers", "contract_capacity_kva"): (Decimal(0), Decimal(10_000_000)),
+    ("customers", "contract_demand_kw"): (Decimal(0), Decimal(10_000_000)),
+    ("customers", "transformer_kva"): (Decimal(0), Decimal(10_000_000)),
+    ("metering_points", "ct_ratio"): (Decimal(1), Decimal(100_000)),
+    ("metering_points", "pt_ratio"): (Decimal(1), Decimal(100_000)),
+    ("metering_points", "multiplier"): (Decimal(1), Decimal(10_000_000)),
+    ("metering_points", "register_digits"): (Decimal(1), Decimal(12)),
+    ("contracts", "termination_rate_yuan_per_mwh"): (Decimal(0), Decimal(1_000)),
+    ("contracts", "termination_cap_yuan"): (Decimal(0), Decimal(100_000_000)),
+    ("contract_volumes", "contracted_kwh"): (Decimal(0), Decimal(1_000_000_000_000)),
+}
+
+
 class MasterDataError(ValueError):
     """A master-data file breaks a rule; the message names the file, line and rule."""
 
@@ -159,18 +198,13 @@ def load_master_data(con: duckdb.DuckDBPyConnection, master_dir: Path) -> dict[s
     """Validate and (re)load every master file in one transaction; return row counts."""
     frames = {stem: _read(master_dir, stem) for stem in MASTER_FILES}
     counts: dict[str, int] = {}
-    con.begin()
-    try:
+    with transaction(con):
         con.execute("create schema if not exists master; create schema if not exists restricted")
         for stem, frame in frames.items():
             counts[stem] = _load_table(con, stem, frame)
         for child, col, parent, pcol in REFERENCES:
             _check_reference(con, child, col, parent, pcol)
         ensure_workflow_schema(con)  # dbt reads workflow.contract_terminations (stg_contracts)
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
     return counts
 
 
@@ -209,6 +243,8 @@ def _load_table(con: duckdb.DuckDBPyConnection, stem: str, frame: pd.DataFrame) 
                 raise MasterDataError(
                     f"{stem}.csv line {bad[0]}: column {col} = {bad[1]!r} breaks rule {rule}"
                 )
+        _check_ids(stem, frame)
+        _check_domains(stem, frame)
         keys = ", ".join(f'"{k}"' for k in key)
         dup = con.execute(
             f"select min(line), max(line) from frame group by {keys} having count(*) > 1 limit 1"
@@ -222,6 +258,57 @@ def _load_table(con: duckdb.DuckDBPyConnection, stem: str, frame: pd.DataFrame) 
         return len(frame)
     finally:
         con.unregister("frame")
+
+
+def _check_ids(stem: str, frame: pd.DataFrame) -> None:
+    """Every id column matches the documented id pattern (ids become file names)."""
+    for col in ID_COLUMNS & set(frame.columns):
+        for line, value in zip(frame["line"], frame[col], strict=True):
+            if value != "" and not is_safe_id(value):
+                raise MasterDataError(
+                    f"{stem}.csv line {line}: column {col} = {value!r} breaks rule id_pattern "
+                    f"({ID_RULE})"
+                )
+
+
+def _check_domains(stem: str, frame: pd.DataFrame) -> None:
+    """Codes in their enumeration and numbers in their range, else file, line, column, value."""
+    for (file, col), allowed_of in ENUMERATIONS.items():
+        if file != stem:
+            continue
+        allowed = allowed_of()
+        for line, value in zip(frame["line"], frame[col], strict=True):
+            if value != "" and value not in allowed and not _same_number(value, allowed):
+                raise MasterDataError(
+                    f"{stem}.csv line {line}: column {col} = {value!r} is not one of "
+                    f"{sorted(allowed)} (rule: enumeration)")
+    for (file, col), (low, high) in RANGES.items():
+        if file != stem:
+            continue
+        for line, value in zip(frame["line"], frame[col], strict=True):
+            if value == "":
+                continue
+            number = _decimal(value)
+            if number is None or not low <= number <= high:
+                raise MasterDataError(
+                    f"{stem}.csv line {line}: column {col} = {value!r} is outside the allowed "
+                    f"range [{low}, {high}] (rule: range)")
+
+
+def _decimal(value: str) -> Decimal | None:
+    """A plain decimal (no exponent, no separators), or None."""
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        return None
+    plain = number.is_finite() and "e" not in value.lower() and "_" not in value
+    return number if plain else None
+
+
+def _same_number(value: str, allowed: set[str]) -> bool:
+    """`0.9` matches an allowed `0.90`: numeric codes compare as numbers."""
+    number = _decimal(value)
+    return number is not None and any(_decimal(a) == number for a in allowed)
 
 
 def _check_reference(

@@ -2,42 +2,85 @@
 
 Structural problems only (a row the platform cannot place or type). Values that are wrong but
 well-formed — negatives, spikes, duplicates — pass through here and are judged by VEE.
+
+Parsing is strict: numbers are plain decimals (no digit separators such as `1_000`, no
+exponents), interval lengths and multipliers whole numbers (`15.4` is not 15, `abc` is not
+absent). Timestamps: naive values are China wall-clock time (Asia/Shanghai, UTC+8, no DST);
+values with a zone or offset are converted to China wall-clock time, never to UTC.
 """
 
 from __future__ import annotations
 
-# End-of-interval label to timestamp: `24:00` is the end of its own date.
-_PARSE_TS = """
+from foundation.clock import CHINA_TZ
+
+# End-of-interval label to timestamp: `24:00` is the end of its own date. A label with a zone
+# or UTC offset (`2026-10-01 00:15+08:00`, `...Z`) is converted to China wall-clock time.
+_PARSE_TS = r"""
 case when substr({col}, 11, 6) in (' 24:00', 'T24:00') and length({col}) in (16, 19)
      then try_strptime(substr({col}, 1, 10), '%Y-%m-%d') + interval 1 day
      else coalesce(try_strptime({col}, '%Y-%m-%d %H:%M'),
                    try_strptime({col}, '%Y-%m-%d %H:%M:%S'),
                    try_strptime({col}, '%Y-%m-%d %H:%M:%S.%f'),
-                   try_strptime({col}, '%Y-%m-%dT%H:%M:%S')) end
+                   try_strptime({col}, '%Y-%m-%dT%H:%M:%S'),
+                   case when regexp_matches({col}, '(Z|[+-]\d\d:?\d\d)$')
+                        then timezone('{tz}', coalesce(try_cast({col} as timestamptz),
+                                                       try_strptime({col}, '%Y-%m-%d %H:%M%z')))
+                   end) end
 """
 
-# Typed columns (Parquet) cast directly; text columns (CSV) go through the label parser.
-def interval_typed(ts_is_text: bool) -> str:
+_PLAIN_DECIMAL = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$"
+_WHOLE_NUMBER = r"^\s*\+?\d+(\.0*)?\s*$"
+
+
+def strict_cast(col: str, sql_type: str, pattern: str) -> str:
+    """Cast text only when it matches the pattern; typed (Parquet) numbers cast as they are."""
+    text_fails = f"not regexp_matches({col}::varchar, '{pattern}')"
+    return (f"case when typeof({col}) = 'VARCHAR' and {text_fails} "
+            f"then null else try_cast({col} as {sql_type}) end")
+
+
+def whole_number(col: str) -> str:
+    """An integer only when the value is whole (15 or 15.0, never 15.4)."""
+    return (f"case when try_cast({col} as double) = try_cast(try_cast({col} as double) as bigint) "
+            f"then {strict_cast(col, 'integer', _WHOLE_NUMBER)} end")
+
+
+def timestamp_sql(col: str, ts_is_text: bool, zoned: bool = False) -> str:
+    """The typing of a time column: text labels parsed, typed columns cast, zoned converted."""
+    if ts_is_text:
+        return _PARSE_TS.format(col=f"{col}::varchar", tz=CHINA_TZ)
+    if zoned:
+        return f"timezone('{CHINA_TZ}', try_cast({col} as timestamptz))"
+    return f"try_cast({col} as timestamp)"
+
+
+def interval_typed(ts_is_text: bool, zoned: bool = False) -> str:
     """SELECT typing the `batch` view's interval rows; raw text kept only for reasons."""
-    ts = _PARSE_TS.format(col="interval_end::varchar") if ts_is_text else (
-        "try_cast(interval_end as timestamp)"
-    )
+    ts = timestamp_sql("interval_end", ts_is_text, zoned)
     return f"""
 select source_row, trim(meter_id::varchar) as meter_id, trim(channel::varchar) as channel,
        trim(unit::varchar) as unit, interval_end::varchar as interval_end,
        interval_minutes::varchar as interval_minutes, value::varchar as value,
        multiplier::varchar as multiplier,
-       try_cast(interval_minutes as integer) as minutes,
-       try_cast(value as decimal(18, 3)) as val,
-       try_cast(multiplier as integer) as mult,
+       {whole_number("interval_minutes")} as minutes,
+       {strict_cast("value", "decimal(18, 3)", _PLAIN_DECIMAL)} as val,
+       {whole_number("multiplier")} as mult,
        {ts} as ts_end
 from batch
 """
 
 
 INTERVAL_RULES = """
-select t.*,
-  t.ts_end - to_minutes(t.minutes) as interval_start,
+with placed as (
+  select t.*, t.ts_end - to_minutes(t.minutes) as interval_start,
+    (select min(m.interval_minutes) from master.metering_points m
+     where m.meter_id = t.meter_id
+       and (t.ts_end - to_minutes(t.minutes))::date >= m.valid_from
+       and (m.valid_to is null or (t.ts_end - to_minutes(t.minutes))::date <= m.valid_to)
+    ) as master_minutes
+  from typed t
+)
+select t.* exclude (master_minutes),
   case
     when coalesce(t.meter_id, '') = '' or coalesce(t.channel, '') = ''
          or t.interval_end is null or t.value is null or t.unit is null then 'missing_field'
@@ -45,18 +88,16 @@ select t.*,
     when t.ts_end is null then 'bad_timestamp'
     when t.minutes is null or t.minutes not in (1, 5, 10, 15, 30, 60) then 'bad_interval_length'
     when t.val is null then 'bad_number'
+    when t.multiplier is not null and trim(t.multiplier) <> '' and (t.mult is null or t.mult < 1)
+      then 'bad_multiplier'
     when (t.channel = 'kwh_imp' and t.unit <> 'kWh')
       or (t.channel = 'kvarh_imp' and t.unit <> 'kvarh') then 'unit_mismatch'
     when (hour(t.ts_end) * 60 + minute(t.ts_end)) % t.minutes <> 0
       or second(t.ts_end) <> 0 then 'misaligned_timestamp'
-    when not exists (
-        select 1 from master.metering_points m
-        where m.meter_id = t.meter_id
-          and (t.ts_end - to_minutes(t.minutes))::date >= m.valid_from
-          and (m.valid_to is null or (t.ts_end - to_minutes(t.minutes))::date <= m.valid_to)
-    ) then 'unknown_meter'
+    when t.master_minutes is null then 'unknown_meter'
+    when t.minutes <> t.master_minutes then 'interval_mismatch'
   end as rule
-from typed t
+from placed t
 """
 
 INTERVAL_REASON = """
@@ -69,13 +110,16 @@ case rule
     then 'interval_end ' || coalesce(interval_end, 'NULL') || ' is not a timestamp'
   when 'bad_interval_length' then 'interval_minutes ' || coalesce(interval_minutes, 'NULL')
        || ' is not one of 1, 5, 10, 15, 30, 60'
-  when 'bad_number' then 'value ' || coalesce(value, 'NULL') || ' is not a decimal number'
+  when 'bad_number' then 'value ' || coalesce(value, 'NULL') || ' is not a plain decimal number'
+  when 'bad_multiplier' then 'multiplier ' || multiplier || ' is not a positive whole number'
   when 'unit_mismatch'
     then 'unit ' || coalesce(unit, 'NULL') || ' does not match channel ' || channel
   when 'misaligned_timestamp' then 'interval_end ' || interval_end || ' is not on a '
        || minutes || '-minute boundary'
   when 'unknown_meter' then 'meter ' || meter_id || ' is not in master.metering_points on '
        || interval_start::date
+  when 'interval_mismatch' then 'interval_minutes ' || minutes || ' differs from the master '
+       || 'interval of meter ' || meter_id || ' on ' || interval_start::date
 end
 """
 
@@ -83,15 +127,13 @@ INTERVAL_RAW_RECORD = """
 concat_ws(',', meter_id, channel, interval_end, interval_minutes, value, unit, multiplier)
 """
 
-def register_typed(ts_is_text: bool) -> str:
+def register_typed(ts_is_text: bool, zoned: bool = False) -> str:
     """SELECT typing the `batch` view's register rows."""
-    ts = _PARSE_TS.format(col="read_at::varchar") if ts_is_text else (
-        "try_cast(read_at as timestamp)"
-    )
+    ts = timestamp_sql("read_at", ts_is_text, zoned)
     return f"""
 select source_row, trim(meter_id::varchar) as meter_id, trim(channel::varchar) as channel,
        read_at::varchar as read_at, register_value::varchar as register_value,
-       try_cast(register_value as decimal(18, 2)) as val,
+       {strict_cast("register_value", "decimal(18, 2)", _PLAIN_DECIMAL)} as val,
        {ts} as ts
 from batch
 """

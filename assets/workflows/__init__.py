@@ -1,11 +1,14 @@
 """Business workflows fed by inbox files: early termination and orderly power use (curtailment).
 
-- `schema.py`: the `workflow` schema (state that must survive master-data reloads)
+- `foundation/workflow_schema.py`: the `workflow` schema (state that must survive master-data
+  reloads)
 - `inbox.py`: reading and validating inbox CSVs, file ledger, rejections
-- `termination.py`: request -> fee -> payment instruction -> payment result -> notices
-- `curtailment.py`: plan -> affected customers -> notice / reminder / escalation / all-clear
-  -> reduction vs baseline; lead times in `curtailment_rules.csv`
-- `demo_inbox.py`: demo inbox files chosen from the warehouse's master data
+- `termination.py`: request -> fee -> payment instruction -> payment result -> notices;
+  the fee itself in `termination_fee.py`
+- `curtailment/`: plan -> affected customers -> notice / reminder / escalation / all-clear
+  -> reduction vs baseline (`rules`, `plans`, `baseline`, `messages`, `evaluation`); lead times
+  in `curtailment_rules.csv`
+- `assets.py`: the Dagster assets; `tools/demo_inbox.py` writes demo inbox files
 
 This module holds the recipient rules both workflows share. Contacts carry no retailer id in the
 CRM export, so "the retailer side" is resolved as: account managers attached to a customer of

@@ -1,8 +1,10 @@
 """Workflow assets: early termination and curtailment, materialized by their jobs.
 
 `termination_workflow` processes `inbox/terminations` and `inbox/payments`;
-`curtailment_workflow` does everything due at its configured "now" (see `curtailment.py`).
-The sensors that launch them are wiring: `orchestration/workflow_sensors.py`.
+`curtailment_workflow` does everything due at its configured "now" (see `curtailment/`).
+Metadata counts notices sent, failed and unreached per notice type; the WARN check
+`all_contacts_reached` fails when a contact was not reached. The sensors that launch them are
+wiring: `orchestration/workflow_sensors.py`.
 """
 
 from datetime import datetime
@@ -17,16 +19,21 @@ from dagster import (
     multi_asset,
 )
 
+from assets.alerts.notices import unreached_check, unreached_result
 from assets.workflows.curtailment import evaluate_curtailment
 from assets.workflows.inbox import china_now
 from assets.workflows.termination import run_termination_workflow
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
+from notifications.resource import DeliveryResource
 
 TERMINATION_TABLES = (
     "termination_requests", "payment_instructions", "contract_terminations", "termination_audit",
 )
 CURTAILMENT_TABLES = ("curtailment_plans", "curtailment_stages", "curtailment_results")
+# the assets whose WARN check `all_contacts_reached` reports the workflow's notices
+TERMINATION_NOTICES = AssetKey(["workflow", "termination_audit"])
+CURTAILMENT_NOTICES = AssetKey(["workflow", "curtailment_stages"])
 
 
 def _row_counts(warehouse: Path, tables: tuple[str, ...]) -> dict[str, int]:
@@ -45,11 +52,16 @@ def _row_counts(warehouse: Path, tables: tuple[str, ...]) -> dict[str, int]:
         )
         for table in TERMINATION_TABLES
     ],
+    check_specs=[unreached_check(TERMINATION_NOTICES)],
     name="termination_workflow",
 )
-def termination_workflow(context: AssetExecutionContext, gridledger: Gridledger):
+def termination_workflow(
+    context: AssetExecutionContext, gridledger: Gridledger, delivery: DeliveryResource
+):
     """New termination requests and payment results; outcome notices to both sides."""
-    report = run_termination_workflow(gridledger.warehouse_path, gridledger.inbox_dir)
+    warehouse = gridledger.warehouse_path
+    report = run_termination_workflow(warehouse, gridledger.inbox_dir,
+                                      service=delivery.service(warehouse))
     for request_id, contacts in report.unreached.items():
         context.log.warning(f"termination {request_id}: unreached {contacts}, retried next run")
     counts = _row_counts(gridledger.warehouse_path, TERMINATION_TABLES)
@@ -58,11 +70,12 @@ def termination_workflow(context: AssetExecutionContext, gridledger: Gridledger)
         "payments_applied": report.payments_applied, "rows_rejected": report.rejected,
         "terminated": ", ".join(report.terminated),
         "payment_failed": ", ".join(report.payment_failed),
-        "notices_sent": report.notices_sent,
+        **report.tally.metadata(),
     }
     for table in TERMINATION_TABLES:
         yield MaterializeResult(asset_key=AssetKey(["workflow", table]),
                                 metadata={"dagster/row_count": counts[table], **summary})
+    yield unreached_result(TERMINATION_NOTICES, report.tally)
 
 
 class CurtailmentClock(Config):
@@ -81,14 +94,18 @@ class CurtailmentClock(Config):
         )
         for table in CURTAILMENT_TABLES
     ],
+    check_specs=[unreached_check(CURTAILMENT_NOTICES)],
     name="curtailment_workflow",
 )
 def curtailment_workflow(
-    context: AssetExecutionContext, config: CurtailmentClock, gridledger: Gridledger
+    context: AssetExecutionContext, config: CurtailmentClock, gridledger: Gridledger,
+    delivery: DeliveryResource,
 ):
     """Accept new plans and do every notice and result due at the configured time."""
     now = datetime.fromisoformat(config.now) if config.now else china_now()
-    report = evaluate_curtailment(gridledger.warehouse_path, gridledger.inbox_dir, now=now)
+    warehouse = gridledger.warehouse_path
+    report = evaluate_curtailment(warehouse, gridledger.inbox_dir, now=now,
+                                  service=delivery.service(warehouse))
     for key, contacts in report.unreached.items():
         context.log.warning(f"{key}: unreached {contacts}, retried next evaluation")
     counts = _row_counts(gridledger.warehouse_path, CURTAILMENT_TABLES)
@@ -96,10 +113,12 @@ def curtailment_workflow(
         "evaluated_at": now.isoformat(sep=" "), "plans_accepted": ", ".join(report.plans_accepted),
         "notices": len(report.delivered), "messages_sent": sum(report.delivered.values()),
         "skipped": len(report.skipped), "results": len(report.results),
+        **report.tally.metadata(),
     }
     for table in CURTAILMENT_TABLES:
         yield MaterializeResult(asset_key=AssetKey(["workflow", table]),
                                 metadata={"dagster/row_count": counts[table], **summary})
+    yield unreached_result(CURTAILMENT_NOTICES, report.tally)
 
 
 

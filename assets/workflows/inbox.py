@@ -11,7 +11,16 @@ Formats (UTF-8, optional BOM, header row, extra columns ignored):
 - `payments/*.csv`: instruction_id, result (success|failure), amount_yuan, paid_at, failure_reason
 - `curtailment/*.csv`: plan_id, plan_type, warning_level, window_start, window_end, region,
   industry, customer_id, target_kw, published_at (optional: plan_name, measure)
-Times are China Standard Time, `YYYY-MM-DD HH:MM[:SS]` (a bare date means 00:00).
+Times are China Standard Time, `YYYY-MM-DD HH:MM[:SS]` (a bare date means 00:00), and must lie
+within the configured horizon around the run's clock (`limits.py`; compared as times, never as
+strings). Amounts and powers are plain decimals (`1500.00`): exponent notation (`1.5e3`) is
+rejected, never rounded, and each has a documented range (`limits.py`). A row with more or fewer
+fields than the header is rejected. Symbolic links in an inbox folder are never followed: each is
+recorded as a rejected file ('symbolic link: not followed') and nothing is read through it.
+
+Personal data: `workflow.rejections` keeps the row as read with every value masked
+(`notifications.masking`: `requested_by` as a person, every other value as free text), and the
+reason scrubbed the same way; the unmasked file stays in the inbox folder only.
 """
 
 from __future__ import annotations
@@ -20,24 +29,28 @@ import csv
 import hashlib
 import io
 import json
+import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from assets.workflows.limits import WorkflowLimits, workflow_limits
+from foundation.clock import CST, china_now
+from notifications.masking import scrub_person, scrub_text
+
 Parser = Callable[[str], Any]
 
 KINDS = ("terminations", "payments", "curtailment")
-CST = timezone(timedelta(hours=8), "CST")  # China Standard Time, no daylight saving
-
-
-def china_now() -> datetime:
-    """Naive China Standard Time now: the workflow clock (inject another one in tests)."""
-    return datetime.now(CST).replace(tzinfo=None)
+SYMLINK_REASON = "symbolic link: not followed"
+PERSON_COLUMNS = frozenset({"requested_by"})  # columns that name a person: masked word by word
+_PLAIN_DECIMAL = re.compile(r"\d+(\.\d+)?")
+_EXPONENT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
 
 
 class RowError(ValueError):
@@ -73,20 +86,31 @@ def optional_timestamp(value: str) -> datetime | None:
     return timestamp(value) if value else None
 
 
-def decimal(places: int) -> Parser:
-    """A non-negative decimal with at most `places` decimals."""
+def decimal(places: int, maximum: Callable[[WorkflowLimits], Decimal] | None = None) -> Parser:
+    """A plain non-negative decimal (`1500.25`) with at most `places` decimals, parsed exactly.
+
+    Exponent notation (`1.5e3`), signs, separators and NaN/Infinity are rejected, never
+    converted; `maximum` picks the upper bound from the configured limits.
+    """
 
     def parse(value: str) -> Decimal:
         if not value:
             raise RowError("is required")
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise RowError(f"{value!r} is not a number") from None
-        if not number.is_finite() or number < 0:
-            raise RowError(f"{value!r} must be a non-negative number")
+        if not _PLAIN_DECIMAL.fullmatch(value):
+            if _EXPONENT.fullmatch(value):
+                raise RowError(f"{value!r} uses exponent notation; write a plain decimal")
+            try:
+                number = Decimal(value)
+            except InvalidOperation:
+                raise RowError(f"{value!r} is not a number") from None
+            if number.is_finite() and number < 0:
+                raise RowError(f"{value!r} must be a non-negative number")
+            raise RowError(f"{value!r} is not a plain decimal (digits and one '.')")
+        number = Decimal(value)
         if -number.as_tuple().exponent > places:  # type: ignore[operator]
             raise RowError(f"{value!r} has more than {places} decimals")
+        if maximum is not None and number > (limit := maximum(workflow_limits())):
+            raise RowError(f"{value} is above the maximum {limit}")
         return number
 
     return parse
@@ -150,28 +174,65 @@ class InboxFile:
             self.rejections.append(Rejection(row.line, reason, record_id, row.raw))
 
 
+def read_no_follow(path: Path) -> bytes:
+    """The file's bytes; OSError (ELOOP) if the path is a symbolic link: it is never followed."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
 def file_checksum(path: Path) -> str:
-    """SHA-256 of the file content."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of the file content (a symbolic link is not followed: OSError)."""
+    return hashlib.sha256(read_no_follow(path)).hexdigest()
 
 
 def inbox_files(folder: Path) -> list[Path]:
-    """CSV files of one inbox folder, by name (missing folder: none)."""
+    """CSV files of one inbox folder, by name (missing folder or a symlinked one: none).
+
+    Symbolic links are left out (see `inbox_symlinks`).
+    """
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if not p.is_symlink() and p.is_file() and p.suffix.lower() == ".csv")
+
+
+def inbox_symlinks(folder: Path) -> list[Path]:
+    """Symbolic links in an inbox folder (any name), or the folder itself if it is one."""
+    if folder.is_symlink():
+        return [folder]
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+    return sorted(p for p in folder.iterdir() if p.is_symlink())
+
+
+def _check_horizon(values: dict[str, Any], horizon: tuple[datetime, datetime]) -> list[str]:
+    first, last = horizon
+    return [f"{column} {value:%Y-%m-%d %H:%M} is outside the accepted horizon"
+            f" {first:%Y-%m-%d} .. {last:%Y-%m-%d}"
+            for column, value in values.items()
+            if isinstance(value, datetime) and not first <= value <= last]
 
 
 def read_inbox_file(
     kind: str, path: Path, columns: dict[str, Parser], key: str,
-    optional_columns: dict[str, Parser] | None = None,
+    optional_columns: dict[str, Parser] | None = None, now: datetime | None = None,
 ) -> InboxFile:
-    """Read one CSV: every row is either parsed (all rules pass) or rejected with its reason."""
-    content = path.read_bytes()
-    result = InboxFile(kind, path, hashlib.sha256(content).hexdigest())
+    """Read one CSV: every row is either parsed (all rules pass) or rejected with its reason.
+
+    With `now`, every time must lie within the configured horizon around it.
+    """
     try:
-        reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline=""))
-        header = [h.strip() for h in (reader.fieldnames or [])]
+        content = read_no_follow(path)
+    except OSError:
+        result = InboxFile(kind, path, _symlink_checksum(path))
+        result.rejections.append(Rejection(0, SYMLINK_REASON))
+        return result
+    result = InboxFile(kind, path, hashlib.sha256(content).hexdigest())
+    horizon = workflow_limits().horizon(now) if now is not None else None
+    try:
+        reader = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""))
+        header = [h.strip() for h in next(reader, [])]
     except (UnicodeDecodeError, csv.Error) as exc:
         result.rejections.append(Rejection(0, f"file cannot be read as UTF-8 CSV: {exc}"))
         return result
@@ -179,13 +240,18 @@ def read_inbox_file(
     if missing:
         result.rejections.append(Rejection(0, f"missing columns {missing} (header {header})"))
         return result
-    reader.fieldnames = header
     rules = {**columns, **(optional_columns or {})}
     try:
-        for raw_row in reader:
+        for fields in reader:
             line = reader.line_num
-            raw = {k: (v or "").strip() for k, v in raw_row.items() if k is not None}
-            if not any(raw.values()):
+            if not any(f.strip() for f in fields):
+                continue
+            raw = {k: v.strip() for k, v in zip(header, fields, strict=False)}
+            if len(fields) != len(header):  # columns unknown: every field is masked as personal
+                result.rejections.append(Rejection(
+                    line, f"expected {len(header)} fields (as the header), found {len(fields)}",
+                    raw.get(key) or None,
+                    {f"_field_{i}": v.strip() for i, v in enumerate(fields, 1)}))
                 continue
             values, errors = {}, []
             for column, parse in rules.items():
@@ -193,6 +259,8 @@ def read_inbox_file(
                     values[column] = parse(raw.get(column, ""))
                 except RowError as exc:
                     errors.append(f"{column} {exc}")
+            if not errors and horizon is not None:
+                errors = _check_horizon(values, horizon)
             if errors:
                 result.rejections.append(
                     Rejection(line, "; ".join(errors), raw.get(key) or None, raw)
@@ -213,10 +281,42 @@ def already_processed(con: duckdb.DuckDBPyConnection, kind: str, name: str, chec
     ).fetchone()[0] > 0
 
 
+def _symlink_checksum(path: Path) -> str:
+    """Identifies a symbolic link by its own text (the target is never opened)."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = ""
+    return "symlink:" + hashlib.sha256(target.encode("utf-8", "replace")).hexdigest()
+
+
+def reject_symlinks(
+    con: duckdb.DuckDBPyConnection, kind: str, folder: Path, now: datetime
+) -> int:
+    """Record each symbolic link in the folder (once) as a rejected file; nothing is read."""
+    recorded = 0
+    for link in inbox_symlinks(folder):
+        name = f"{kind}/" if link == folder else f"{kind}/{link.name}"
+        checksum = _symlink_checksum(link)
+        if already_processed(con, kind, name, checksum):
+            continue
+        inbox = InboxFile(kind, link, checksum, rejections=[Rejection(0, SYMLINK_REASON)])
+        record_rejections(con, kind, name, checksum, inbox.rejections, now)
+        con.execute("insert into workflow.inbox_files values (?, ?, ?, 0, 0, 0, 0, ?)"
+                    " on conflict do nothing", [kind, name, checksum, now])
+        recorded += 1
+    return recorded
+
+
 def pending_files(
-    con: duckdb.DuckDBPyConnection, kind: str, folder: Path
+    con: duckdb.DuckDBPyConnection, kind: str, folder: Path, now: datetime | None = None
 ) -> list[tuple[Path, str]]:
-    """(path, checksum) of the folder's files whose current content was not processed yet."""
+    """(path, checksum) of the folder's files whose current content was not processed yet.
+
+    With `now`, symbolic links in the folder are recorded as rejected (`reject_symlinks`).
+    """
+    if now is not None:
+        reject_symlinks(con, kind, folder, now)
     out = []
     for path in inbox_files(folder):
         checksum = file_checksum(path)
@@ -248,19 +348,29 @@ def record_rejections(
     con: duckdb.DuckDBPyConnection, kind: str, file_name: str, checksum: str,
     rejections: Iterable[Rejection], now: datetime,
 ) -> None:
-    """Append rejections; the first reason per line wins."""
+    """Append rejections (masked: `mask_raw`, `scrub_text`); the first reason per line wins."""
     for r in rejections:
         con.execute(
             "insert into workflow.rejections values (?, ?, ?, ?, ?, ?, ?, ?)"
             " on conflict do nothing",
-            [kind, file_name, checksum, r.line, r.record_id, r.reason,
-             json.dumps(r.raw, ensure_ascii=False) if r.raw is not None else None, now],
+            [kind, file_name, checksum, r.line, scrub_text(r.record_id), scrub_text(r.reason),
+             json.dumps(mask_raw(r.raw), ensure_ascii=False) if r.raw is not None else None,
+             now],
         )
 
 
+def mask_raw(raw: dict[str, str]) -> dict[str, str]:
+    """A row as read, with personal data masked: person columns (and the fields of a row whose
+    columns are unknown, `_field_<n>`) word by word, the others as free text."""
+    return {k: (scrub_person(v) if k in PERSON_COLUMNS or k.startswith("_field_")
+                else scrub_text(v)) or ""
+            for k, v in raw.items()}
+
+
 __all__ = [
-    "CST", "KINDS", "InboxFile", "InboxRow", "Rejection", "RowError", "already_processed",
-    "china_now", "choice",
-    "decimal", "file_checksum", "inbox_files", "optional", "optional_text", "optional_timestamp",
-    "pending_files", "read_inbox_file", "record_file", "record_rejections", "text", "timestamp",
+    "CST", "KINDS", "PERSON_COLUMNS", "SYMLINK_REASON", "InboxFile", "InboxRow", "Rejection",
+    "RowError", "already_processed", "china_now", "choice", "decimal", "file_checksum",
+    "inbox_files", "inbox_symlinks", "mask_raw", "optional", "optional_text", "optional_timestamp",
+    "pending_files", "read_inbox_file", "read_no_follow", "reject_symlinks", "record_file",
+    "record_rejections", "text", "timestamp",
 ]

@@ -4,34 +4,36 @@
     payment result (inbox/payments) -> success: contract_terminations + `termination_completed`
                                     -> failure: contract stays active + `termination_failed`
 
-Fee (domain.md §6 proposal, made precise):
-- the termination takes effect from the first month after the request month (`effective_month`);
-- remaining months = max(effective_month, start_month) .. end_month of the contract;
-- Q̂_m = the contracted volume of month m (`master.contract_volumes`), else the validated kWh
-  of the same month one year earlier (`core.int_interval_validated`, channel kwh_imp), else 0;
-- fee = min(termination_cap_yuan, Σ Q̂_m / 1000 × termination_rate_yuan_per_mwh), computed in
-  Decimal and rounded half-up to 0.01 yuan (a NULL cap means no cap).
+The fee is computed in `termination_fee.py` (domain.md §6, made precise).
 
 Rejected (into `workflow.rejections`, and the audit when a request id is known): a request_id
 seen before (or twice in a file), an unknown contract, a contract that is not active, already
 terminated or has a request awaiting payment, a contract that ends before the effective month,
-a retailer without a bank account; a payment result for an unknown instruction, for an
+a retailer without a bank account, a contract whose months are not valid `YYYY-MM` or end more
+than the configured number of months ahead; a fee that is negative, above the contract's cap or
+above the configured maximum (checked right before the payment instruction is issued, so no
+such instruction ever exists); a payment result for an unknown instruction, for an
 instruction already settled, or whose amount differs from the instruction.
 
 Re-running over the same files does nothing (file ledger); an edited file is read again and its
 rows already applied are skipped, not rejected. Outcome notices go to the customer's contacts
 (subscribed to `termination`, else all of them) and the retailer side (see `assets.workflows`);
 a request is marked notified once every recipient is reached, so a later run retries the rest.
+
+Personal data: `reason` and `requested_by` are stored masked in `workflow.termination_requests`
+(`requested_by` word by word as a person, `reason` as free text with the customer's contact
+names and the requester's name masked); the unmasked text goes to
+`restricted.termination_request_texts` only. A bank's failure reason and every audit detail are
+scrubbed as free text too.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -49,19 +51,29 @@ from assets.workflows.inbox import (
     pending_files,
     read_inbox_file,
     record_file,
+    reject_symlinks,
     text,
     timestamp,
 )
-from foundation.warehouse import connect
+from assets.workflows.limits import WorkflowLimits, workflow_limits
+from assets.workflows.termination_fee import (
+    Contract,
+    FeeLine,
+    FeeQuote,
+    effective_month,
+    last_year_kwh,
+    load_contract,
+    quote_fee,
+)
+from foundation.months import add_months, month_range, parse_month
+from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
-from notifications.channels import ChannelConfig
-from notifications.masking import mask_account
-from notifications.service import DeliveryService
+from notifications.masking import mask_account, scrub_person, scrub_text
+from notifications.resource import default_service
+from notifications.service import DeliveryService, DeliveryTally
+from notifications.templates import render_text
 
 log = logging.getLogger(__name__)
-
-CENT = Decimal("0.01")
-KWH_PER_MWH = Decimal(1000)
 
 REQUEST_COLUMNS = {
     "request_id": text, "contract_id": text, "requested_at": timestamp,
@@ -69,140 +81,10 @@ REQUEST_COLUMNS = {
 }
 PAYMENT_COLUMNS = {
     "instruction_id": text, "result": choice("success", "failure"),
-    "amount_yuan": optional(decimal(2)), "paid_at": optional_timestamp,
+    "amount_yuan": optional(decimal(2, lambda limits: limits.max_payment_yuan)),
+    "paid_at": optional_timestamp,
     "failure_reason": optional_text,
 }
-
-
-# -- months and the fee -----------------------------------------------------------------------
-
-
-def add_months(month: str, n: int) -> str:
-    """'2026-11' + 2 -> '2027-01'."""
-    year, mon = int(month[:4]), int(month[5:7])
-    index = year * 12 + mon - 1 + n
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def month_range(first: str, last: str) -> list[str]:
-    """Months first..last inclusive ('YYYY-MM'); empty when first > last."""
-    months, month = [], first
-    while month <= last:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
-
-
-def effective_month(requested_at: datetime | date) -> str:
-    """The first month after the request month: a termination takes effect monthly."""
-    return add_months(f"{requested_at:%Y-%m}", 1)
-
-
-@dataclass(frozen=True)
-class Contract:
-    """The contract fields the workflow needs (from master.contracts and master.customers)."""
-
-    contract_id: str
-    customer_id: str
-    customer_name: str
-    retailer_id: str
-    start_month: str
-    end_month: str
-    rate_yuan_per_mwh: Decimal
-    cap_yuan: Decimal | None
-    status: str
-
-
-@dataclass(frozen=True)
-class FeeLine:
-    """Estimated volume of one remaining month and where it came from."""
-
-    period: str
-    source: str  # contract | last_year | none
-    kwh: Decimal
-
-
-@dataclass(frozen=True)
-class FeeQuote:
-    """The early-termination fee of a contract for a request time."""
-
-    effective_month: str
-    lines: tuple[FeeLine, ...]
-    estimated_kwh: Decimal
-    uncapped_yuan: Decimal
-    fee_yuan: Decimal
-
-
-CONTRACT_SQL = """
-select k.contract_id, k.customer_id, coalesce(c.customer_name, k.customer_id), k.retailer_id,
-       k.start_month, k.end_month, k.termination_rate_yuan_per_mwh, k.termination_cap_yuan,
-       k.status
-from master.contracts k
-left join master.customers c on c.customer_id = k.customer_id and c.valid_to is null
-where k.contract_id = ?
-"""
-
-
-def load_contract(con: duckdb.DuckDBPyConnection, contract_id: str) -> Contract | None:
-    """The contract, or None if master data does not know it."""
-    row = con.execute(CONTRACT_SQL, [contract_id]).fetchone()
-    if row is None:
-        return None
-    return Contract(*row[:6], Decimal(row[6]), None if row[7] is None else Decimal(row[7]),
-                    row[8])
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()[0] > 0
-
-
-def last_year_kwh(
-    con: duckdb.DuckDBPyConnection, customer_id: str, months: list[str]
-) -> dict[str, Decimal]:
-    """Validated kWh of the customer in the same months one year earlier (months with data)."""
-    if not months or not _table_exists(con, "core", "int_interval_validated"):
-        return {}
-    previous = {add_months(m, -12): m for m in months}
-    rows = con.execute(
-        """select strftime(reading_date, '%Y-%m') as period, sum(value)
-           from core.int_interval_validated
-           where customer_id = ? and channel = 'kwh_imp' and value is not null
-             and list_contains(?::varchar[], strftime(reading_date, '%Y-%m'))
-           group by period""",
-        [customer_id, list(previous)],
-    ).fetchall()
-    return {previous[p]: Decimal(v) for p, v in rows if v is not None}
-
-
-def quote_fee(
-    con: duckdb.DuckDBPyConnection, contract: Contract, requested_at: datetime
-) -> FeeQuote:
-    """The fee for terminating `contract` on a request made at `requested_at`."""
-    effective = effective_month(requested_at)
-    months = month_range(max(effective, contract.start_month), contract.end_month)
-    volumes = dict(con.execute(
-        "select period, contracted_kwh from master.contract_volumes"
-        " where contract_id = ? and list_contains(?::varchar[], period)",
-        [contract.contract_id, months],
-    ).fetchall())
-    history = last_year_kwh(con, contract.customer_id, [m for m in months if m not in volumes])
-    lines = []
-    for month in months:
-        if volumes.get(month) is not None:
-            lines.append(FeeLine(month, "contract", Decimal(volumes[month])))
-        elif month in history:
-            lines.append(FeeLine(month, "last_year", history[month]))
-        else:
-            lines.append(FeeLine(month, "none", Decimal(0)))
-    estimated = sum((line.kwh for line in lines), Decimal(0))
-    uncapped = (estimated / KWH_PER_MWH * contract.rate_yuan_per_mwh).quantize(
-        CENT, rounding=ROUND_HALF_UP
-    )
-    fee = uncapped if contract.cap_yuan is None else min(uncapped, contract.cap_yuan)
-    return FeeQuote(effective, tuple(lines), estimated, uncapped, fee.quantize(CENT))
 
 
 # -- the workflow -----------------------------------------------------------------------------
@@ -221,6 +103,7 @@ class TerminationReport:
     payment_failed: list[str] = field(default_factory=list)
     notices_sent: int = 0
     unreached: dict[str, list[str]] = field(default_factory=dict)  # request id -> contacts
+    tally: DeliveryTally = field(default_factory=DeliveryTally)  # per notice type, for metadata
 
 
 def instruction_id_for(request_id: str) -> str:
@@ -235,7 +118,7 @@ def _audit(
     con.execute(
         'insert into workflow.termination_audit (request_id, step, status, detail, "at")'
         " values (?, ?, ?, ?, ?)",
-        [request_id, step, status, detail, now],
+        [request_id, step, status, scrub_text(detail), now],
     )
 
 
@@ -250,8 +133,48 @@ def _payee(con: duckdb.DuckDBPyConnection, retailer_id: str, day: date) -> tuple
     ).fetchone()
 
 
+def _month_index(month: str, what: str) -> int:
+    """A `YYYY-MM` month as a number (months are compared as dates, never as strings)."""
+    year, number = parse_month(month, what)
+    return year * 12 + number - 1
+
+
+def _months_problem(contract: Contract, effective: str, limits: WorkflowLimits) -> str | None:
+    """Contract months that are not valid months, or that end beyond the horizon."""
+    try:
+        _month_index(contract.start_month, "start_month")
+        end = _month_index(contract.end_month, "end_month")
+    except ValueError as exc:
+        return f"contract {contract.contract_id}: {exc}"
+    if end < _month_index(effective, "effective month"):
+        return (f"contract {contract.contract_id} ends {contract.end_month};"
+                f" nothing left to terminate from {effective}")
+    if end - _month_index(effective, "effective month") >= limits.max_contract_months:
+        return (f"contract {contract.contract_id} ends {contract.end_month}, more than"
+                f" {limits.max_contract_months} months after {effective}")
+    return None
+
+
+def instruction_problem(contract: Contract, quote: FeeQuote, limits: WorkflowLimits) -> str | None:
+    """Why a payment instruction for this fee must not be issued, or None (checked just before)."""
+    fee = quote.fee_yuan
+    what = f"fee {fee} yuan of contract {contract.contract_id}"
+    if not fee.is_finite() or fee < 0:
+        return f"{what} is negative: no payment instruction issued"
+    if fee != fee.quantize(Decimal("0.01")):
+        return f"{what} has more than 2 decimals: no payment instruction issued"
+    if contract.cap_yuan is not None and fee > contract.cap_yuan:
+        return (f"{what} is above the contract cap {contract.cap_yuan} yuan:"
+                " no payment instruction issued")
+    if fee > limits.max_fee_yuan:
+        return (f"{what} is above the maximum {limits.max_fee_yuan} yuan:"
+                " no payment instruction issued")
+    return None
+
+
 def _request_problem(
-    con: duckdb.DuckDBPyConnection, row: InboxRow, contract: Contract | None
+    con: duckdb.DuckDBPyConnection, row: InboxRow, contract: Contract | None,
+    limits: WorkflowLimits,
 ) -> str | None:
     """Why a (new, well-formed) request cannot go ahead, or None."""
     v = row.values
@@ -273,16 +196,23 @@ def _request_problem(
     if open_request:
         return (f"contract {contract.contract_id} already has request {open_request[0]}"
                 " awaiting payment")
-    effective = effective_month(v["requested_at"])
-    if effective > contract.end_month:
-        return (f"contract {contract.contract_id} ends {contract.end_month};"
-                f" nothing left to terminate from {effective}")
-    return None
+    return _months_problem(contract, effective_month(v["requested_at"]), limits)
+
+
+def _person_names(con: duckdb.DuckDBPyConnection, customer_id: str, requested_by: str | None
+                  ) -> list[str]:
+    """Names a request's free text may mention: the customer's contacts and the requester."""
+    names = [r[0] for r in con.execute(
+        "select contact_name from restricted.contacts where customer_id = ?"
+        " and contact_name is not null", [customer_id]).fetchall()
+    ] if table_exists(con, "restricted", "contacts") else []
+    words = (requested_by or "").split()
+    return names + [w for w in words if "@" not in w and not any(c.isdigit() for c in w)]
 
 
 def _accept_request(
     con: duckdb.DuckDBPyConnection, inbox: InboxFile, row: InboxRow, contract: Contract,
-    now: datetime,
+    now: datetime, limits: WorkflowLimits,
 ) -> str | None:
     """Price the request and issue the payment instruction; a reason if it cannot be paid."""
     v = row.values
@@ -292,14 +222,22 @@ def _accept_request(
         return f"retailer {contract.retailer_id} has no bank account on file"
     bank_name, account, holder = payee
     quote = quote_fee(con, contract, v["requested_at"])
+    problem = instruction_problem(contract, quote, limits)
+    if problem is not None:
+        return problem
+    names = _person_names(con, contract.customer_id, v["requested_by"])
     con.execute(
         "insert into workflow.termination_requests values"
         " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending_payment', ?, ?, ?, null)",
         [rid, contract.contract_id, contract.customer_id, contract.retailer_id,
-         v["requested_at"], v["reason"], v["requested_by"], quote.effective_month,
+         v["requested_at"], scrub_text(v["reason"], names), scrub_person(v["requested_by"]),
+         quote.effective_month,
          contract.end_month, contract.rate_yuan_per_mwh, contract.cap_yuan, quote.estimated_kwh,
          quote.uncapped_yuan, quote.fee_yuan, inbox.name, now, now],
     )
+    if v["reason"] is not None or v["requested_by"] is not None:
+        con.execute("insert into restricted.termination_request_texts values (?, ?, ?)",
+                    [rid, v["reason"], v["requested_by"]])
     con.executemany(
         "insert into workflow.termination_fee_lines values (?, ?, ?, ?)",
         [[rid, line.period, line.source, line.kwh] for line in quote.lines],
@@ -332,6 +270,7 @@ def _process_requests(
 ) -> tuple[int, int]:
     accepted = skipped = 0
     seen: set[str] = set()
+    limits = workflow_limits()
     for row in inbox.rows:
         rid = row.values["request_id"]
         existing = con.execute(
@@ -346,9 +285,9 @@ def _process_requests(
             reason = f"duplicate request_id {rid}: already received {where}"
         else:
             contract = load_contract(con, row.values["contract_id"])
-            reason = _request_problem(con, row, contract)
+            reason = _request_problem(con, row, contract, limits)
             if reason is None:
-                reason = _accept_request(con, inbox, row, contract, now)
+                reason = _accept_request(con, inbox, row, contract, now, limits)
         seen.add(rid)
         if reason is None:
             accepted += 1
@@ -407,7 +346,7 @@ def _apply_payment(
                f"contract {contract_id} ends before {effective}", now)
         report.terminated.append(request_id)
         return
-    reason = v["failure_reason"] or "银行未说明原因"
+    reason = scrub_text(v["failure_reason"]) or render_text("bank_gave_no_reason")
     con.execute(
         "update workflow.payment_instructions set status = 'failed', settled_at = ?,"
         " failure_reason = ?, result_file = ? where instruction_id = ?",
@@ -464,20 +403,17 @@ def _process_folder(
         "terminations": (REQUEST_COLUMNS, _process_requests, "request_id"),
         "payments": (PAYMENT_COLUMNS, _process_payments, "instruction_id"),
     }[kind]
+    with transaction(con):
+        report.rejected += reject_symlinks(con, kind, folder, now)
     for path, _ in pending_files(con, kind, folder):
-        inbox = read_inbox_file(kind, path, columns, key)
-        con.begin()
-        try:
+        inbox = read_inbox_file(kind, path, columns, key, now=now)
+        with transaction(con):
             for rejection in inbox.rejections:  # parse errors: audit those naming a request
                 if kind == "terminations" and rejection.record_id:
                     _audit(con, rejection.record_id, "received", "rejected",
                            f"{inbox.name} line {rejection.line}: {rejection.reason}", now)
             accepted, skipped = process(con, inbox, now, report)
             record_file(con, inbox, accepted, skipped, now)
-            con.commit()
-        except Exception:
-            con.rollback()
-            raise
         report.files += 1
         report.rows_skipped += skipped
         report.rejected += len(inbox.rejections)
@@ -518,7 +454,7 @@ def _pending_outcomes(con: duckdb.DuckDBPyConnection) -> list[_Outcome]:
         else:
             notice_type = "termination_failed"
             context = {"customer_name": name, "contract_id": contract_id,
-                       "reason": f"解约费用支付失败（{failure}）"}
+                       "reason": render_text("payment_failed", failure=failure)}
         recipients = [
             *customer_recipients(con, notice_type, customer_id, fallback_to_all=True),
             *manager_recipients(con, notice_type, retailer_id, customer_id),
@@ -537,7 +473,7 @@ def run_termination_workflow(
     now = clock()
     report = TerminationReport()
     with connect(warehouse) as con:
-        if not _table_exists(con, "master", "contracts"):
+        if not table_exists(con, "master", "contracts"):
             raise RuntimeError("master data is not loaded (master.contracts is missing)")
         ensure_workflow_schema(con)
         _process_folder(con, "terminations", inbox_dir / "terminations", now, report)
@@ -546,12 +482,12 @@ def run_termination_workflow(
     if not outcomes:
         return report
     # the delivery service opens the warehouse itself: no connection is held from here on
-    service = service or DeliveryService(warehouse, ChannelConfig.from_env(os.environ))
+    service = service or default_service(warehouse)
     finished = []
     for outcome in outcomes:
-        delivery = service.deliver(
+        delivery = report.tally.add(service.deliver(
             outcome.notice_key, outcome.notice_type, outcome.context, outcome.recipients
-        )
+        ))
         report.notices_sent += len(delivery.sent)
         if delivery.unreached:
             report.unreached[outcome.request_id] = delivery.unreached
@@ -572,6 +508,6 @@ def run_termination_workflow(
 
 __all__ = [
     "Contract", "FeeLine", "FeeQuote", "TerminationReport", "add_months", "effective_month",
-    "instruction_id_for", "last_year_kwh", "load_contract", "month_range", "quote_fee",
-    "run_termination_workflow",
+    "instruction_id_for", "instruction_problem", "last_year_kwh", "load_contract", "month_range",
+    "quote_fee", "run_termination_workflow",
 ]

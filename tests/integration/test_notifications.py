@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +28,9 @@ from notifications import (
     resolve_recipients,
     sms_segments,
 )
+from notifications.ledger import part_key
 from notifications.masking import mask_url, register_masking_functions, scrub
+from notifications.service import message_id
 
 if TYPE_CHECKING:  # imported by pytest as a plugin (below); importing it here first would
     from receivers import HttpReceiver, ReceivedPost, SmtpReceiver  # skip assert rewriting
@@ -446,3 +451,110 @@ def test_a_150_character_chinese_sms_is_three_segments_of_at_most_70() -> None:
     assert "".join(s[:-5] for s in segments) == text
     assert sms_segments(text[:70]) == [text[:70]]
     assert len(sms_segments("字" * 71)) == 2
+
+
+# -- idempotency keys per part, crash recovery, no connection held while sending -----------
+
+
+class Killed(BaseException):
+    """The process dying mid-send (not an Exception: nothing in the service may catch it)."""
+
+
+def test_every_part_carries_its_own_idempotency_key_as_header_or_message_id(
+    tmp_path: Path, http_receiver: HttpReceiver, smtp_server: SmtpReceiver
+) -> None:
+    svc = service(tmp_path, sms=http_receiver.url(), email=smtp_url(smtp_server))
+    both = replace(ZHANG, channels=("sms",))
+
+    svc.deliver("n1", "bill_ready", BILL, [both, LI])
+
+    assert [p.headers["Idempotency-Key"] for p in http_receiver.posts] == [
+        part_key("n1", "K1", "sms", 1), part_key("n1", "K1", "sms", 2)
+    ]
+    [mail] = smtp_server.messages
+    assert mail.message.get_all("Message-ID") == [message_id(part_key("n1", "K2", "email", 1))]
+
+
+def test_a_run_killed_after_part_1_of_2_resends_only_part_2_and_each_key_arrives_once(
+    tmp_path: Path, http_receiver: HttpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    only_sms = replace(ZHANG, channels=("sms",))
+    first = service(tmp_path, sms=http_receiver.url())
+    record_part = first.ledger.record_part
+
+    def record_then_die(key: str, parts_sent: int) -> None:
+        record_part(key, parts_sent)
+        raise Killed
+
+    monkeypatch.setattr(first.ledger, "record_part", record_then_die)
+    with pytest.raises(Killed):
+        first.deliver("n1", "bill_ready", BILL, [only_sms])
+    [row] = Ledger(first.warehouse).rows("n1")
+    assert (row.status, row.parts_sent, row.parts_total) == ("queued", 1, 2)
+
+    rerun = service(tmp_path, sms=http_receiver.url())  # a new process, same warehouse
+    report = rerun.deliver("n1", "bill_ready", BILL, [only_sms])
+
+    assert report.reached == ["K1"]
+    assert [p.payload["part"] for p in http_receiver.posts] == ["1", "2"]
+    keys = [p.headers["Idempotency-Key"] for p in http_receiver.posts]
+    assert keys == [part_key("n1", "K1", "sms", 1), part_key("n1", "K1", "sms", 2)]
+    assert [row.status for row in rerun.ledger.rows("n1")] == ["sent"]
+
+
+def test_a_part_resent_after_a_crash_before_its_ledger_write_keeps_its_key(
+    tmp_path: Path, http_receiver: HttpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The remaining window: the gateway accepted part 1, the ledger never heard. The rerun
+    sends part 1 again under the same key, so a deduplicating gateway keeps each part once."""
+    only_sms = replace(ZHANG, channels=("sms",))
+    first = service(tmp_path, sms=http_receiver.url())
+
+    def die(key: str, parts_sent: int) -> None:
+        raise Killed
+
+    monkeypatch.setattr(first.ledger, "record_part", die)
+    with pytest.raises(Killed):
+        first.deliver("n1", "bill_ready", BILL, [only_sms])
+    service(tmp_path, sms=http_receiver.url()).deliver("n1", "bill_ready", BILL, [only_sms])
+
+    keys = [p.headers["Idempotency-Key"] for p in http_receiver.posts]
+    assert len(keys) == 3 and keys[0] == keys[1]  # part 1 twice, under one key
+    assert sorted(set(keys)) == sorted(part_key("n1", "K1", "sms", i) for i in (1, 2))
+
+
+def _read_only_open_in_another_process(warehouse: Path) -> str:
+    """Open the warehouse read-only from a fresh process, without waiting for a lock."""
+    code = (
+        "import duckdb, sys\n"
+        "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+        "print(con.execute('select count(*) from notify.delivery_ledger').fetchone()[0])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(warehouse)],
+                          capture_output=True, text=True, timeout=60)
+    return done.stdout.strip() if done.returncode == 0 else f"error: {done.stderr[-300:]}"
+
+
+def test_no_warehouse_connection_is_held_while_a_message_is_on_the_wire_or_backing_off(
+    tmp_path: Path, http_receiver: HttpReceiver
+) -> None:
+    seen: list[str] = []
+
+    def slow_gateway(_: ReceivedPost) -> None:
+        time.sleep(0.3)
+        seen.append("send " + _read_only_open_in_another_process(svc.warehouse))
+
+    def backoff(_: float) -> None:
+        seen.append("sleep " + _read_only_open_in_another_process(svc.warehouse))
+        http_receiver.down = False
+
+    svc = DeliveryService(tmp_path / "warehouse.duckdb",
+                          ChannelConfig(urls={"sms": http_receiver.url()}), sleep=backoff)
+    svc.ledger.ensure_schema()
+    http_receiver.on_request = slow_gateway
+    http_receiver.down = True  # the first attempt fails, then the service backs off
+
+    report = svc.deliver("n1", "bill_ready", BILL, [replace(ZHANG, channels=("sms",))])
+
+    assert report.reached == ["K1"]
+    assert seen == ["sleep 1", "send 1", "send 1"]

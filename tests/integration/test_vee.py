@@ -538,7 +538,7 @@ def test_manual_edits_apply_as_edited_versions_and_bad_rows_are_rejected(hand):
 def test_misaligned_reads_are_quarantined_and_raise_a_clock_drift_anomaly(hand, tmp_path):
     assert hand.sql("""select count(*) from raw.quarantine_rows
                        where rule = 'misaligned_timestamp'""") == [(4,)]
-    dbt(hand.warehouse, tmp_path, "run", "--select", "meter_anomalies",
+    dbt(hand.warehouse, tmp_path, "run", "--select", "fct_meter_anomalies",
         "--vars", '{"min_date": "2026-07-01", "max_date": "2026-08-01"}')
     anomalies = hand.sql("""select meter_id, anomaly, notice_check, n_intervals
                             from core.meter_anomalies order by all""")

@@ -7,7 +7,6 @@ and reduction below is computed from rows written here.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import shutil
@@ -36,6 +35,7 @@ from assets.workflows.termination import run_termination_workflow
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
 from notifications import ChannelConfig, DeliveryService
+from notifications.resource import LiveDelivery
 from orchestration.jobs import curtailment_job, termination_job
 from orchestration.workflow_sensors import (
     build_curtailment_sensor,
@@ -44,6 +44,7 @@ from orchestration.workflow_sensors import (
 )
 from tools.demo_inbox import write_demo_inbox
 from tools.sample_data import generate
+from tools.sample_data.writer import write_csv
 
 if TYPE_CHECKING:  # imported by pytest as a plugin (below); importing it here first would
     from receivers import HttpReceiver, SmtpReceiver  # skip assert rewriting
@@ -101,7 +102,8 @@ class Env:
     def defs(self) -> Definitions:
         gridledger = Gridledger(warehouse=str(self.warehouse), data_dir=str(self.data_dir))
         return Definitions(assets=workflow_assets, jobs=[termination_job, curtailment_job],
-                           resources={"gridledger": gridledger})
+                           resources={"gridledger": gridledger,
+                                      "delivery": LiveDelivery.from_env()})
 
     def resources(self) -> dict:
         return {"gridledger": Gridledger(warehouse=str(self.warehouse),
@@ -149,15 +151,6 @@ def env(base_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 def service(env: Env) -> DeliveryService:
     return DeliveryService(env.warehouse, ChannelConfig.from_env(os.environ),
                            backoff_seconds=(0, 0, 0))
-
-
-def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 def intervals(env: Env, meter: str, customer: str, day: date, first_hour: int, last_hour: int,

@@ -29,10 +29,14 @@ def test_definitions_have_the_graph_checks_jobs_sensors_and_schedule():
     assert ("raw/interval_reads", "landing_ledger_reconciles") in checks
     assert ("core/int_interval_validated", "validated_consumption_gate") in checks
     assert ("finance/bills", "assert_bill_lines_sum_to_total") in checks
+    for notices in ("notify/monthly_notices", "notify/notice_retries",
+                    "workflow/termination_audit", "workflow/curtailment_stages"):
+        assert (notices, "all_contacts_reached") in checks, notices
     assert graph.get(AssetKey(["finance", "bills"])).partitions_def is not None
     jobs = {job.name for job in defs.resolve_all_job_defs()}
     assert {"reference_job", "daily_job", "monthly_job", "termination_job",
-            "curtailment_job"} <= jobs
+            "curtailment_job", "notice_retry_job"} <= jobs
     sensors = {sensor.name for sensor in defs.sensors}
-    assert {"landing_file_sensor", "termination_inbox_sensor", "curtailment_sensor"} <= sensors
+    assert {"landing_file_sensor", "termination_inbox_sensor", "curtailment_sensor",
+            "notice_retry_sensor"} <= sensors
     assert {s.name for s in defs.schedules} == {"monthly_job_schedule"}

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from foundation.months import parse_month, shift
+
 WORKDAY, WEEKEND, HOLIDAY = 0, 1, 2
 HOLIDAY_SEED = Path(__file__).resolve().parents[2] / "transforms/seeds/config/holidays.csv"
 
@@ -38,33 +40,10 @@ _RANGES: list[tuple[str, str, str, str]] = [
 ]
 
 
-def parse_month(text: str) -> tuple[int, int]:
-    """`YYYY-MM` -> (year, month); raises ValueError on anything else."""
-    year, month = (int(part) for part in text.split("-"))
-    if not 1 <= month <= 12 or len(text) != 7:
-        raise ValueError(f"month must look like YYYY-MM, got {text!r}")
-    return year, month
-
-
-def add_months(year: int, month: int, n: int) -> tuple[int, int]:
-    """Shift a (year, month) pair by n months."""
-    index = year * 12 + month - 1 + n
-    return index // 12, index % 12 + 1
-
-
-def month_label(year: int, month: int) -> str:
-    return f"{year:04d}-{month:02d}"
-
-
-def span_months(start: str, months: int) -> list[tuple[int, int]]:
-    year, month = parse_month(start)
-    return [add_months(year, month, i) for i in range(months)]
-
-
 def span_days(start: str, months: int) -> list[date]:
     """Every day of `months` calendar months starting with `start` (YYYY-MM)."""
     year, month = parse_month(start)
-    end_year, end_month = add_months(year, month, months)
+    end_year, end_month = shift(year, month, months)
     first, stop = date(year, month, 1), date(end_year, end_month, 1)
     return [first + timedelta(days=i) for i in range((stop - first).days)]
 

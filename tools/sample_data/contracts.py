@@ -10,7 +10,9 @@ import math
 
 import numpy as np
 
-from .calendar import add_months, day_types, month_label, parse_month, span_days
+from foundation.months import month_key, parse_month, shift
+
+from .calendar import day_types, span_days
 from .master import Customer, Fleet
 from .profiles import expected_daily_kwh
 
@@ -29,7 +31,7 @@ def monthly_expected_kwh(fleet: Fleet, shapes: np.ndarray, start: str, months: i
     sums = shapes.sum(axis=2)
     out = np.zeros((months, len(fleet)))
     for offset in range(months):
-        month_of_year = add_months(year, month, offset)[1]
+        month_of_year = shift(year, month, offset)[1]
         for kind in range(3):
             daily = expected_daily_kwh(fleet, sums, month_of_year, kind)
             out[offset] += counts[offset, kind] * daily
@@ -61,12 +63,12 @@ def build_contracts(rng: np.random.Generator, customers: list[Customer], fleet: 
         contracts.append({
             "contract_id": contract_id, "customer_id": c.customer_id,
             "retailer_id": c.retailer_id, "package_id": c.package_id, "start_month": start,
-            "end_month": month_label(*add_months(year, month, n_months - 1)),
+            "end_month": month_key(*shift(year, month, n_months - 1)),
             "deviation_clause_id": "DEV_STRICT" if strict[ci] else "DEV_DEFAULT",
             "termination_rate_yuan_per_mwh": 20, "termination_cap_yuan": 50000, "status": "active",
         })
         for k in range(n_months):
             volumes.append({"contract_id": contract_id,
-                            "period": month_label(*add_months(year, month, k)),
+                            "period": month_key(*shift(year, month, k)),
                             "contracted_kwh": int(round(per_customer[k, ci] * factor[ci]))})
     return contracts, volumes

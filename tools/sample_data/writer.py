@@ -56,6 +56,16 @@ def clean_outputs(data_dir: Path) -> None:
         (data_dir / folder).mkdir(parents=True, exist_ok=True)
 
 
+def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    """Write a CSV file with a header (hand-made inputs: demo inbox, test cases)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
 def write_rows_csv(path: Path, columns: tuple[str, ...] | list[str], rows: list[dict]) -> None:
     """Small master/ground-truth CSV: UTF-8, `\\n`, None -> empty field."""
     with path.open("w", encoding="utf-8", newline="") as handle:

@@ -9,10 +9,6 @@
   {% endif %}
 {% endmacro %}
 
-{#- Money: half away from zero (四舍五入) to 2 dp, as a DECIMAL. -#}
-{% macro yuan(expr) %}cast(round(cast({{ expr }} as decimal(38, 9)), 2) as decimal(18, 2)){% endmacro %}
-{% macro price6(expr) %}cast(round(cast({{ expr }} as decimal(38, 12)), 6) as decimal(18, 6)){% endmacro %}
-
 {#- Rows of an effective-dated seed in force on the window's first day (on the seed's first
     valid_from when the window starts before it), as a subquery: VEE rules and parameters. -#}
 {% macro rows_in_force_at_window_start(seed) -%}

@@ -58,7 +58,7 @@ meters as (
     select 'meter_anomaly', a.notice_check, a.customer_id, a.meter_id, a.period, a.period_start,
            cast(a.n_intervals as double), a.threshold,
            a.anomaly || ': ' || a.detail
-    from {{ ref('meter_anomalies') }} a
+    from {{ ref('fct_meter_anomalies') }} a
     where a.period_start >= {{ window_start() }} and a.period_start < {{ window_end() }}
 )
 

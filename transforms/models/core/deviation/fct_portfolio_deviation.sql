@@ -62,7 +62,7 @@ priced as (
     select
         r.*,
         coalesce(w.wholesale_kwh, r.derived_bought_kwh) as bought_kwh,
-        coalesce(w.wholesale_cost_yuan, {{ yuan('r.derived_bought_kwh * m.price') }}) as wholesale_cost_yuan,
+        coalesce(w.wholesale_cost_yuan, {{ money('r.derived_bought_kwh * m.price') }}) as wholesale_cost_yuan,
         case when w.retailer_id is not null then 'wholesale_costs' else 'derived_market_avg' end
             as wholesale_cost_source,
         -- the rest of the month at the month-to-date pace of the contracted customers
@@ -111,6 +111,6 @@ select
     cast(round(m.deviation_kwh / nullif(m.bought_kwh, 0), 6) as decimal(18, 6)) as deviation_ratio,
     cast(m.forecast_kwh as decimal(18, 3)) as forecast_kwh,
     cast(m.forecast_deviation_kwh as decimal(18, 3)) as forecast_deviation_kwh,
-    {{ yuan('coalesce(t.cost_yuan, 0)') }} as forecast_deviation_cost_yuan
+    {{ money('coalesce(t.cost_yuan, 0)') }} as forecast_deviation_cost_yuan
 from measured m
 left join tiers t on t.retailer_id = m.retailer_id and t.period = m.period

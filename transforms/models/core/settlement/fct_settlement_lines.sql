@@ -10,10 +10,9 @@
 -- Every parameter (PF base, demand band, variants, the <1 kV rule) comes from the
 -- effective-dated settlement_parameters rows carried on int_customer_month.
 
-{#- amount = round(quantity × unit_price, 2) half away from zero, exact: the product is taken
-    in DECIMAL(38, ·) (DECIMAL(18) × DECIMAL(18) would overflow for lines above ~10^7 元) and
-    rounded once, with no intermediate rounding step. -#}
-{%- set amount = "cast(round(cast(quantity as decimal(38, 3)) * unit_price, 2) as decimal(18, 2))" %}
+{#- amount = money(quantity, unit_price) (macros/money.sql): round(quantity × unit_price, 2)
+    half away from zero, exact, rounded once. -#}
+{%- set amount = money('quantity', 'unit_price') %}
 
 with cm as (
     select * from {{ ref('int_customer_month') }}

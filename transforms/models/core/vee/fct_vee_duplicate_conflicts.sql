@@ -1,5 +1,7 @@
+{#- table core.vee_duplicate_conflicts (alias: the table name and asset key predate the fct_ prefix) -#}
 {{ config(
     materialized='incremental',
+    alias='vee_duplicate_conflicts',
     incremental_strategy='append',
     pre_hook="{{ delete_window('reading_date') }}",
     tags=['daily'],

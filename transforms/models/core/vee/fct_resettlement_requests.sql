@@ -1,4 +1,5 @@
-{{ config(materialized='view', tags=['monthly']) }}
+{#- view core.resettlement_requests (alias: the table name and asset key predate the fct_ prefix) -#}
+{{ config(materialized='view', alias='resettlement_requests', tags=['monthly']) }}
 -- Months to re-settle: a customer-month whose validated consumption now contains versions newer
 -- than the newest version it was settled with (core.vee_settled_versions) — a late or corrected
 -- landing file for a past day, or a manual edit. A view, so it is always current: a daily run that
@@ -6,7 +7,7 @@
 -- Read by settlement: one row per (customer_id, period).
 
 with settled as (
-    select * from {{ ref('vee_settled_versions') }}
+    select * from {{ ref('int_vee_settled_versions') }}
 ),
 
 newer as (

@@ -1,5 +1,7 @@
+{#- table core.vee_settled_versions (alias: the table name and asset key predate the int_ prefix) -#}
 {{ config(
     materialized='incremental',
+    alias='vee_settled_versions',
     incremental_strategy='append',
     pre_hook="{{ delete_window('period_start') }}",
     tags=['monthly'],

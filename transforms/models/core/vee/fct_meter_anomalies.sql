@@ -1,5 +1,7 @@
+{#- table core.meter_anomalies (alias: the table name and asset key predate the fct_ prefix) -#}
 {{ config(
     materialized='incremental',
+    alias='meter_anomalies',
     incremental_strategy='append',
     pre_hook="{{ delete_window('period_start') }}",
     tags=['monthly', 'quality'],

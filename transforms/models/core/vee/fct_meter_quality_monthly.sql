@@ -1,5 +1,7 @@
+{#- table core.meter_quality_monthly (alias: the table name and asset key predate the fct_ prefix) -#}
 {{ config(
     materialized='incremental',
+    alias='meter_quality_monthly',
     incremental_strategy='append',
     pre_hook="{{ delete_window('period_start') }}",
     tags=['monthly', 'quality'],

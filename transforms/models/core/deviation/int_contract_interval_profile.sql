@@ -1,4 +1,5 @@
-{{ config(materialized='view', tags=['monthly']) }}
+{#- table core.contract_interval_profile (alias: the table name and asset key predate the int_ prefix) -#}
+{{ config(materialized='view', alias='contract_interval_profile', tags=['monthly']) }}
 -- Contracted volume per interval (domain.md §4): q_{d,k} = Q_d · p_k / Σ p, p = the customer's
 -- like-day profile of the month (last 30 valid like-days, else flat). Rounded to 3 dp; the
 -- last slot of each day takes the remainder, so Σ_k q = Q_d and Σ_d Q_d = Q_m exactly.

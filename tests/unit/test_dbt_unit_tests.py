@@ -1,0 +1,67 @@
+"""The dbt unit tests (`unit_tests:` given/expect in transforms/models/**/_*.yml) on a fresh DuckDB.
+
+Inputs given as rows need their relation to exist (dbt reads its column types): the test makes
+an empty warehouse with the raw tables, one customer's master data, the seeds and the few
+upstream models the VEE tests give (`dbt run --select ...` on empty data), then runs
+`dbt test --select test_type:unit`. Target and log folders are temporary, so transforms/target
+(Dagster's manifest) is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from assets.meters.manual_edits import ensure_edits_schema
+from assets.meters.master_data import load_master_data
+from foundation.paths import TRANSFORMS_DIR
+from tests.builders import CaseCustomer, write_case_master
+
+GIVEN_MODELS = ("stg_customers", "stg_metering_points", "dim_calendar", "vee_register_days")
+
+UNIT_TESTS = {  # model.test; hand-computed expectations in the model's YAML
+    "fct_settlement_lines.tiered_package_splits_kwh_into_volume_tiers",
+    "int_customer_month.power_factor_rate_from_table_in_force",
+    "fct_deviation_tiers.deviation_split_into_clause_tiers",
+    "int_interval_validated.vee_linear_interpolation",
+    "int_interval_validated.vee_like_day_average",
+    "int_interval_validated.vee_spike_rule",
+}
+
+
+def dbt(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "dbt"
+    env = {**os.environ, "GRIDLEDGER_WAREHOUSE": str(tmp / "warehouse.duckdb"),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return subprocess.run(
+        [str(exe), *args, "--project-dir", str(TRANSFORMS_DIR),
+         "--profiles-dir", str(TRANSFORMS_DIR),
+         "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")],
+        cwd=tmp, env=env, capture_output=True, text=True,
+    )
+
+
+def test_dbt_unit_tests_pass_on_a_fresh_warehouse(tmp_path):
+    write_case_master(tmp_path, [CaseCustomer("C1", "PKG_FIXED_TOU", {}, Decimal(0))],
+                      [("R01", "0")])
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        load_master_data(con, tmp_path / "master")
+        ensure_edits_schema(con)
+    seeded = dbt(tmp_path, "seed")
+    assert seeded.returncode == 0, seeded.stdout[-3000:]
+    built = dbt(tmp_path, "run", "--select", *GIVEN_MODELS)
+    assert built.returncode == 0, built.stdout[-3000:]
+
+    result = dbt(tmp_path, "test", "--select", "test_type:unit")
+    assert result.returncode == 0, result.stdout[-5000:]
+
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    assert len(results) == len(UNIT_TESTS) == 6
+    assert {r["unique_id"] for r in results} == {f"unit_test.gridledger.{t}" for t in UNIT_TESTS}
+    assert {r["status"] for r in results} == {"pass"}
