@@ -31,6 +31,20 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist (`--dist loadgroup`), keep each module on one worker and the modules
+    that share a session scenario together, so that every warehouse is still built once."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    from tests.scenarios import xdist_group
+
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(xdist_group(module.__name__)))
+
+
 def _flow(root: Path, monkeypatch: pytest.MonkeyPatch) -> Flow:
     flow = Flow(root)
     monkeypatch.setenv("GRIDLEDGER_WAREHOUSE", str(flow.warehouse))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -130,9 +131,19 @@ def worked_bill_month(root: Path) -> Flow:
     return build(root, lambda flow: write_worked_bill_case(flow.data_dir), JULY)
 
 
+USERS: dict[str, set[str]] = {}  # test module name -> session scenarios it uses
+
+
+def xdist_group(module_name: str) -> str:
+    """Under pytest-xdist: the modules sharing a scenario share a group (one worker builds it),
+    every other module is a group of its own (its module fixtures are built once too)."""
+    return "+".join(sorted(USERS.get(module_name, ()))) or module_name
+
+
 def scenario_fixture(scenario: str, name: str):
     """A function fixture `name`: the session scenario `scenario` for a reading test, a copy for a
     test marked `writes`, with `$GRIDLEDGER_WAREHOUSE` / `$GRIDLEDGER_DATA_DIR` pointing at it."""
+    USERS.setdefault(sys._getframe(1).f_globals["__name__"], set()).add(scenario)
 
     @pytest.fixture(name=name)
     def fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
