@@ -32,11 +32,11 @@ system-deps:
 demo: install  ## generate a sample month, run the whole graph, print a summary
 	$(RUN) python -m tools.demo
 
-test: install  ## the full test suite (what CI runs): tests/unit and tests/integration
-	$(RUN) pytest
+test: install  ## the full test suite (what CI runs), on every core (pytest-xdist; scenarios kept per worker)
+	$(RUN) pytest -n auto --dist loadgroup
 
 test-fast: install  ## unit tests only (tests/unit: no Dagster run, no dbt build), under 2 minutes
-	$(RUN) pytest tests/unit
+	$(RUN) pytest -n auto --dist loadgroup tests/unit
 
 ui: install  ## Dagster UI on the demo warehouse: http://127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME)

@@ -9,9 +9,11 @@ invocation names its own warehouse on its command line and nothing writes the pr
 two runs on two warehouses in one process cannot see each other's path.
 """
 
+import fcntl
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -39,13 +41,27 @@ WAREHOUSE_VAR = "gridledger_warehouse"  # read by transforms/profiles.yml
 def dbt_project() -> DbtProject:
     """The dbt project, with a manifest re-parsed whenever a project file is newer than it."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    if _manifest_is_stale(project.manifest_path):
-        DbtCliResource(
-            project_dir=str(DBT_PROJECT_DIR),
-            profiles_dir=str(DBT_PROJECT_DIR),
-            dbt_executable=_dbt_executable(),
-        ).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    with _parse_lock(project.target_path):  # two processes never write one manifest at once
+        if _manifest_is_stale(project.manifest_path):
+            DbtCliResource(
+                project_dir=str(DBT_PROJECT_DIR),
+                profiles_dir=str(DBT_PROJECT_DIR),
+                dbt_executable=_dbt_executable(),
+            ).cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
+
+
+@contextmanager
+def _parse_lock(target_path: Path) -> Iterator[None]:
+    """An exclusive lock on `<target>/.parse.lock` for as long as the block runs."""
+    target = target_path if target_path.is_absolute() else DBT_PROJECT_DIR / target_path
+    target.mkdir(parents=True, exist_ok=True)
+    with open(target / ".parse.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _dbt_executable() -> str:
