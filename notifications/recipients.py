@@ -6,7 +6,8 @@ Reads `restricted.contacts` (full phone/email; only this service reads it) and t
 An `Audience` is a union of selectors, as in the curtailment SMS system (by region, industry,
 custom group, plan membership, single contacts) plus customer ids for customer notices. By
 default a selected contact receives a notice only if subscribed to its topic (`bill_ready`,
-`deviation_risk`, `capacity_exceeded`, `meter_anomaly`, `curtailment`, `termination`).
+`deviation_risk`, `capacity_exceeded`, `meter_anomaly`, `curtailment`, `termination`,
+`unbilled_energy` — account managers only).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ TOPICS: dict[str, str] = {
     "deviation_risk": "deviation_risk",
     "capacity_exceeded": "capacity_exceeded",
     "meter_anomaly": "meter_anomaly",
+    "unbilled_energy": "unbilled_energy",
     "termination_completed": "termination",
     "termination_failed": "termination",
 }

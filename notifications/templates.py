@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 NOTICE_TYPES: tuple[str, ...] = (
     "curtailment_notice", "curtailment_reminder", "curtailment_all_clear",
     "curtailment_escalation", "bill_ready", "deviation_risk", "capacity_exceeded",
-    "meter_anomaly", "termination_completed", "termination_failed",
+    "meter_anomaly", "termination_completed", "termination_failed", "unbilled_energy",
 )
 SMS_LIMIT = 70  # characters in one UCS-2 SMS; Chinese text is always UCS-2
 TEXTS = "_texts.j2"  # shared wording: signature, names of codes, pieces of text (macros)
@@ -42,7 +42,8 @@ def _money(value: Any) -> str:
     return f"{Decimal(str(value)):,.2f}"
 
 
-NAMES = ("level_names", "plan_type_names", "measure_names", "check_names")
+NAMES = ("level_names", "plan_type_names", "measure_names", "check_names",
+         "unbilled_reason_names")
 
 
 def _name_filter(env: Environment, names: str):
@@ -62,6 +63,7 @@ def _environment() -> tuple[Environment, Any]:
         plan_type_name=_name_filter(env, "plan_type_names"),
         measure_name=_name_filter(env, "measure_names"),
         check_name=_name_filter(env, "check_names"),
+        unbilled_reason_name=_name_filter(env, "unbilled_reason_names"),
         money=_money,
     )
     texts = env.get_template(TEXTS).module

@@ -31,15 +31,22 @@ where b.period_start >= ? and b.period_start < ? and c.valid_to is null
 order by b.customer_id, b.period
 """
 
+# Alerts of customers with a current master version; unbilled_energy alerts also for a customer
+# no longer (or not yet) in force and for a meter without customer (named by its id).
 ALERTS_SQL = """
 select a.alert_id, a.alert_type, a.rule, a.customer_id, a.meter_id, a.period, a.metric_value,
-       a.threshold, a.detail, c.customer_name, c.contract_capacity_kva,
-       v.contracted_kwh, v.kwh
+       a.threshold, a.detail, coalesce(c.customer_name, a.customer_id, a.meter_id) as customer_name,
+       c.contract_capacity_kva, v.contracted_kwh, v.kwh,
+       u.kwh as unbilled_kwh, u.days as unbilled_days, u.first_day, u.last_day
 from marts.alerts a
-join master.customers c on c.customer_id = a.customer_id and c.valid_to is null
+left join master.customers c on c.customer_id = a.customer_id and c.valid_to is null
 left join (select distinct customer_id, period, contracted_kwh, kwh from core.fct_deviation_tiers) v
     on v.customer_id = a.customer_id and v.period = a.period
+left join finance.unbilled u
+    on a.alert_type = 'unbilled_energy'
+   and u.unbilled_id = coalesce(a.customer_id, a.meter_id) || ':' || a.period || ':' || a.rule
 where a.period_start >= ? and a.period_start < ?
+  and (c.customer_id is not null or a.alert_type = 'unbilled_energy')
 order by a.alert_id
 """
 
@@ -58,6 +65,16 @@ def alert_context(row: dict) -> dict:
             "max_kw": round(row["metric_value"], 1),
             "contract_kva": row["contract_capacity_kva"],
             "ratio": round(row["metric_value"] / float(row["contract_capacity_kva"]), 2),
+        }
+    if row["alert_type"] == "unbilled_energy":
+        return {
+            **base,
+            "subject_id": row["customer_id"] or row["meter_id"],
+            "kwh": f"{float(row['unbilled_kwh']):.3f}",
+            "days": row["unbilled_days"],
+            "first_day": str(row["first_day"])[:10],
+            "last_day": str(row["last_day"])[:10],
+            "reason": row["rule"],
         }
     if row["alert_type"] == "deviation_risk":
         return {
@@ -134,14 +151,16 @@ def monthly_notices(
                 ),
             ))
         for alert in alerts:
+            # the customer's own contacts and the account managers, each if subscribed;
+            # unbilled energy is an internal matter: account managers only
+            audience = (
+                Audience(contact_ids=managers)
+                if alert["alert_type"] == "unbilled_energy"
+                else Audience(customer_ids=(alert["customer_id"],), contact_ids=managers)
+            )
             plan.append((
                 alert["alert_id"], alert["alert_type"], alert_context(alert),
-                resolve_recipients(
-                    con,
-                    alert["alert_type"],
-                    # the customer's own contacts and the account managers, each if subscribed
-                    Audience(customer_ids=(alert["customer_id"],), contact_ids=managers),
-                ),
+                resolve_recipients(con, alert["alert_type"], audience),
             ))
     service = delivery.service(gridledger.warehouse_path)
     tally = DeliveryTally()

@@ -143,11 +143,12 @@ def line_quantity(quantity: Any, unit: str) -> str:
 
 
 def line_unit_price(unit_price: Any, unit: str) -> str:
-    """Unit-price column: PF rate as a signed %, demand/capacity prices at 2 dp, energy ≥ 4 dp."""
+    """Unit-price column: PF rate as a signed %, demand/capacity prices ≥ 2 dp (a price prorated
+    by days in service keeps its 8 dp, so quantity × price = amount on paper), energy ≥ 4 dp."""
     if unit == "元":
         return percent(unit_price, dp=2, signed=True)
     if unit in ("kW", "kVA"):
-        return number(unit_price, max_dp=4, min_dp=2)
+        return number(unit_price, max_dp=8, min_dp=2)
     return number(unit_price, max_dp=8, min_dp=4)
 
 

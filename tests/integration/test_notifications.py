@@ -430,12 +430,16 @@ def test_every_notice_type_has_a_chinese_template() -> None:
         "termination_completed": {"customer_name": "甲", "contract_id": "CT1", "fee_yuan": 2000,
                                   "effective_month": "2025-08"},
         "termination_failed": {"customer_name": "甲", "contract_id": "CT1", "reason": "未缴费"},
+        "unbilled_energy": {"customer_name": "甲", "subject_id": "C1", "period": "2026-01",
+                            "kwh": "14400.000", "days": 15, "first_day": "2026-01-01",
+                            "last_day": "2026-01-15", "reason": "customer_not_active"},
     }
     assert set(contexts) == set(NOTICE_TYPES)
     for notice_type, context in contexts.items():
         notice = render(notice_type, context)
         assert notice.title and notice.body.startswith("【Gridledger售电】"), notice_type
     assert "突变尖峰" in render("meter_anomaly", contexts["meter_anomaly"]).body
+    assert "用户档案未生效" in render("unbilled_energy", contexts["unbilled_energy"]).body
     with pytest.raises(Exception, match="customer_name"):
         render("bill_ready", {"period": "2025-06", "amount_yuan": 1})
 

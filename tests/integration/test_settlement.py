@@ -469,6 +469,10 @@ def add_customer_month(con, customer_id: str, pf_standard: str, kwh: str, kvarh:
                 "block, kwh, kvarh, estimated_kwh, failed_intervals, data_version) values "
                 "(?, date '2026-01-01', '2026-01', 'flat', ?, ?, 0, 0, 1)",
                 [customer_id, kwh, kvarh])
+    # in service all month, like C_SINGLE
+    con.execute("insert into core.int_customer_service_days by name select ? as customer_id, "
+                "* exclude (customer_id) from core.int_customer_service_days "
+                "where customer_id = 'C_SINGLE'", [customer_id])
 
 
 # P = 1,000,000 kWh and Q a few thousandths of a kvarh either side of each rounding boundary

@@ -43,6 +43,8 @@ def test_money_and_price_formatting_keep_decimal_precision() -> None:
     assert line_unit_price(Decimal("0.02406875"), "kWh") == "0.02406875"
     assert line_unit_price(Decimal("0.81600000"), "kWh") == "0.8160"
     assert line_unit_price(Decimal("36.10000000"), "kW") == "36.10"
+    # basic charge prorated by days in service: 22.6 × 16 / 31
+    assert line_unit_price(Decimal("11.66451613"), "kVA") == "11.66451613"
     assert line_unit_price(Decimal("0.01000000"), "元") == "+1.00%"
     assert line_unit_price(Decimal("-0.00750000"), "元") == "-0.75%"
 

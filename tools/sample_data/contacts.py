@@ -9,7 +9,7 @@ from .master import IND_INDUSTRIES, RES, RETAILERS, Customer
 
 KEY_INDUSTRIES = ("钢铁", "化工", "建材")  # high-energy users listed first in curtailment plans
 INDUSTRY_ORDER = (*IND_INDUSTRIES, "商业", "居民")
-MANAGER_NOTICES = ("deviation_risk", "capacity_exceeded", "meter_anomaly")
+MANAGER_NOTICES = ("deviation_risk", "capacity_exceeded", "meter_anomaly", "unbilled_energy")
 
 
 def _contact(index: int, customer_id: str | None, role: str, person: tuple[str, str],

@@ -16,3 +16,15 @@ cast(round(cast({{ expr }} as decimal(38, 3)) * {{ unit_price }}, 2) as decimal(
 
 {#- Prices (元/kWh, rates): half away from zero to 6 dp, as DECIMAL(18, 6). -#}
 {% macro price6(expr) %}cast(round(cast({{ expr }} as decimal(38, 12)), 6) as decimal(18, 6)){% endmacro %}
+
+{#- prorated_price(p): a basic-charge unit price (元 per kVA or kW and month, ≥ 0) for the days in
+    service of a customer-month row (columns basic_charge_proration, days_in_service,
+    days_in_month of core.int_customer_month): p × days_in_service / days_in_month rounded half
+    up to 8 dp (the precision of bill_lines.unit_price), in exact integer arithmetic, when
+    basic_charge_proration = 1 and the customer was not in service the whole month; else p. -#}
+{% macro prorated_price(p) -%}
+cast(case when basic_charge_proration = 1 and days_in_service < days_in_month
+          then cast((cast(round(({{ p }}) * 100000000) as hugeint) * days_in_service * 2
+                     + days_in_month) // (2 * days_in_month) as decimal(38, 0)) * 0.00000001
+          else {{ p }} end as decimal(18, 8))
+{%- endmacro %}

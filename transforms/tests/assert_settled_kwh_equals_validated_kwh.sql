@@ -1,13 +1,17 @@
 {{ config(meta={'dagster': {'ref': {'name': 'bills'}}}) }}
--- Invariant: settled kWh per customer and month equals the validated kWh of its meters, exactly.
--- Settled = kWh on the issued bill + the kWh adjustments of a locked month (every bill has one
--- td_energy line whose quantity is the month's kWh, so its deltas are the kWh corrections).
+-- Invariant: settled kWh per customer and month equals the validated kWh of its meters on the
+-- customer's days in service (core.int_customer_service_days), exactly. Settled = kWh on the
+-- issued bill + the kWh adjustments of a locked month (every bill has one td_energy line whose
+-- quantity is the month's kWh, so its deltas are the kWh corrections). The kWh of the other
+-- days are in finance.unbilled (assert_every_validated_kwh_is_billed_or_unbilled).
 -- Checks the run's window (all months when dbt runs without window vars).
 with validated as (
-    select customer_id, strftime(interval_start, '%Y-%m') as period, sum(value) as kwh
-    from {{ ref('int_interval_validated') }}
-    where channel = 'kwh_imp' and customer_id is not null
-      and reading_date >= {{ window_start() }} and reading_date < {{ window_end() }}
+    select v.customer_id, strftime(v.interval_start, '%Y-%m') as period, sum(v.value) as kwh
+    from {{ ref('int_interval_validated') }} v
+    join {{ ref('int_customer_service_days') }} s
+        on s.customer_id = v.customer_id and s.day = v.reading_date and s.in_service
+    where v.channel = 'kwh_imp' and v.customer_id is not null
+      and v.reading_date >= {{ window_start() }} and v.reading_date < {{ window_end() }}
     group by all
 ),
 

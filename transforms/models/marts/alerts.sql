@@ -7,7 +7,10 @@
 -- deviation_risk: |actual − contracted| / contracted above the configured ratio;
 -- meter_anomaly: one per meter and anomaly in core.meter_anomalies (stuck meter, reads stopped,
 -- clock drift, repeated rule failures, register reset, repeated conflicts); the rule is the
--- anomaly's notice check (zero_run, completeness, time_check, negative, ...).
+-- anomaly's notice check (zero_run, completeness, time_check, negative, ...);
+-- unbilled_energy: one per row of finance.unbilled with kWh > 0 (validated kWh on no bill); the
+-- rule is the reason (no_contract, customer_not_active, no_tariff, ...); the subject is the
+-- customer, or the meter when it has no customer. Notified to the account managers only.
 
 with params as (
     select
@@ -60,6 +63,16 @@ meters as (
            a.anomaly || ': ' || a.detail
     from {{ ref('fct_meter_anomalies') }} a
     where a.period_start >= {{ window_start() }} and a.period_start < {{ window_end() }}
+),
+
+unbilled as (
+    select 'unbilled_energy', u.reason, u.customer_id, u.meter_id, u.period, u.period_start,
+           cast(u.kwh as double), cast(0 as double),
+           u.kwh || ' kWh on ' || u.days || ' days (' || strftime(u.first_day, '%Y-%m-%d') || ' to '
+               || strftime(u.last_day, '%Y-%m-%d') || ') not billed: ' || u.reason
+    from {{ ref('unbilled') }} u
+    where u.period_start >= {{ window_start() }} and u.period_start < {{ window_end() }}
+      and u.kwh > 0
 )
 
 select alert_type || ':' || coalesce(meter_id, customer_id) || ':' || period || ':' || rule
@@ -70,4 +83,5 @@ from (
     union all select * from deviation
     union all select * from meters
     union all select * from retail_risk
+    union all select * from unbilled
 )

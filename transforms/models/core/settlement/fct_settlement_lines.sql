@@ -14,9 +14,11 @@
     half away from zero, exact, rounded once. -#}
 {%- set amount = money('quantity', 'unit_price') %}
 
+-- customer-months that can be billed (the others are finance.unbilled, with their reason)
 with cm as (
     select * from {{ ref('int_customer_month') }}
     where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
+      and unbilled_reason is null
 ),
 
 prices as (
@@ -131,6 +133,10 @@ per_kwh as (
 -- ③ basic charge (two-part): capacity; contract demand C_eff = max(C, share × transformer kVA)
 -- with the band (1.05) and the excess at 2×; or actual demand. Over the band the base line is
 -- band × C_eff (default reading) or C_eff (variant, band_billed_at_base = 0).
+-- Partial month: every basic-charge unit price (capacity, demand, excess, actual demand) is
+-- prorated by days in service / days in the month (macro prorated_price, macros/money.sql);
+-- quantities and the band test are unchanged (C_eff, and the maximum demand over the days in
+-- service).
 demand_basis as (
     select *,
            greatest(coalesce(contract_demand_kw, 0),
@@ -141,22 +147,24 @@ demand_basis as (
 
 basic as (
     select customer_id, period, 60 as line_no, 'basic_capacity' as line_code,
-           contract_capacity_kva as quantity, 'kVA' as unit, basic_capacity_price as unit_price
+           contract_capacity_kva as quantity, 'kVA' as unit,
+           {{ prorated_price('basic_capacity_price') }} as unit_price
     from demand_basis where basic_charge_mode = 'capacity'
     union all
     select customer_id, period, 61, 'basic_demand',
            cast(case when max_demand_kw <= demand_band_factor * c_eff or band_billed_at_base = 0
                      then c_eff else demand_band_factor * c_eff end as decimal(18, 3)),
-           'kW', basic_demand_price
+           'kW', {{ prorated_price('basic_demand_price') }}
     from demand_basis where basic_charge_mode = 'contract_demand'
     union all
     select customer_id, period, 62, 'basic_demand_excess',
            cast(max_demand_kw - demand_band_factor * c_eff as decimal(18, 3)), 'kW',
-           cast(demand_excess_multiplier * basic_demand_price as decimal(18, 6))
+           {{ prorated_price('cast(demand_excess_multiplier * basic_demand_price as decimal(18, 6))') }}
     from demand_basis
     where basic_charge_mode = 'contract_demand' and max_demand_kw > demand_band_factor * c_eff
     union all
-    select customer_id, period, 63, 'basic_demand_actual', max_demand_kw, 'kW', basic_demand_price
+    select customer_id, period, 63, 'basic_demand_actual',
+           max_demand_kw, 'kW', {{ prorated_price('basic_demand_price') }}
     from demand_basis where basic_charge_mode = 'actual_demand'
 ),
 

@@ -1,12 +1,30 @@
 {{ config(
     materialized='incremental', incremental_strategy='append',
-    pre_hook="{{ delete_window('period_start') }}", tags=['monthly'],
+    pre_hook=[
+        "{% if is_incremental() %}alter table {{ this }} add column if not exists customer_valid_from date;"
+        " alter table {{ this }} add column if not exists days_in_month integer;"
+        " alter table {{ this }} add column if not exists days_in_service integer;"
+        " alter table {{ this }} add column if not exists service_from date;"
+        " alter table {{ this }} add column if not exists service_to date;"
+        " alter table {{ this }} add column if not exists basic_charge_proration decimal(18, 6);"
+        " alter table {{ this }} add column if not exists unbilled_reason varchar{% endif %}",
+        "{{ delete_window('period_start') }}",
+    ],
+    tags=['monthly'],
 ) }}
 -- One row per customer and month: metered totals, demand, the customer, contract and package
 -- versions in force, every unit price and settlement parameter the bill needs (effective-dated
 -- config rows, looked up for the first day of the month) and the version (valid_from) of each
 -- config row used, so a bill records exactly which tariff, package, PF table, TOU calendar and
 -- parameter versions priced it.
+-- Days in service (core.int_customer_service_days: customer version, contract and metering
+-- point in force): only their kWh are in the totals (core.int_customer_month_blocks), the
+-- customer version is the one in force on the first day in service (a customer starting on the
+-- 16th is priced with the version starting on the 16th), the maximum demand is taken over them,
+-- and days_in_service / days_in_month prorates the basic charge (parameter
+-- basic_charge_proration). unbilled_reason: why a customer-month with kWh in service cannot be
+-- billed (no_contract, no_package_price, no_tariff, no_parameters); such a month gets no
+-- settlement lines and its kWh are listed in finance.unbilled.
 
 with totals as (
     select customer_id, period_start, period,
@@ -19,6 +37,29 @@ with totals as (
 
 customers as (
     select * from {{ ref('stg_customers') }}
+),
+
+service as (
+    select customer_id, period_start,
+           arg_min(customer_valid_from, day) filter (where in_service) as customer_valid_from,
+           cast(count(*) filter (where in_service) as integer) as days_in_service,
+           min(day) filter (where in_service) as service_from,
+           max(day) filter (where in_service) as service_to,
+           cast(day(last_day(period_start)) as integer) as days_in_month
+    from {{ ref('int_customer_service_days') }}
+    where day >= {{ window_start() }} and day < {{ window_end() }}
+    group by all
+),
+
+-- the maximum interval-average demand over the days in service
+service_demand as (
+    select b.customer_id, s.period_start, cast(max(b.max_kw) as decimal(18, 3)) as max_demand_kw
+    from {{ ref('int_customer_day_blocks') }} b
+    join {{ ref('int_customer_service_days') }} s
+        on s.customer_id = b.customer_id and s.day = b.reading_date and s.in_service
+    where b.reading_date >= {{ window_start() }} and b.reading_date < {{ window_end() }}
+      and s.day >= {{ window_start() }} and s.day < {{ window_end() }}
+    group by all
 ),
 
 contracts as (
@@ -45,9 +86,8 @@ tariff_rows as (
         arg_max(tf.valid_from, (tf.voltage_level <> '*')::int * 2 + (tf.tariff_type <> '*')::int)
             as valid_from
     from totals t
-    join customers c
-        on c.customer_id = t.customer_id
-       and t.period_start >= c.valid_from and (c.valid_to is null or t.period_start <= c.valid_to)
+    join service s on s.customer_id = t.customer_id and s.period_start = t.period_start
+    join customers c on c.customer_id = t.customer_id and c.valid_from = s.customer_valid_from
     join tariffs tf
         on tf.voltage_level in (c.voltage_level, '*') and tf.tariff_type in (c.tariff_type, '*')
        and t.period_start between tf.valid_from and tf.valid_to
@@ -82,6 +122,7 @@ params as (
         max(case when s.parameter = 'contract_demand_band_billed_at_base' then s.value end) as band_billed_at_base,
         max(case when s.parameter = 'lt_1kv_no_sharp_deep_blocks' then s.value end) as lt_1kv_no_sharp_deep,
         max(case when s.parameter = 'line_loss_base_agency_price' then s.value end) as line_loss_base_agency,
+        max(case when s.parameter = 'basic_charge_proration' then s.value end) as basic_charge_proration,
         max(s.valid_from) as parameters_valid_from
     from (select distinct period_start from totals) p
     join {{ ref('settlement_parameters') }} s
@@ -141,7 +182,7 @@ joined as (
         t.estimated_kwh,
         t.failed_intervals,
         t.data_version,
-        d.max_demand_kw,
+        sd.max_demand_kw,
         d.days_over_capacity,
         v.contracted_kwh,
         cast(least(greatest(pf.pf_hundredths, 0), 100) as integer) as pf_hundredths,
@@ -163,11 +204,32 @@ joined as (
         p.tariff_valid_from,
         pk.valid_from as package_valid_from,
         pr.parameters_valid_from,
-        tv.tou_valid_from
+        tv.tou_valid_from,
+        s.customer_valid_from,
+        s.days_in_month,
+        s.days_in_service,
+        s.service_from,
+        s.service_to,
+        pr.basic_charge_proration,
+        case
+            when k.contract_id is null then 'no_contract'
+            when pk.package_id is null or not exists (
+                select 1 from {{ ref('int_package_block_prices') }} bp
+                where bp.package_id = k.package_id and bp.period = t.period and bp.block = 'flat')
+                then 'no_package_price'
+            when p.td_energy_price is null or p.system_operation_price is null
+                 or p.government_funds_price is null or p.line_loss_rate is null
+                 or (c.tariff_type = 'two_part' and c.basic_charge_mode = 'capacity'
+                     and p.basic_capacity_price is null)
+                 or (c.tariff_type = 'two_part'
+                     and c.basic_charge_mode in ('contract_demand', 'actual_demand')
+                     and p.basic_demand_price is null)
+                then 'no_tariff'
+            when pr.parameters_valid_from is null then 'no_parameters'
+        end as unbilled_reason
     from totals t
-    join customers c
-        on c.customer_id = t.customer_id
-       and t.period_start >= c.valid_from and (c.valid_to is null or t.period_start <= c.valid_to)
+    join service s on s.customer_id = t.customer_id and s.period_start = t.period_start
+    join customers c on c.customer_id = t.customer_id and c.valid_from = s.customer_valid_from
     left join contracts k
         on k.customer_id = t.customer_id and t.period_start between k.start_date and k.end_date
     left join packages pk
@@ -175,6 +237,7 @@ joined as (
     left join {{ ref('stg_contract_volumes') }} v on v.contract_id = k.contract_id and v.period = t.period
     left join {{ ref('int_customer_month_demand') }} d
         on d.customer_id = t.customer_id and d.period_start = t.period_start
+    left join service_demand sd on sd.customer_id = t.customer_id and sd.period_start = t.period_start
     left join priced p on p.customer_id = t.customer_id and p.period_start = t.period_start
     left join params pr on pr.period_start = t.period_start
     left join tou_versions tv on tv.period_start = t.period_start

@@ -13,9 +13,11 @@ with lines as (
     where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
 ),
 
+-- the billable customer-months (the others are finance.unbilled)
 cm as (
     select * from {{ ref('int_customer_month') }}
     where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
+      and unbilled_reason is null
 ),
 
 clauses as (
