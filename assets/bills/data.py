@@ -176,7 +176,8 @@ select customer_id, hour(slot) * 60 + minute(slot) as minute_of_day, avg(kw) as 
        null::timestamp as peak_slot
 from per_slot group by all
 union all
-select customer_id, -1, max(kw), arg_max(slot, kw) from per_slot group by all
+select customer_id, -1, kw, slot from per_slot  -- the peak; the earliest slot of a tie
+qualify row_number() over (partition by customer_id order by kw desc, slot) = 1
 """
 
 TOU_SQL = """
