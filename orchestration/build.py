@@ -11,12 +11,14 @@ from assets.alerts.notices import monthly_notices
 from assets.alerts.retries import notice_retries
 from assets.bills.assets import bill_documents
 from assets.meters.assets import landing_reads, master_data
+from assets.settlement.preflight import config_preflight
 from assets.workflows.assets import workflow_assets
 from foundation.resources import Gridledger
 from notifications.resource import DELIVERY_KEY, LiveDelivery
 from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.jobs import default_jobs
 from orchestration.notice_retry import notice_retry_job, notice_retry_sensor
+from orchestration.publish import build_publish_asset
 from orchestration.schedules import default_schedules
 from orchestration.sensors import default_sensors
 from orchestration.workflow_sensors import workflow_sensors
@@ -32,8 +34,9 @@ def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitio
     }
     resources.update(resource_overrides or {})
     return Definitions(
-        assets=[master_data, landing_reads, *build_dbt_assets(), bill_documents, monthly_notices,
-                notice_retries, *workflow_assets],
+        assets=[master_data, landing_reads, config_preflight, *build_dbt_assets(),
+                build_publish_asset(), bill_documents, monthly_notices, notice_retries,
+                *workflow_assets],
         asset_checks=default_checks,
         jobs=[*default_jobs, notice_retry_job],
         schedules=default_schedules,

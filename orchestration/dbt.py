@@ -7,6 +7,12 @@ The run's warehouse (the `gridledger` resource) reaches dbt the same way, as the
 `gridledger_warehouse` that `transforms/profiles.yml` reads before `$GRIDLEDGER_WAREHOUSE`: each
 invocation names its own warehouse on its command line and nothing writes the process env, so
 two runs on two warehouses in one process cannot see each other's path.
+
+The monthly set builds and tests the finance models in `finance_staging` (var `finance_schema`),
+staged from the published `finance` tables first and sealed when every model and test passed;
+the asset `finance/publish` (orchestration/publish.py) then publishes them in one transaction
+(assets/settlement/publish.py). Every monthly model depends on `settlement/config_preflight`, so
+a month with missing config rows fails before anything is built.
 """
 
 import fcntl
@@ -20,17 +26,22 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetDep,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    AssetSpec,
     BackfillPolicy,
     PartitionsDefinition,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from assets.settlement import publish as finance_publish
+from assets.settlement.preflight import PREFLIGHT_KEY
 from foundation.partitions import daily_partitions, monthly_partitions
 from foundation.paths import TRANSFORMS_DIR
 from foundation.resources import Gridledger
+from foundation.warehouse import connect
 
 DBT_PROJECT_DIR = TRANSFORMS_DIR
 PARTITIONED = "tag:daily tag:monthly"
@@ -99,6 +110,15 @@ class GridledgerTranslator(DagsterDbtTranslator):
             return AssetKey([*key.path[:-1], alias])
         return key
 
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str,
+                       project: DbtProject | None) -> AssetSpec:
+        """Monthly models also depend on the config preflight: nothing is built before it."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props.get("resource_type") == "model" and "monthly" in props.get("tags", []):
+            return spec.merge_attributes(deps=[AssetDep(PREFLIGHT_KEY)])
+        return spec
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         tags = dbt_resource_props.get("tags", [])
         fqn = dbt_resource_props.get("fqn", [])
@@ -119,13 +139,14 @@ def window_vars(start: datetime, end: datetime) -> dict[str, str]:
     return {"min_date": start.strftime("%Y-%m-%d"), "max_date": end.strftime("%Y-%m-%d")}
 
 
-def dbt_build_args(context: AssetExecutionContext, warehouse: str | None = None) -> list[str]:
+def dbt_build_args(context: AssetExecutionContext, warehouse: str | None = None,
+                   extra_vars: Mapping[str, str] | None = None) -> list[str]:
     """`dbt build` with the run's partition window as vars (when the assets are partitioned)
     and the warehouse the profile connects to (when given). dbt unit tests (fixed inputs,
     nothing to learn from production data) are left to `dbt test --select test_type:unit`
     (tests/unit/test_dbt_unit_tests.py)."""
     args = ["build", "--indirect-selection", "buildable", "--exclude-resource-type", "unit_test"]
-    dbt_vars: dict[str, str] = {}
+    dbt_vars: dict[str, str] = dict(extra_vars or {})
     if context.has_partition_key_range or context.has_partition_key:
         window = context.partition_time_window
         dbt_vars.update(window_vars(window.start, window.end))
@@ -140,19 +161,47 @@ def _stream(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gri
     yield from dbt.cli(dbt_build_args(context, gridledger.warehouse), context=context).stream()
 
 
+def _stream_staged(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
+    """Stage the published finance tables, build and test into the staging schema, and seal it
+    only when dbt succeeded (a failed model or test raises before the seal)."""
+    tables = sorted(finance_tables().values())
+    with connect(gridledger.warehouse_path) as con:
+        finance_publish.stage(con, tables, context.run_id)
+    staged = {finance_publish.SCHEMA_VAR: finance_publish.STAGING}
+    args = dbt_build_args(context, gridledger.warehouse, staged)
+    yield from dbt.cli(args, context=context).stream()
+    with connect(gridledger.warehouse_path) as con:
+        finance_publish.seal(con, context.run_id)
+
+
+@cache
+def finance_tables() -> dict[AssetKey, str]:
+    """Asset key -> table of every dbt model in the finance schema (the tables published
+    together), read from the manifest: a new finance model is published too."""
+    manifest = json.loads(dbt_project().manifest_path.read_text(encoding="utf-8"))
+    return {
+        _TRANSLATOR.get_asset_key(node): node.get("alias") or node["name"]
+        for node in manifest["nodes"].values()
+        if node.get("resource_type") == "model"
+        and node.get("config", {}).get("schema") == finance_publish.PUBLISHED
+    }
+
+
 @cache
 def build_dbt_assets() -> list:
     """The three dbt asset sets."""
     return [
         _dbt_asset_set("dbt_config", exclude=PARTITIONED),
         _dbt_asset_set("dbt_daily", daily_partitions, select="tag:daily"),
-        _dbt_asset_set("dbt_monthly", monthly_partitions, select="tag:monthly"),
+        _dbt_asset_set("dbt_monthly", monthly_partitions, staged=True, select="tag:monthly"),
     ]
 
 
 def _dbt_asset_set(name: str, partitions_def: PartitionsDefinition | None = None,
-                   **selection: str) -> AssetsDefinition:
-    """One `dbt build` asset set; partitioned sets run a partition range in one dbt build."""
+                   staged: bool = False, **selection: str) -> AssetsDefinition:
+    """One `dbt build` asset set; partitioned sets run a partition range in one dbt build;
+    a staged set builds the finance models in the staging schema (see the module doc)."""
+    stream = _stream_staged if staged else _stream
 
     @dbt_assets(
         manifest=dbt_project().manifest_path,
@@ -166,7 +215,7 @@ def _dbt_asset_set(name: str, partitions_def: PartitionsDefinition | None = None
     def dbt_asset_set(
         context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger
     ):
-        yield from _stream(context, dbt, gridledger)
+        yield from stream(context, dbt, gridledger)
 
     return dbt_asset_set
 

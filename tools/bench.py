@@ -182,9 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# the finance models and the step that publishes them (built in finance_staging until then)
 FINANCE_TABLES = (["finance", "bills"], ["finance", "bill_lines"], ["finance", "adjustments"],
                   ["finance", "settlement_runs"], ["finance", "period_close"],
-                  ["finance", "retailer_margin"])
+                  ["finance", "retailer_margin"], ["finance", "publish"])
 KEY_MODELS = ("int_interval_validated", "vee_register_days", "fct_vee_duplicate_conflicts",
               "int_customer_day_blocks", "fct_meter_quality_monthly", "fct_meter_anomalies")
 MONEY_MODELS = ("int_customer_day_blocks", "int_customer_month_blocks", "int_customer_month_demand",

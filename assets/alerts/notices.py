@@ -17,6 +17,7 @@ from dagster import (
     asset,
 )
 
+from assets.settlement.publish import PUBLISH_KEY
 from foundation.partitions import monthly_partitions
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
@@ -117,7 +118,7 @@ MONTHLY_NOTICES = AssetKey(["notify", "monthly_notices"])
 @asset(
     key=MONTHLY_NOTICES,
     group_name="alerts",
-    deps=[AssetKey(["finance", "bills"]), AssetKey(["marts", "alerts"])],
+    deps=[AssetKey(["finance", "bills"]), AssetKey(["marts", "alerts"]), PUBLISH_KEY],
     partitions_def=monthly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     check_specs=[unreached_check(MONTHLY_NOTICES)],

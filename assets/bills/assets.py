@@ -35,6 +35,7 @@ from pydantic import Field
 from assets.bills.data import load_bills
 from assets.bills.exports import export_finance
 from assets.bills.render import cjk_fonts, render_bill_document, render_bill_pdf
+from assets.settlement.publish import PUBLISH_KEY
 from foundation.months import months_between
 from foundation.partitions import monthly_partitions
 from foundation.paths import contained
@@ -68,7 +69,7 @@ def _publish(staging: Path, final: Path) -> None:
 @asset(
     key=AssetKey(["finance", "bill_documents"]),
     group_name="finance",
-    deps=[AssetKey(["finance", "bills"]), AssetKey(["finance", "bill_lines"])],
+    deps=[AssetKey(["finance", "bills"]), AssetKey(["finance", "bill_lines"]), PUBLISH_KEY],
     partitions_def=monthly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     description=(

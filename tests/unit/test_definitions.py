@@ -8,6 +8,7 @@ from dagster import AssetKey
 
 from orchestration.build import build_defs
 from orchestration.dbt import window_vars
+from orchestration.jobs import monthly_job
 
 
 def test_partition_window_becomes_dbt_vars():
@@ -41,3 +42,28 @@ def test_definitions_have_the_graph_checks_jobs_sensors_and_schedule():
     assert {"landing_file_sensor", "termination_inbox_sensor", "curtailment_sensor",
             "notice_retry_sensor"} <= sensors
     assert {s.name for s in defs.schedules} == {"monthly_job_schedule"}
+
+
+def test_a_month_is_checked_first_and_published_last():
+    """The monthly job starts with the config preflight (every monthly dbt model depends on
+    it) and publishes every finance model together (finance/publish depends on all of them,
+    new ones included); bill documents and notices read the published tables."""
+    from orchestration.dbt import finance_tables
+
+    defs = build_defs()
+    graph = defs.resolve_asset_graph()
+    preflight, publish = AssetKey(["settlement", "config_preflight"]), AssetKey(["finance",
+                                                                                 "publish"])
+    finance = set(finance_tables())
+    assert {k.to_user_string() for k in finance} >= {
+        "finance/bills", "finance/bill_lines", "finance/adjustments", "finance/settlement_runs",
+        "finance/retailer_margin", "finance/period_close"}
+    assert graph.get(publish).parent_keys == finance
+    assert graph.get(publish).group_name == "finance"
+    for key in (*finance, AssetKey(["core", "int_customer_month"]),
+                AssetKey(["marts", "alerts"])):
+        assert preflight in graph.get(key).parent_keys, key
+    for reader in (AssetKey(["finance", "bill_documents"]),
+                   AssetKey(["notify", "monthly_notices"])):
+        assert publish in graph.get(reader).parent_keys, reader
+    assert {preflight, publish} <= monthly_job.selection.resolve(graph)
