@@ -19,21 +19,23 @@ from dagster import (
 
 from foundation.partitions import monthly_partitions
 from foundation.resources import Gridledger
+from foundation.restricted import customer_name_sql
 from foundation.warehouse import connect
 from notifications.recipients import Audience, resolve_recipients
 from notifications.resource import DeliveryResource
 from notifications.service import DeliveryTally
 
-BILLS_SQL = """
-select b.customer_id, c.customer_name, b.period, b.total_yuan
+BILLS_SQL = f"""
+select b.customer_id, {customer_name_sql('c')} as customer_name, b.period, b.total_yuan
 from finance.bills b join master.customers c using (customer_id)
 where b.period_start >= ? and b.period_start < ? and c.valid_to is null
 order by b.customer_id, b.period
 """
 
-ALERTS_SQL = """
+ALERTS_SQL = f"""
 select a.alert_id, a.alert_type, a.rule, a.customer_id, a.meter_id, a.period, a.metric_value,
-       a.threshold, a.detail, c.customer_name, c.contract_capacity_kva,
+       a.threshold, a.detail, {customer_name_sql('c')} as customer_name,
+       c.contract_capacity_kva,
        v.contracted_kwh, v.kwh
 from marts.alerts a
 join master.customers c on c.customer_id = a.customer_id and c.valid_to is null

@@ -28,6 +28,7 @@ from assets.workflows.curtailment.messages import (
 from assets.workflows.curtailment.plans import PLANS_SQL, Plan, accept_plan_files
 from assets.workflows.curtailment.rules import CurtailmentRule, load_rules
 from assets.workflows.inbox import Rejection, china_now, record_rejections
+from foundation.restricted import customer_name_sql
 from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
 from notifications.masking import scrub_person, scrub_text
@@ -157,8 +158,9 @@ class _Evaluation:
         now = self.now
         done = self.stages(plan.plan_id)
         rows = self.con.execute(
-            "select customer_id, customer_name, retailer_id, target_kw, load_summary"
-            " from workflow.curtailment_customers where plan_id = ? order by customer_id",
+            f"select customer_id, {customer_name_sql('k', versioned=False)}, retailer_id,"
+            " target_kw, load_summary from workflow.curtailment_customers k"
+            " where plan_id = ? order by customer_id",
             [plan.plan_id],
         ).fetchall()
         customers = {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
