@@ -9,6 +9,10 @@ main file.
 
 from __future__ import annotations
 
+import duckdb
+
+from foundation.warehouse import table_exists
+
 CUSTOMER_NAMES = "restricted.customer_names"  # customer_id, valid_from, customer_name
 
 
@@ -24,3 +28,15 @@ def customer_name_sql(alias: str, *, versioned: bool = True) -> str:
         name = (f"(select arg_max(n.customer_name, n.valid_from) from {CUSTOMER_NAMES} n"
                 f" where n.customer_id = {alias}.customer_id)")
     return f"coalesce({name}, {alias}.customer_name)"
+
+
+def personal_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every person's name on file (contacts, residential customers): what free text stored in
+    the main file must not show (`notifications.masking.scrub_text(text, names)`)."""
+    sources = (("contacts", "contact_name"), ("customer_names", "customer_name"))
+    parts = [f"select {column} as name from restricted.{table}" for table, column in sources
+             if table_exists(con, "restricted", table)]
+    if not parts:
+        return []
+    rows = con.execute(" union ".join(parts)).fetchall()
+    return [name for (name,) in rows if name]
