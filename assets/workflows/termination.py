@@ -21,8 +21,8 @@ rows already applied are skipped, not rejected. Outcome notices go to the custom
 a request is marked notified once every recipient is reached, so a later run retries the rest.
 
 Personal data: `reason` and `requested_by` are stored masked in `workflow.termination_requests`
-(`requested_by` word by word as a person, `reason` as free text with the customer's contact
-names and the requester's name masked); the unmasked text goes to
+(`requested_by` word by word as a person, `reason` as free text with every contact's and
+resident's name on file and the requester's name masked); the unmasked text goes to
 `restricted.termination_request_texts` only. A bank's failure reason and every audit detail are
 scrubbed as free text too. The restricted rows (request text, full payee account) are staged in
 temp tables inside a file's transaction and moved to the restricted file right after it commits
@@ -68,7 +68,7 @@ from assets.workflows.termination_fee import (
     quote_fee,
 )
 from foundation.months import add_months, month_range, parse_month
-from foundation.restricted import customer_name_sql
+from foundation.restricted import customer_name_sql, personal_names
 from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
 from notifications.masking import mask_account, scrub_person, scrub_text
@@ -202,13 +202,10 @@ def _request_problem(
     return _months_problem(contract, effective_month(v["requested_at"]), limits)
 
 
-def _person_names(con: duckdb.DuckDBPyConnection, customer_id: str, requested_by: str | None
-                  ) -> list[str]:
-    """Names a request's free text may mention: the customer's contacts and the requester."""
-    names = [r[0] for r in con.execute(
-        "select contact_name from restricted.contacts where customer_id = ?"
-        " and contact_name is not null", [customer_id]).fetchall()
-    ] if table_exists(con, "restricted", "contacts") else []
+def _person_names(con: duckdb.DuckDBPyConnection, requested_by: str | None) -> list[str]:
+    """Names a request's free text may mention: every contact's and resident's name on file
+    (the customer's contacts first among them) and the requester's."""
+    names = personal_names(con)
     words = (requested_by or "").split()
     return names + [w for w in words if "@" not in w and not any(c.isdigit() for c in w)]
 
@@ -228,7 +225,7 @@ def _accept_request(
     problem = instruction_problem(contract, quote, limits)
     if problem is not None:
         return problem
-    names = _person_names(con, contract.customer_id, v["requested_by"])
+    names = _person_names(con, v["requested_by"])
     con.execute(
         "insert into workflow.termination_requests values"
         " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending_payment', ?, ?, ?, null)",
