@@ -14,6 +14,7 @@ DuckDB lets one transaction write to one file only: write the two catalogs in se
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -143,6 +144,15 @@ def connect(
         yield con
     finally:
         con.close()
+
+
+def copy_warehouse(source: Path | str, target: Path | str) -> Path:
+    """Copy a (closed) warehouse file and, when it has one, its restricted file beside the copy."""
+    source, target = Path(source), Path(target)
+    shutil.copy(source, target)
+    if restricted_path(source).exists():
+        shutil.copy(restricted_path(source), restricted_path(target))
+    return target
 
 
 @contextmanager

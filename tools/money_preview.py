@@ -28,7 +28,8 @@ from pathlib import Path
 
 import duckdb
 
-from foundation.paths import PROJECT_ROOT, RESTRICTED_ENV, restricted_path
+from foundation.paths import PROJECT_ROOT, RESTRICTED_ENV
+from foundation.warehouse import copy_warehouse
 
 TRANSFORMS = PROJECT_ROOT / "transforms"
 # schemas dbt builds (rebuilt by SQLMesh in the copy); raw, master, restricted, workflow and
@@ -84,10 +85,7 @@ def with_sqlmesh_config(project: Path) -> Path:
 def scratch_warehouse(source: Path, folder: Path) -> Path:
     """Copy of the warehouse (same file name, so the same catalog) and of its restricted file
     (beside it, where transforms/config.py attaches it), without dbt's relations."""
-    target = folder / source.name
-    shutil.copy(source, target)
-    if restricted_path(source).exists():
-        shutil.copy(restricted_path(source), restricted_path(target))
+    target = copy_warehouse(source, folder / source.name)
     with duckdb.connect(str(target)) as con:
         relations = con.execute(
             "select table_schema, table_name, table_type from information_schema.tables "

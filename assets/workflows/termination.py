@@ -203,8 +203,8 @@ def _request_problem(
 
 
 def _person_names(con: duckdb.DuckDBPyConnection, requested_by: str | None) -> list[str]:
-    """Names a request's free text may mention: every contact's and resident's name on file
-    (the customer's contacts first among them) and the requester's."""
+    """Names a request's free text may mention: every contact's and resident's name on file,
+    and the requester's."""
     names = personal_names(con)
     words = (requested_by or "").split()
     return names + [w for w in words if "@" not in w and not any(c.isdigit() for c in w)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from assets.workflows.curtailment import (
 )
 from assets.workflows.termination import run_termination_workflow
 from foundation.resources import Gridledger
-from foundation.warehouse import connect
+from foundation.warehouse import connect, copy_warehouse
 from notifications import ChannelConfig, DeliveryService
 from notifications.resource import LiveDelivery
 from orchestration.jobs import curtailment_job, termination_job
@@ -139,7 +138,7 @@ class Env:
 def env(base_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         http_receiver: HttpReceiver, smtp_server: SmtpReceiver) -> Env:
     warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(base_warehouse, warehouse)
+    copy_warehouse(base_warehouse, warehouse)
     (tmp_path / "data" / "inbox").mkdir(parents=True)
     monkeypatch.setenv("GRIDLEDGER_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("GRIDLEDGER_SMS_URL", http_receiver.url("/sms"))
