@@ -53,11 +53,12 @@ class Env:
         return DeliveryService(self.warehouse, ChannelConfig(), backoff_seconds=(0,))
 
     def counts(self) -> dict[str, int]:
-        """Rows per table of the workflow and restricted schemas."""
-        tables = self.sql("select schema_name, table_name from duckdb_tables()"
-                          " where schema_name in ('workflow', 'restricted') order by 1, 2")
-        return {f"{s}.{t}": self.sql(f'select count(*) from "{s}"."{t}"')[0][0]
-                for s, t in tables}
+        """Rows per table of the workflow schema and the restricted catalog."""
+        tables = self.sql("select database_name, schema_name, table_name from duckdb_tables()"
+                          " where schema_name = 'workflow' or database_name = 'restricted'"
+                          " order by all")
+        return {f"{'restricted' if d == 'restricted' else s}.{t}":
+                self.sql(f'select count(*) from "{d}"."{s}"."{t}"')[0][0] for d, s, t in tables}
 
     def rejections(self) -> list[tuple]:
         return self.sql("select file_name, line, record_id, reason from workflow.rejections"
