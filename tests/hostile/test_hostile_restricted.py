@@ -136,7 +136,8 @@ def test_the_bi_file_has_no_restricted_schema_and_the_restricted_file_holds_the_
     assert missing == []
     with duckdb.connect(str(restricted), read_only=True) as con:
         tables = {t for (t,) in con.execute("select table_name from duckdb_tables()")}
-        queued = con.execute("select body from notice_retry_queue").fetchall()
+        queued = con.execute("select body from notice_retry_queue"
+                             " where notice_key = 'bill_ready:RESIDENT:2026-10'").fetchall()
     assert {"contacts", "retailers", "customer_names", "payment_instruction_accounts",
             "termination_request_texts", "outbox_messages", "notice_retry_queue"} <= tables
     assert [min(secrets["resident's name"]) in body for (body,) in queued] == [True]
