@@ -114,14 +114,13 @@ def migrate_in_file_restricted(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Move the tables of an old in-file `restricted` schema into the restricted file, then drop
     the schema (once; a no-op afterwards). Returns the tables moved."""
     db = con.execute("select current_database()").fetchone()[0]
+    if not con.execute(
+        "select count(*) from duckdb_schemas() where database_name = ? and schema_name = ?",
+        [db, RESTRICTED_CATALOG]).fetchone()[0]:
+        return []
     tables = [r[0] for r in con.execute(
         "select table_name from duckdb_tables() where database_name = ? and schema_name = ?",
         [db, RESTRICTED_CATALOG]).fetchall()]
-    has_schema = con.execute(
-        "select count(*) from duckdb_schemas() where database_name = ? and schema_name = ?",
-        [db, RESTRICTED_CATALOG]).fetchone()[0]
-    if not has_schema:
-        return []
     for table in tables:  # the old copy wins until it is dropped: re-running is idempotent
         old, new = f'"{db}".{RESTRICTED_CATALOG}."{table}"', f'{RESTRICTED_CATALOG}.main."{table}"'
         with transaction(con):
@@ -147,9 +146,10 @@ def connect(
 
 
 def copy_warehouse(source: Path | str, target: Path | str) -> Path:
-    """Copy a (closed) warehouse file and, when it has one, its restricted file beside the copy."""
+    """Copy a (closed) warehouse file and its restricted file (when it has one) beside the copy."""
     source, target = Path(source), Path(target)
     shutil.copy(source, target)
+    restricted_path(target).unlink(missing_ok=True)
     if restricted_path(source).exists():
         shutil.copy(restricted_path(source), restricted_path(target))
     return target
