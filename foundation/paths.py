@@ -38,6 +38,8 @@ def restricted_path(warehouse: Path | str | None = None) -> Path:
     target = default if warehouse is None else Path(warehouse).resolve()
     override = os.environ.get(RESTRICTED_ENV)
     if override and target == default:
+        if Path(override).resolve() == target:
+            raise ValueError(f"{RESTRICTED_ENV} names the warehouse itself ({target})")
         return Path(override).resolve()
     return target.with_name(target.stem + RESTRICTED_SUFFIX)
 
