@@ -125,7 +125,8 @@ def test_the_bi_file_holds_no_phone_email_bank_account_or_persons_name(flow: Flo
 def test_the_bi_file_has_no_restricted_schema_and_the_restricted_file_holds_the_data(flow: Flow):
     with duckdb.connect(str(flow.warehouse), read_only=True) as con:
         schemas = {s for (s,) in con.execute("select schema_name from duckdb_schemas()"
-                                             " where database_name = current_database()")}
+                                             " where database_name = current_database()"
+                                             ).fetchall()}
     assert "restricted" not in schemas and {"master", "workflow", "notify", "marts"} <= schemas
     restricted = restricted_path(flow.warehouse)
     assert restricted == flow.warehouse.with_name("warehouse.restricted.duckdb")
@@ -135,7 +136,7 @@ def test_the_bi_file_has_no_restricted_schema_and_the_restricted_file_holds_the_
                      if value not in held)
     assert missing == []
     with duckdb.connect(str(restricted), read_only=True) as con:
-        tables = {t for (t,) in con.execute("select table_name from duckdb_tables()")}
+        tables = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()}
         queued = con.execute("select body from notice_retry_queue"
                              " where notice_key = 'bill_ready:RESIDENT:2026-10'").fetchall()
     assert {"contacts", "retailers", "customer_names", "payment_instruction_accounts",
