@@ -1,7 +1,8 @@
-"""Where things are: the project root, the warehouse file and the data directory.
+"""Where things are: project root, warehouse file, restricted file and data directory.
 
-The defaults are written here once; `$GRIDLEDGER_WAREHOUSE` and `$GRIDLEDGER_DATA_DIR` override
-them.
+The defaults are written here once; `$GRIDLEDGER_WAREHOUSE`, `$GRIDLEDGER_RESTRICTED` and
+`$GRIDLEDGER_DATA_DIR` override them. The restricted file (personal and banking data) lives beside
+its warehouse by default: `<dir>/<stem>.restricted.duckdb`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TRANSFORMS_DIR = PROJECT_ROOT / "transforms"
 WAREHOUSE_ENV = "GRIDLEDGER_WAREHOUSE"
 DATA_DIR_ENV = "GRIDLEDGER_DATA_DIR"
+RESTRICTED_ENV = "GRIDLEDGER_RESTRICTED"
+RESTRICTED_CATALOG = "restricted"
+RESTRICTED_SUFFIX = ".restricted.duckdb"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "var" / "warehouse.duckdb"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "data"
 
@@ -21,6 +25,23 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "data"
 def warehouse_path() -> Path:
     """The warehouse file: `$GRIDLEDGER_WAREHOUSE`, default `var/warehouse.duckdb`."""
     return Path(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE).resolve()
+
+
+def restricted_path(warehouse: Path | str | None = None) -> Path:
+    """The restricted file of a warehouse: `<dir>/<stem>.restricted.duckdb` beside it.
+
+    `$GRIDLEDGER_RESTRICTED` overrides it for the default warehouse (no `warehouse` given) and
+    for the warehouse `$GRIDLEDGER_WAREHOUSE` names; any other warehouse keeps its own file
+    beside it, so scratch and test warehouses never share personal data.
+    """
+    default = warehouse_path()
+    target = default if warehouse is None else Path(warehouse).resolve()
+    override = os.environ.get(RESTRICTED_ENV)
+    if override and target == default:
+        if Path(override).resolve() == target:
+            raise ValueError(f"{RESTRICTED_ENV} names the warehouse itself ({target})")
+        return Path(override).resolve()
+    return target.with_name(target.stem + RESTRICTED_SUFFIX)
 
 
 def data_dir() -> Path:

@@ -6,11 +6,13 @@ All workflow timestamps are naive China Standard Time (UTC+8), the clock of the 
 requests they come from; the notification ledger (`notify.*`) keeps its own naive-UTC convention.
 Money is DECIMAL(18, 2) yuan, energy DECIMAL(18, 3) kWh, power DECIMAL(18, 3) kW.
 
-The full payee bank account is personal/banking data and goes to `restricted` only;
+The full payee bank account is personal/banking data and goes to the restricted file only;
 `workflow.payment_instructions` carries the masked account. Likewise free text from the inbox
 (a request's reason and requester, a bank's failure reason, rejected rows, acknowledgement
 replies) is stored in `workflow.*` masked (`notifications.masking.scrub_text`/`scrub_person`);
-the unmasked request text is kept in `restricted.termination_request_texts` only.
+the unmasked request text is kept in `restricted.termination_request_texts` only. Those two
+tables (`RESTRICTED_WORKFLOW_DDL`) live in the restricted catalog (foundation/warehouse.py); a
+transaction writes either them or `workflow.*`, never both.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import duckdb
 
 WORKFLOW_DDL = """
 create schema if not exists workflow;
-create schema if not exists restricted;
 create sequence if not exists workflow.termination_audit_seq;
 
 -- every inbox file processed, once per content (name + SHA-256)
@@ -94,18 +95,6 @@ create table if not exists workflow.payment_instructions (
     paid_at              timestamp,
     failure_reason       varchar,
     result_file          varchar
-);
-
-create table if not exists restricted.payment_instruction_accounts (
-    instruction_id varchar primary key,
-    bank_account   varchar not null
-);
-
--- the request's free text as received (personal data); workflow tables keep it masked
-create table if not exists restricted.termination_request_texts (
-    request_id   varchar primary key,
-    reason       varchar,
-    requested_by varchar
 );
 
 create table if not exists workflow.contract_terminations (
@@ -215,9 +204,26 @@ create table if not exists workflow.curtailment_results (
 """
 
 
+RESTRICTED_WORKFLOW_DDL = """
+create table if not exists restricted.payment_instruction_accounts (
+    instruction_id varchar primary key,
+    bank_account   varchar not null
+);
+
+-- the request's free text as received (personal data); workflow tables keep it masked
+create table if not exists restricted.termination_request_texts (
+    request_id   varchar primary key,
+    reason       varchar,
+    requested_by varchar
+);
+"""
+
+
 def ensure_workflow_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the `workflow` schema and its tables if missing (idempotent, cheap)."""
+    """Create the `workflow` tables and their restricted companions if missing (idempotent,
+    cheap; one statement per file, so never inside a transaction that wrote the other)."""
     con.execute(WORKFLOW_DDL)
+    con.execute(RESTRICTED_WORKFLOW_DDL)
 
 
-__all__ = ["WORKFLOW_DDL", "ensure_workflow_schema"]
+__all__ = ["RESTRICTED_WORKFLOW_DDL", "WORKFLOW_DDL", "ensure_workflow_schema"]

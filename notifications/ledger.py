@@ -3,8 +3,9 @@
 The ledger is the service's memory. A row is written (`queued`) before a message leaves and
 updated (`sent`/`failed`) after, so a crash in between leaves a `queued` row that the next run
 retries. Acknowledgements (a recipient confirming a notice) land in `notify.acknowledgements`
-and flip the delivered rows to `acknowledged`. Times are stored as naive UTC; `delivery_stats`
-groups by China Standard Time (UTC+8, no daylight saving).
+and flip the delivered rows to `acknowledged`. The retry queue holds rendered messages (names,
+personal text), so it lives in the restricted file: `restricted.notice_retry_queue`. Times are
+stored as naive UTC; `delivery_stats` groups by China Standard Time (UTC+8, no daylight saving).
 
 DuckDB allows one writer process per file, so every method opens the warehouse, does its work
 and closes it again; nothing is held open while a message is on the wire.
@@ -22,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from foundation.warehouse import connect, transaction
+from foundation.warehouse import connect, table_exists, transaction
 from notifications.masking import scrub
 
 STATUSES: tuple[str, ...] = ("queued", "sent", "failed", "acknowledged")
@@ -55,12 +56,15 @@ create table if not exists notify.acknowledgements (
     source          varchar,
     primary key (notice_key, contact_id)
 );
-create table if not exists notify.retry_queue (
+"""
+RETRY_QUEUE = "restricted.notice_retry_queue"
+RETRY_DDL = f"""
+create table if not exists {RETRY_QUEUE} (
     notice_key      varchar not null,
     contact_id      varchar not null,
     notice_type     varchar not null,
     title           varchar,
-    body            varchar not null,   -- the rendered text (no address: that stays restricted)
+    body            varchar not null,   -- the rendered text (no address: contacts has it)
     first_failed_at timestamp not null, -- UTC
     expires_at      timestamp not null, -- UTC; no retry after this
     primary key (notice_key, contact_id)
@@ -129,6 +133,15 @@ class RetryItem:
     expires_at: datetime
 
 
+def _move_old_retry_queue(con: duckdb.DuckDBPyConnection) -> None:
+    """Move a warehouse's old in-file `notify.retry_queue` to the restricted file (once)."""
+    if not table_exists(con, "notify", "retry_queue"):
+        return
+    with transaction(con):
+        con.execute(f"insert or ignore into {RETRY_QUEUE} from notify.retry_queue")
+    con.execute("drop table notify.retry_queue")
+
+
 class Ledger:
     """Reads and writes the delivery ledger and acknowledgements of one warehouse file."""
 
@@ -141,6 +154,8 @@ class Ledger:
         """Open the warehouse, create the tables if missing (cheap, idempotent), close on exit."""
         with connect(self.warehouse) as con:
             con.execute(LEDGER_DDL)
+            con.execute(RETRY_DDL)
+            _move_old_retry_queue(con)
             yield con
 
     def ensure_schema(self) -> None:
@@ -222,12 +237,12 @@ class Ledger:
         with self.connect() as con, transaction(con):
             if reached:
                 con.execute(
-                    "delete from notify.retry_queue where notice_key = ?"
+                    f"delete from {RETRY_QUEUE} where notice_key = ?"
                     " and list_contains(?::varchar[], contact_id)", [notice_key, reached],
                 )
             for contact_id, title, body in unreached:
                 con.execute(
-                    "insert into notify.retry_queue values (?, ?, ?, ?, ?, ?, ?)"
+                    f"insert into {RETRY_QUEUE} values (?, ?, ?, ?, ?, ?, ?)"
                     " on conflict (notice_key, contact_id) do update set"
                     " title = excluded.title, body = excluded.body",
                     [notice_key, contact_id, notice_type, title, body, now, expires_at],
@@ -237,7 +252,7 @@ class Ledger:
         """Queued retries that have not expired at `now` (UTC)."""
         with self.connect() as con:
             rows = con.execute(
-                f"select {', '.join(RetryItem.__dataclass_fields__)} from notify.retry_queue"
+                f"select {', '.join(RetryItem.__dataclass_fields__)} from {RETRY_QUEUE}"
                 " where expires_at > ? order by first_failed_at, notice_key, contact_id",
                 [now or self.clock()],
             ).fetchall()
@@ -247,7 +262,7 @@ class Ledger:
         """Drop queued retries whose notice expired; their ledger rows stay `failed`."""
         with self.connect() as con:
             expired = con.execute(
-                "delete from notify.retry_queue where expires_at <= ? returning notice_key",
+                f"delete from {RETRY_QUEUE} where expires_at <= ? returning notice_key",
                 [now or self.clock()],
             ).fetchall()
         return len(expired)
@@ -256,7 +271,7 @@ class Ledger:
         """Drop queued retries of `notice_key` for `contact_ids`."""
         with self.connect() as con:
             return len(con.execute(
-                "delete from notify.retry_queue where notice_key = ?"
+                f"delete from {RETRY_QUEUE} where notice_key = ?"
                 " and list_contains(?::varchar[], contact_id) returning contact_id",
                 [notice_key, contact_ids],
             ).fetchall())

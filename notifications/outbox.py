@@ -8,9 +8,11 @@ can read exactly what would have been sent:
     outbox://?warehouse=%2Fdata%2Fwh.duckdb     explicit warehouse (percent-encoded path)
 
 Per-message arguments ride in the query string: `to` (the address; stored masked, because the
-outbox is outside the restricted schema), `channel` (the channel it stands in for) and
-`notice_key`. DuckDB allows one writer process per file, so every call opens the file, appends
-one row and closes it again.
+outbox is in the main warehouse file), `channel` (the channel it stands in for) and
+`notice_key`. The title and body are stored with personal data masked (`scrub_text`, with every
+contact's and resident's name on file); the message as sent is kept in the restricted file,
+`restricted.outbox_messages`, under the same outbox_id. DuckDB allows one writer process per
+file, so every call opens the file, appends one row and closes it again.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from apprise import logger
 from apprise.decorators import notify
 
 from foundation.paths import warehouse_path as default_warehouse
+from foundation.restricted import personal_names
 from foundation.warehouse import connect
-from notifications.masking import mask_recipient
+from notifications.masking import mask_recipient, scrub_text
 
 OUTBOX_DDL = """
 create schema if not exists notify;
@@ -38,6 +41,13 @@ create table if not exists notify.outbox (
     body        varchar not null,
     notice_key  varchar,
     written_at  timestamp not null  -- UTC
+);
+"""
+OUTBOX_MESSAGES_DDL = """
+create table if not exists restricted.outbox_messages (
+    outbox_id varchar primary key,
+    title     varchar,
+    body      varchar not null
 );
 """
 
@@ -52,14 +62,20 @@ def write_outbox(
     warehouse: Path, *, recipient: str | None, channel: str | None, title: str, body: str,
     notice_key: str | None,
 ) -> str:
-    """Append one message to `notify.outbox` and return its outbox_id."""
+    """Append one message to `notify.outbox` (masked) and `restricted.outbox_messages` (as
+    sent); return its outbox_id."""
     outbox_id = uuid.uuid4().hex
     with connect(warehouse) as con:
         con.execute(OUTBOX_DDL)
+        con.execute(OUTBOX_MESSAGES_DDL)
+        names = personal_names(con)
+        con.execute(
+            "insert into restricted.outbox_messages values (?, ?, ?)", [outbox_id, title, body]
+        )
         con.execute(
             "insert into notify.outbox values (?, ?, ?, ?, ?, ?, ?)",
-            [outbox_id, mask_recipient(recipient), channel, title, body, notice_key,
-             datetime.now(UTC).replace(tzinfo=None)],
+            [outbox_id, mask_recipient(recipient), channel, scrub_text(title, names),
+             scrub_text(body, names), notice_key, datetime.now(UTC).replace(tzinfo=None)],
         )
     return outbox_id
 

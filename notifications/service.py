@@ -23,7 +23,7 @@ segment; the same window applies per segment. Every HTTP payload carries `idempo
 (`part_key`) as the HTTP `Idempotency-Key` header or the email `Message-ID`, so a receiver can
 drop such a duplicate. No warehouse connection is open while a part is sent or during back-off.
 
-Contacts left unreached are queued in `notify.retry_queue` with their rendered message;
+Contacts left unreached are queued in `restricted.notice_retry_queue` with their rendered message;
 `retry_pending` re-delivers them until the notice expires (`retry_expiry`, default 24 h).
 Runs for the same notice must not overlap (DuckDB's single writer makes that the natural case).
 """
@@ -228,7 +228,7 @@ class DeliveryService:
     def retry_pending(self) -> RetryReport:
         """Deliver again, once each, the notices whose contacts an earlier call did not reach.
 
-        `deliver` queues every unreached contact's rendered message in `notify.retry_queue`
+        `deliver` queues every unreached contact's rendered message in the retry queue
         until `retry_expiry` after the first failure. This sends the queued messages that have
         not expired (addresses are read again from `restricted.contacts`), drops expired ones,
         and clears every contact it reaches; the ledger keeps it from sending anything twice.

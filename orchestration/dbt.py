@@ -6,7 +6,10 @@ partition range); window-incremental models delete and rebuild exactly that wind
 The run's warehouse (the `gridledger` resource) reaches dbt the same way, as the var
 `gridledger_warehouse` that `transforms/profiles.yml` reads before `$GRIDLEDGER_WAREHOUSE`: each
 invocation names its own warehouse on its command line and nothing writes the process env, so
-two runs on two warehouses in one process cannot see each other's path.
+two runs on two warehouses in one process cannot see each other's path. Its restricted file
+(`foundation.paths.restricted_path`) goes along as `gridledger_restricted`; the profile attaches
+it read-only, so it is created (and an old in-file `restricted` schema moved into it) by one
+writable `connect` before dbt starts.
 
 The monthly set builds and tests the finance models in `finance_staging` (var `finance_schema`),
 staged from the published `finance` tables first and sealed when every model and test passed;
@@ -39,13 +42,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from assets.settlement import publish as finance_publish
 from assets.settlement.preflight import PREFLIGHT_KEY
 from foundation.partitions import daily_partitions, monthly_partitions
-from foundation.paths import TRANSFORMS_DIR
+from foundation.paths import TRANSFORMS_DIR, restricted_path
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
 
 DBT_PROJECT_DIR = TRANSFORMS_DIR
 PARTITIONED = "tag:daily tag:monthly"
 WAREHOUSE_VAR = "gridledger_warehouse"  # read by transforms/profiles.yml
+RESTRICTED_VAR = "gridledger_restricted"  # likewise: the restricted file it attaches
 
 
 @cache
@@ -152,12 +156,15 @@ def dbt_build_args(context: AssetExecutionContext, warehouse: str | None = None,
         dbt_vars.update(window_vars(window.start, window.end))
     if warehouse is not None:
         dbt_vars[WAREHOUSE_VAR] = warehouse
+        dbt_vars[RESTRICTED_VAR] = str(restricted_path(warehouse))
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     return args
 
 
 def _stream(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
+    with connect(gridledger.warehouse):  # the restricted file exists (and is migrated)
+        pass
     yield from dbt.cli(dbt_build_args(context, gridledger.warehouse), context=context).stream()
 
 

@@ -1,4 +1,5 @@
-"""`notice_retry_sensor`: while notices wait in `notify.retry_queue`, launch `notice_retry_job`.
+"""`notice_retry_sensor`: while notices wait in `restricted.notice_retry_queue`, launch
+`notice_retry_job`.
 
 Every `RETRY_INTERVAL_SECONDS` it opens the warehouse read-only (briefly) and counts the queued
 retries that have not expired. If there are any and no retry run is queued or in progress, it
@@ -25,6 +26,7 @@ from dagster import (
 from assets.alerts.retries import NOTICE_RETRIES
 from foundation.resources import Gridledger
 from foundation.warehouse import WarehouseBusy, connect, table_exists
+from notifications.ledger import RETRY_QUEUE
 
 RETRY_INTERVAL_SECONDS = 600
 
@@ -41,17 +43,17 @@ def pending_retries(warehouse) -> int:
     """Queued, unexpired retries in the warehouse (0 if there is no queue yet)."""
     now = datetime.now(UTC).replace(tzinfo=None)
     with connect(warehouse, read_only=True, wait_seconds=5) as con:
-        if not table_exists(con, "notify", "retry_queue"):
+        if not table_exists(con, "restricted", "notice_retry_queue"):
             return 0
         return con.execute(
-            "select count(*) from notify.retry_queue where expires_at > ?", [now]
+            f"select count(*) from {RETRY_QUEUE} where expires_at > ?", [now]
         ).fetchone()[0]
 
 
 @sensor(
     job=notice_retry_job, minimum_interval_seconds=RETRY_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Requests notice_retry_job while notify.retry_queue holds unexpired notices.",
+    description="Requests notice_retry_job while notices wait in the retry queue.",
 )
 def notice_retry_sensor(context: SensorEvaluationContext, gridledger: Gridledger):
     if not gridledger.warehouse_path.exists():

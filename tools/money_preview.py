@@ -28,7 +28,8 @@ from pathlib import Path
 
 import duckdb
 
-from foundation.paths import PROJECT_ROOT
+from foundation.paths import PROJECT_ROOT, RESTRICTED_ENV
+from foundation.warehouse import copy_warehouse
 
 TRANSFORMS = PROJECT_ROOT / "transforms"
 # schemas dbt builds (rebuilt by SQLMesh in the copy); raw, master, restricted, workflow and
@@ -82,9 +83,9 @@ def with_sqlmesh_config(project: Path) -> Path:
 
 
 def scratch_warehouse(source: Path, folder: Path) -> Path:
-    """Copy of the warehouse (same file name, so the same catalog) without dbt's relations."""
-    target = folder / source.name
-    shutil.copy(source, target)
+    """Copy of the warehouse (same file name, so the same catalog) and of its restricted file
+    (beside it, where transforms/config.py attaches it), without dbt's relations."""
+    target = copy_warehouse(source, folder / source.name)
     with duckdb.connect(str(target)) as con:
         relations = con.execute(
             "select table_schema, table_name, table_type from information_schema.tables "
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         work = copy_project(args.preview_dir, workdir / "work" / "transforms")
         warehouse = scratch_warehouse(args.warehouse.resolve(), workdir)
         env = {**os.environ, "GRIDLEDGER_WAREHOUSE": str(warehouse)}
+        env.pop(RESTRICTED_ENV, None)  # the copy's restricted file is the one beside it
         sqlmesh(base, env, "plan", "--auto-apply", "--no-prompts")
         sqlmesh(work, env, "plan", "dev", "--auto-apply", "--no-prompts", "--include-unmodified")
         sqlmesh(work, env, "table_diff", "prod:dev", "finance.bills", "--on", "customer_id",

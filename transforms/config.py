@@ -13,6 +13,9 @@ Never plan `prod` against the warehouse dbt maintains: SQLMesh would take over i
   rebuildable (not forward-only) kinds: a dev plan then rebuilds each changed model completely
   in its own table, instead of a forward-only "preview" of the last interval only (and without
   running a window's `delete` pre-hook against a dev table that does not exist yet).
+- SQLMesh ignores the profile's `attach:`: the restricted file beside the warehouse
+  (`<stem>.restricted.duckdb`, as foundation.paths.restricted_path) is added as catalog
+  `restricted`, so `source('restricted', ...)` resolves in the scratch copy too.
 - Seeds are read as text and cast to their dbt `column_types`: SQLMesh's pandas reader would
   otherwise turn the PF standard '0.90' into 0.9 (and fail the seed's accepted_values test).
 """
@@ -75,3 +78,8 @@ config = sqlmesh_config(
     plan=PlanConfig(always_recreate_environment=True),
     model_defaults=ModelDefaultsConfig(start=START),
 )
+_restricted = Path(_warehouse).resolve()
+_restricted = str(_restricted.with_name(_restricted.stem + ".restricted.duckdb"))
+for _gateway in config.gateways.values():  # model_copy: `database` and `catalogs` both set
+    _gateway.connection = _gateway.connection.model_copy(
+        update={"catalogs": {"restricted": _restricted}})

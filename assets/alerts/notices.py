@@ -20,13 +20,14 @@ from dagster import (
 from assets.settlement.publish import PUBLISH_KEY
 from foundation.partitions import monthly_partitions
 from foundation.resources import Gridledger
+from foundation.restricted import customer_name_sql
 from foundation.warehouse import connect
 from notifications.recipients import Audience, resolve_recipients
 from notifications.resource import DeliveryResource
 from notifications.service import DeliveryTally
 
-BILLS_SQL = """
-select b.customer_id, c.customer_name, b.period, b.total_yuan
+BILLS_SQL = f"""
+select b.customer_id, {customer_name_sql('c')} as customer_name, b.period, b.total_yuan
 from finance.bills b join master.customers c using (customer_id)
 where b.period_start >= ? and b.period_start < ? and c.valid_to is null
 order by b.customer_id, b.period
@@ -34,9 +35,10 @@ order by b.customer_id, b.period
 
 # Alerts of customers with a current master version; unbilled_energy alerts also for a customer
 # no longer (or not yet) in force and for a meter without customer (named by its id).
-ALERTS_SQL = """
+ALERTS_SQL = f"""
 select a.alert_id, a.alert_type, a.rule, a.customer_id, a.meter_id, a.period, a.metric_value,
-       a.threshold, a.detail, coalesce(c.customer_name, a.customer_id, a.meter_id) as customer_name,
+       a.threshold, a.detail,
+       coalesce({customer_name_sql('c')}, a.customer_id, a.meter_id) as customer_name,
        c.contract_capacity_kva, v.contracted_kwh, v.kwh,
        u.kwh as unbilled_kwh, u.days as unbilled_days, u.first_day, u.last_day
 from marts.alerts a

@@ -1,10 +1,11 @@
 """Notice retries: deliver again the notices whose contacts an earlier run did not reach.
 
 `DeliveryService.deliver` queues each unreached contact's rendered message in
-`notify.retry_queue` until the notice expires (`retry_expiry_hours` of the `delivery` resource,
-default 24 h after the first failure). This asset sends the queued messages that have not
-expired, once each (the ledger knows what was delivered), and drops expired ones. It is
-launched by `notice_retry_sensor` (orchestration/notice_retry.py) while the queue is not empty.
+`restricted.notice_retry_queue` until the notice expires (`retry_expiry_hours` of the
+`delivery` resource, default 24 h after the first failure). This asset sends the queued
+messages that have not expired, once each (the ledger knows what was delivered), and drops
+expired ones. It is launched by `notice_retry_sensor` (orchestration/notice_retry.py) while
+the queue is not empty.
 """
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
@@ -25,7 +26,7 @@ NOTICE_RETRIES = AssetKey(["notify", "notice_retries"])
 def notice_retries(
     context: AssetExecutionContext, gridledger: Gridledger, delivery: DeliveryResource
 ) -> MaterializeResult:
-    """One pass over `notify.retry_queue`."""
+    """One pass over `restricted.notice_retry_queue`."""
     result = delivery.service(gridledger.warehouse_path).retry_pending()
     tally = result.tally
     if result.expired:

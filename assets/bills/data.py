@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from foundation.months import month_bounds
+from foundation.restricted import customer_name_sql
 
 TOU_CALENDAR = "jibei"  # the calendar core.int_customer_month_blocks bills with
 
@@ -104,7 +105,8 @@ select
     b.customer_id, b.period, b.period_start, b.retailer_id, b.contract_id, b.package_id,
     b.package_model, b.billed_kwh, b.billed_kvarh, b.max_demand_kw, b.power_factor, b.total_yuan,
     b.average_price_yuan_per_kwh, b.estimated_kwh_share, b.line_count,
-    c.customer_name, c.customer_class, c.voltage_level, c.region, c.industry, c.tariff_type,
+    $customer_name as customer_name, c.customer_class, c.voltage_level, c.region, c.industry,
+    c.tariff_type,
     c.contract_capacity_kva, c.pf_standard, c.basic_charge_mode, c.contract_demand_kw,
     c.transformer_kva,
     r.retailer_name, r.bank_name, r.bank_account, r.account_holder,
@@ -119,7 +121,7 @@ left join packages p on p.package_id = b.package_id
 left join volumes v on v.contract_id = b.contract_id
 where b.period = $period {bill_filter}
 order by b.customer_id
-"""
+""".replace("$customer_name", customer_name_sql("c"))  # full name: the bill
 
 LINES_SQL = """
 select customer_id, line_no, line_code, quantity, unit, unit_price, amount_yuan

@@ -1,8 +1,14 @@
 """Master data (customers, meters, contracts, contacts) from the CRM export folder.
 
 Master data is configuration: a bad file fails the load with the file, line and rule, and
-nothing is half-loaded. Personal data (phones, e-mails, bank accounts) goes to the
-`restricted` schema only; BI-facing marts read masked copies.
+nothing is half-loaded. Personal data (phones, e-mails, bank accounts) goes to the restricted
+file only (catalog `restricted`, foundation/warehouse.py); so do residential customers' names
+(`restricted.customer_names`), which `master.customers` carries masked (`mask_name`).
+BI-facing marts read masked copies.
+
+Every file is validated (types, ids, codes, ranges, keys, references) in temporary tables
+before anything is written; then the restricted tables are replaced in one transaction and the
+master tables in a second one (DuckDB writes one file per transaction).
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import duckdb
 import pandas as pd
 
 from foundation.paths import ID_RULE, is_safe_id
-from foundation.warehouse import transaction
+from foundation.warehouse import attach_restricted, transaction
 from foundation.workflow_schema import ensure_workflow_schema
+from notifications.masking import mask_name
 from quality.config_rules import codes
 
 DATE, TEXT, INT, DEC = "date", "varchar", "bigint", "decimal(18, 3)"
@@ -194,18 +201,54 @@ class MasterDataError(ValueError):
     """A master-data file breaks a rule; the message names the file, line and rule."""
 
 
+RESIDENT_NAMES = "customer_names"  # restricted.customer_names: residents' full names
+RESIDENTIAL = "customer_class = 'residential'"
+
+
 def load_master_data(con: duckdb.DuckDBPyConnection, master_dir: Path) -> dict[str, int]:
-    """Validate and (re)load every master file in one transaction; return row counts."""
+    """Validate every master file, then (re)load them all; return row counts."""
     frames = {stem: _read(master_dir, stem) for stem in MASTER_FILES}
+    attach_restricted(con)  # a plain connection (tests, tools) gets its restricted catalog too
     counts: dict[str, int] = {}
-    with transaction(con):
-        con.execute("create schema if not exists master; create schema if not exists restricted")
+    try:
         for stem, frame in frames.items():
             counts[stem] = _load_table(con, stem, frame)
         for child, col, parent, pcol in REFERENCES:
             _check_reference(con, child, col, parent, pcol)
-        ensure_workflow_schema(con)  # dbt reads workflow.contract_terminations (stg_contracts)
+        names = _resident_names(con)
+        con.register("resident_names", names)
+        with transaction(con):
+            for stem in _stems("restricted"):
+                con.execute(f"create or replace table restricted.{stem} as from temp.{stem}")
+            con.execute(f"create or replace table restricted.{RESIDENT_NAMES} as"
+                        " select customer_id, valid_from, customer_name from temp.customers"
+                        f" where {RESIDENTIAL}")
+        with transaction(con):
+            con.execute("create schema if not exists master")
+            for stem in _stems("master"):
+                con.execute(f"create or replace table master.{stem} as from temp.{stem}")
+            con.execute("update master.customers c set customer_name = n.masked"
+                        " from resident_names n where n.customer_id = c.customer_id"
+                        " and n.valid_from::date = c.valid_from")
+    finally:
+        con.unregister("resident_names")
+        for stem in MASTER_FILES:
+            con.execute(f"drop table if exists temp.{stem}")
+    ensure_workflow_schema(con)  # dbt reads workflow.contract_terminations (stg_contracts)
     return counts
+
+
+def _stems(schema: str) -> list[str]:
+    return [stem for stem, (s, _, _) in MASTER_FILES.items() if s == schema]
+
+
+def _resident_names(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Residential customers' name masks, per (customer_id, valid_from)."""
+    names = con.execute(
+        f"select customer_id, valid_from, customer_name from temp.customers where {RESIDENTIAL}"
+    ).df()
+    names["masked"] = names["customer_name"].map(mask_name)
+    return names.drop(columns="customer_name")
 
 
 def _read(master_dir: Path, stem: str) -> pd.DataFrame:
@@ -227,7 +270,7 @@ def _read(master_dir: Path, stem: str) -> pd.DataFrame:
 
 
 def _load_table(con: duckdb.DuckDBPyConnection, stem: str, frame: pd.DataFrame) -> int:
-    schema, columns, key = MASTER_FILES[stem]
+    _, columns, key = MASTER_FILES[stem]
     con.register("frame", frame)
     try:
         for col, sql_type in columns.items():
@@ -253,7 +296,7 @@ def _load_table(con: duckdb.DuckDBPyConnection, stem: str, frame: pd.DataFrame) 
             raise MasterDataError(f"{stem}.csv lines {dup[0]} and {dup[1]}: duplicate key ({keys})")
         select = ", ".join(f'cast(nullif("{c}", \'\') as {t}) as "{c}"' for c, t in columns.items())
         con.execute(
-            f"create or replace table {schema}.{stem} as select {select} from frame order by line"
+            f"create or replace temp table {stem} as select {select} from frame order by line"
         )
         return len(frame)
     finally:
@@ -314,11 +357,10 @@ def _same_number(value: str, allowed: set[str]) -> bool:
 def _check_reference(
     con: duckdb.DuckDBPyConnection, child: str, col: str, parent: str, pcol: str
 ) -> None:
-    cs, ps = MASTER_FILES[child][0], MASTER_FILES[parent][0]
     orphan = con.execute(
-        f"""select c."{col}" from {cs}.{child} c
+        f"""select c."{col}" from temp.{child} c
             where c."{col}" is not null
-              and not exists (select 1 from {ps}.{parent} p where p."{pcol}" = c."{col}")
+              and not exists (select 1 from temp.{parent} p where p."{pcol}" = c."{col}")
             limit 1"""
     ).fetchone()
     if orphan:

@@ -21,10 +21,12 @@ rows already applied are skipped, not rejected. Outcome notices go to the custom
 a request is marked notified once every recipient is reached, so a later run retries the rest.
 
 Personal data: `reason` and `requested_by` are stored masked in `workflow.termination_requests`
-(`requested_by` word by word as a person, `reason` as free text with the customer's contact
-names and the requester's name masked); the unmasked text goes to
+(`requested_by` word by word as a person, `reason` as free text with every contact's and
+resident's name on file and the requester's name masked); the unmasked text goes to
 `restricted.termination_request_texts` only. A bank's failure reason and every audit detail are
-scrubbed as free text too.
+scrubbed as free text too. The restricted rows (request text, full payee account) are staged in
+temp tables inside a file's transaction and moved to the restricted file right after it commits
+(DuckDB writes one file per transaction): a rolled-back file leaves nothing in either.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ from assets.workflows.termination_fee import (
     quote_fee,
 )
 from foundation.months import add_months, month_range, parse_month
+from foundation.restricted import customer_name_sql, personal_names
 from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
 from notifications.masking import mask_account, scrub_person, scrub_text
@@ -199,13 +202,10 @@ def _request_problem(
     return _months_problem(contract, effective_month(v["requested_at"]), limits)
 
 
-def _person_names(con: duckdb.DuckDBPyConnection, customer_id: str, requested_by: str | None
-                  ) -> list[str]:
-    """Names a request's free text may mention: the customer's contacts and the requester."""
-    names = [r[0] for r in con.execute(
-        "select contact_name from restricted.contacts where customer_id = ?"
-        " and contact_name is not null", [customer_id]).fetchall()
-    ] if table_exists(con, "restricted", "contacts") else []
+def _person_names(con: duckdb.DuckDBPyConnection, requested_by: str | None) -> list[str]:
+    """Names a request's free text may mention: every contact's and resident's name on file,
+    and the requester's."""
+    names = personal_names(con)
     words = (requested_by or "").split()
     return names + [w for w in words if "@" not in w and not any(c.isdigit() for c in w)]
 
@@ -225,7 +225,7 @@ def _accept_request(
     problem = instruction_problem(contract, quote, limits)
     if problem is not None:
         return problem
-    names = _person_names(con, contract.customer_id, v["requested_by"])
+    names = _person_names(con, v["requested_by"])
     con.execute(
         "insert into workflow.termination_requests values"
         " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending_payment', ?, ?, ?, null)",
@@ -236,7 +236,7 @@ def _accept_request(
          quote.uncapped_yuan, quote.fee_yuan, inbox.name, now, now],
     )
     if v["reason"] is not None or v["requested_by"] is not None:
-        con.execute("insert into restricted.termination_request_texts values (?, ?, ?)",
+        con.execute("insert into temp.termination_request_texts values (?, ?, ?)",
                     [rid, v["reason"], v["requested_by"]])
     con.executemany(
         "insert into workflow.termination_fee_lines values (?, ?, ?, ?)",
@@ -249,7 +249,7 @@ def _accept_request(
         [iid, rid, quote.fee_yuan, contract.retailer_id, bank_name, holder,
          mask_account(account), now],
     )
-    con.execute("insert into restricted.payment_instruction_accounts values (?, ?)", [iid, account])
+    con.execute("insert into temp.payment_instruction_accounts values (?, ?)", [iid, account])
     sources = {s: sum(1 for line in quote.lines if line.source == s)
                for s in ("contract", "last_year", "none")}
     _audit(con, rid, "received", "accepted",
@@ -405,6 +405,8 @@ def _process_folder(
     }[kind]
     with transaction(con):
         report.rejected += reject_symlinks(con, kind, folder, now)
+    for table in RESTRICTED_STAGED:
+        con.execute(f"create temp table if not exists {table} as from restricted.{table} limit 0")
     for path, _ in pending_files(con, kind, folder):
         inbox = read_inbox_file(kind, path, columns, key, now=now)
         with transaction(con):
@@ -414,6 +416,7 @@ def _process_folder(
                            f"{inbox.name} line {rejection.line}: {rejection.reason}", now)
             accepted, skipped = process(con, inbox, now, report)
             record_file(con, inbox, accepted, skipped, now)
+        _move_staged_restricted(con)
         report.files += 1
         report.rows_skipped += skipped
         report.rejected += len(inbox.rejections)
@@ -421,9 +424,20 @@ def _process_folder(
             log.warning("%s line %d rejected: %s", inbox.name, rejection.line, rejection.reason)
 
 
-OUTCOMES_SQL = """
+RESTRICTED_STAGED = ("termination_request_texts", "payment_instruction_accounts")
+
+
+def _move_staged_restricted(con: duckdb.DuckDBPyConnection) -> None:
+    """Move the rows a committed file staged in temp tables to the restricted file."""
+    with transaction(con):
+        for table in RESTRICTED_STAGED:
+            con.execute(f"insert or replace into restricted.{table} from temp.{table}")
+            con.execute(f"delete from temp.{table}")
+
+
+OUTCOMES_SQL = f"""
 select r.request_id, r.contract_id, r.customer_id, r.retailer_id, r.status, r.fee_yuan,
-       r.effective_month, i.failure_reason, coalesce(c.customer_name, r.customer_id)
+       r.effective_month, i.failure_reason, coalesce({customer_name_sql('c')}, r.customer_id)
 from workflow.termination_requests r
 join workflow.payment_instructions i using (request_id)
 left join master.customers c on c.customer_id = r.customer_id and c.valid_to is null

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -52,12 +53,15 @@ class Env:
     def service(self) -> DeliveryService:
         return DeliveryService(self.warehouse, ChannelConfig(), backoff_seconds=(0,))
 
-    def counts(self) -> dict[str, int]:
-        """Rows per table of the workflow and restricted schemas."""
-        tables = self.sql("select schema_name, table_name from duckdb_tables()"
-                          " where schema_name in ('workflow', 'restricted') order by 1, 2")
-        return {f"{s}.{t}": self.sql(f'select count(*) from "{s}"."{t}"')[0][0]
-                for s, t in tables}
+    def counts(self) -> Counter[str]:
+        """Rows per table of the workflow schema and the restricted catalog (0 for a table
+        created since: a Counter)."""
+        tables = self.sql("select database_name, schema_name, table_name from duckdb_tables()"
+                          " where schema_name = 'workflow' or database_name = 'restricted'"
+                          " order by all")
+        return Counter({f"{'restricted' if d == 'restricted' else s}.{t}":
+                        self.sql(f'select count(*) from "{d}"."{s}"."{t}"')[0][0]
+                        for d, s, t in tables})
 
     def rejections(self) -> list[tuple]:
         return self.sql("select file_name, line, record_id, reason from workflow.rejections"

@@ -24,6 +24,7 @@ from assets.bills import (
     render_bill_html,
     render_bill_pdf,
 )
+from foundation.warehouse import connect
 from tests.scenarios import scenario_fixture
 
 WORKED_AMOUNTS = [
@@ -42,7 +43,7 @@ worked = scenario_fixture("worked_bill_month", "worked")
 
 @pytest.fixture(scope="module")
 def html(worked_bill_month) -> str:
-    with duckdb.connect(str(worked_bill_month.warehouse), read_only=True) as con:
+    with connect(worked_bill_month.warehouse, read_only=True) as con:  # restricted file attached
         return render_bill_html(con, "C_WORKED", "2026-07")
 
 
@@ -91,7 +92,7 @@ def test_bill_html_has_inline_svg_charts_and_fetches_nothing(html: str) -> None:
 
 
 def test_lines_that_do_not_add_up_are_flagged_on_the_bill(worked) -> None:
-    with duckdb.connect(str(worked.warehouse), read_only=True) as con:
+    with connect(worked.warehouse, read_only=True) as con:  # restricted file attached
         bill = load_bill(con, "C_WORKED", "2026-07")
     assert "不一致" not in render_bill_document(bill)
     bill.bill["total_yuan"] = Decimal("228120.47")
@@ -99,7 +100,7 @@ def test_lines_that_do_not_add_up_are_flagged_on_the_bill(worked) -> None:
 
 
 def test_unknown_customer_has_no_bill(worked) -> None:
-    with duckdb.connect(str(worked.warehouse), read_only=True) as con:
+    with connect(worked.warehouse, read_only=True) as con:  # restricted file attached
         with pytest.raises(LookupError):
             render_bill_html(con, "NOBODY", "2026-07")
         with pytest.raises(ValueError):
@@ -122,7 +123,7 @@ def test_bill_pdf_text_has_the_total(pdf: bytes, tmp_path: Path) -> None:
 
 
 def test_exports_hold_the_period_rows(worked, tmp_path: Path) -> None:
-    with duckdb.connect(str(worked.warehouse), read_only=True) as con:
+    with connect(worked.warehouse, read_only=True) as con:  # restricted file attached
         files = export_finance(con, tmp_path / "exports", "2026-07")
         empty = export_finance(con, tmp_path / "empty", "2026-06")
     assert sorted(p.name for p in files) == [

@@ -17,6 +17,7 @@ from dagster import AssetCheckSeverity, DagsterInstance, build_sensor_context, m
 from assets.alerts.notices import MONTHLY_NOTICES, monthly_notices
 from assets.alerts.retries import notice_retries
 from foundation.resources import Gridledger
+from foundation.warehouse import connect
 from notifications import ChannelConfig, DeliveryService, Recipient
 from notifications.resource import LiveDelivery
 from orchestration.notice_retry import notice_retry_sensor
@@ -31,31 +32,25 @@ MONTH = "2026-10-01"
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
-    """Just what monthly_notices reads: two bills, no alerts, three subscribed SMS contacts."""
+    """Just what monthly_notices reads: two bills, no alerts, three subscribed SMS contacts
+    (in the restricted file, with the residents' names: none here)."""
     path = tmp_path / "warehouse.duckdb"
     con = duckdb.connect(str(path))
     con.execute("""
         create schema finance; create schema master; create schema marts; create schema core;
-        create schema restricted;
         create table finance.bills (customer_id varchar, period varchar, period_start date,
             total_yuan double);
         insert into finance.bills values ('C1', '2026-10', '2026-10-01', 1234.5),
             ('C2', '2026-10', '2026-10-01', 99.0);
         create table master.customers (customer_id varchar, customer_name varchar,
-            contract_capacity_kva double, valid_to date);
-        insert into master.customers values ('C1', '华北钢铁有限公司', 100, null),
-            ('C2', '唐山商贸', 100, null);
+            contract_capacity_kva double, valid_from date, valid_to date);
+        insert into master.customers values ('C1', '华北钢铁有限公司', 100, '2026-01-01', null),
+            ('C2', '唐山商贸', 100, '2026-01-01', null);
         create table marts.alerts (alert_id varchar, alert_type varchar, rule varchar,
             customer_id varchar, meter_id varchar, period varchar, metric_value double,
             threshold double, detail varchar, period_start date);
         create table core.fct_deviation_tiers (customer_id varchar, period varchar,
             contracted_kwh double, kwh double);
-        create table restricted.contacts (contact_id varchar, customer_id varchar,
-            contact_name varchar, role varchar, phone varchar, email varchar, channels varchar);
-        insert into restricted.contacts values
-            ('K1', 'C1', '张三', 'customer_contact', '13812345678', null, 'sms'),
-            ('K2', 'C1', '王五', 'customer_contact', '13700002222', null, 'sms'),
-            ('K3', 'C2', '李四', 'customer_contact', '13900001111', null, 'sms');
         create table master.contact_groups (group_id varchar, group_type varchar,
             group_name varchar, region varchar, industry varchar);
         create table master.contact_group_members (group_id varchar, contact_id varchar);
@@ -64,6 +59,18 @@ def warehouse(tmp_path: Path) -> Path:
             ('K2', 'bill_ready'), ('K3', 'bill_ready');
     """)
     con.close()
+    with connect(path) as con:  # the restricted file beside it
+        con.execute("""
+            create table restricted.contacts (contact_id varchar, customer_id varchar,
+                contact_name varchar, role varchar, phone varchar, email varchar,
+                channels varchar);
+            insert into restricted.contacts values
+                ('K1', 'C1', '张三', 'customer_contact', '13812345678', null, 'sms'),
+                ('K2', 'C1', '王五', 'customer_contact', '13700002222', null, 'sms'),
+                ('K3', 'C2', '李四', 'customer_contact', '13900001111', null, 'sms');
+            create table restricted.customer_names (customer_id varchar, valid_from date,
+                customer_name varchar);
+        """)
     return path
 
 

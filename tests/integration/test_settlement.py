@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date
@@ -24,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from foundation.warehouse import copy_warehouse
 from tests.builders import (
     READ_HEADER,
     CaseCustomer,
@@ -435,7 +435,7 @@ class Compiled:
 def compiled(settled, tmp_path_factory) -> Compiled:
     root = tmp_path_factory.mktemp("compiled")
     warehouse = root / "warehouse.duckdb"  # same file name: the same DuckDB catalog
-    shutil.copy(settled.warehouse, warehouse)
+    copy_warehouse(settled.warehouse, warehouse)
     target = root / "target"
     dbt = Path(sys.executable).parent / "dbt"
     subprocess.run(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ from assets.workflows.curtailment import (
 )
 from assets.workflows.termination import run_termination_workflow
 from foundation.resources import Gridledger
-from foundation.warehouse import connect
+from foundation.restricted import customer_name_sql
+from foundation.warehouse import connect, copy_warehouse
 from notifications import ChannelConfig, DeliveryService
 from notifications.resource import LiveDelivery
 from orchestration.jobs import curtailment_job, termination_job
@@ -139,7 +139,7 @@ class Env:
 def env(base_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         http_receiver: HttpReceiver, smtp_server: SmtpReceiver) -> Env:
     warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(base_warehouse, warehouse)
+    copy_warehouse(base_warehouse, warehouse)
     (tmp_path / "data" / "inbox").mkdir(parents=True)
     monkeypatch.setenv("GRIDLEDGER_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("GRIDLEDGER_SMS_URL", http_receiver.url("/sms"))
@@ -254,7 +254,7 @@ def test_a_published_plan_reaches_exactly_the_subscribed_contacts_and_the_plan_g
     assert set(env.mails_to("curtailment:T1:notice:")) == emails | {official[1]}
     assert "各有关单位" in env.mails_to("curtailment:T1:notice:ALL")[official[1]]
     # every message names its own customer and the plan's terms
-    owner = dict(env.sql("select k.phone, c.customer_name from restricted.contacts k"
+    owner = dict(env.sql(f"select k.phone, {customer_name_sql('c')} from restricted.contacts k"
                          " join master.customers c using (customer_id) where c.valid_to is null"))
     for phone, text in sms.items():
         assert f"尊敬的{owner[phone]}" in text

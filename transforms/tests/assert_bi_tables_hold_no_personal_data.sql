@@ -1,5 +1,6 @@
 {{ config(meta={'dagster': {'ref': {'name': 'dim_contacts'}}}) }}
--- No full phone number, e-mail address or bank account in the BI-facing contact/retailer tables.
+-- No full phone number, e-mail address, bank account or contact name in the BI-facing
+-- contact/retailer tables.
 select c.contact_id as id, 'phone' as what
 from {{ ref('dim_contacts') }} m
 join {{ source('restricted', 'contacts') }} c using (contact_id)
@@ -9,6 +10,11 @@ select c.contact_id, 'email'
 from {{ ref('dim_contacts') }} m
 join {{ source('restricted', 'contacts') }} c using (contact_id)
 where position('@' in c.email) >= 2 and m.email_masked = c.email
+union all
+select c.contact_id, 'contact_name'
+from {{ ref('dim_contacts') }} m
+join {{ source('restricted', 'contacts') }} c using (contact_id)
+where length(trim(c.contact_name)) > 1 and m.contact_name = c.contact_name
 union all
 select r.retailer_id, 'bank_account'
 from {{ ref('dim_retailers') }} m

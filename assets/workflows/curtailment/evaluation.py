@@ -28,6 +28,7 @@ from assets.workflows.curtailment.messages import (
 from assets.workflows.curtailment.plans import PLANS_SQL, Plan, accept_plan_files
 from assets.workflows.curtailment.rules import CurtailmentRule, load_rules
 from assets.workflows.inbox import Rejection, china_now, record_rejections
+from foundation.restricted import customer_name_sql, personal_names
 from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
 from notifications.masking import scrub_person, scrub_text
@@ -157,8 +158,9 @@ class _Evaluation:
         now = self.now
         done = self.stages(plan.plan_id)
         rows = self.con.execute(
-            "select customer_id, customer_name, retailer_id, target_kw, load_summary"
-            " from workflow.curtailment_customers where plan_id = ? order by customer_id",
+            f"select customer_id, {customer_name_sql('k', versioned=False)}, retailer_id,"
+            " target_kw, load_summary from workflow.curtailment_customers k"
+            " where plan_id = ? order by customer_id",
             [plan.plan_id],
         ).fetchall()
         customers = {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
@@ -355,7 +357,7 @@ def acknowledge(service: DeliveryService, plan_id: str, customer_id: str, contac
     """Record a contact's confirmation of a plan notice (stops its escalation).
 
     `source` (the reply text or channel) is stored scrubbed of personal data (`scrub_text`, with
-    the names of the customer's contacts). An acknowledgement that is not accepted (unknown
+    every contact's and resident's name on file). An acknowledgement that is not accepted (unknown
     contact, a notice never delivered to the contact) returns False and is recorded in
     `workflow.rejections` (kind `acknowledgements`, file_name the notice key, line 0) with its
     reason; its reply text is kept there masked word by word (`scrub_person`), as the sender is
@@ -363,10 +365,7 @@ def acknowledge(service: DeliveryService, plan_id: str, customer_id: str, contac
     """
     key = notice_key(plan_id, "notice", customer_id)
     with connect(service.warehouse) as con:
-        names = [r[0] for r in con.execute(
-            "select contact_name from restricted.contacts where customer_id = ?"
-            " and contact_name is not null", [customer_id]).fetchall()
-        ] if table_exists(con, "restricted", "contacts") else []
+        names = personal_names(con)
     if service.acknowledge(key, contact_id, scrub_text(source, names) or ""):
         return True
     now = clock()
