@@ -254,6 +254,9 @@ def _resident_names(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def _read(master_dir: Path, stem: str) -> pd.DataFrame:
     path = master_dir / f"{stem}.csv"
     _, columns, _ = MASTER_FILES[stem]
+    if path.is_symlink() or master_dir.is_symlink():
+        raise MasterDataError(f"{path}: is a symbolic link; master data is read only from real "
+                              "files inside the data folder (rule: no_symlink)")
     if not path.exists():
         if stem in OPTIONAL_FILES:
             return pd.DataFrame(

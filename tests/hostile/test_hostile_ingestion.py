@@ -198,6 +198,19 @@ def test_sensor_span_ignores_stray_and_unplaceable_rows(tmp_path):
     assert file_days(path) == (first, first)
 
 
+def test_symlinked_master_data_is_not_followed(tmp_path):
+    write_case_master(tmp_path, [CaseCustomer("C1", "PKG_FIXED_TOU", {}, Decimal(0))],
+                      [("R01", "0")])
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    real = tmp_path / "master" / "customers.csv"
+    real.rename(outside / "customers.csv")
+    real.symlink_to(outside / "customers.csv")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection, \
+            pytest.raises(MasterDataError, match="customers.csv: is a symbolic link"):
+        load_master_data(connection, tmp_path / "master")
+
+
 @pytest.mark.parametrize("bad_id", ["../../../X", "/tmp/abs", "C 1", "..", "客户1"])
 def test_traversal_ids_are_rejected_at_master_data_load(tmp_path, bad_id):
     customer = CaseCustomer(bad_id, "PKG_FIXED_TOU", {}, Decimal(0))
