@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date
@@ -23,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from foundation.warehouse import copy_warehouse
 from tests.builders import MASTER_HEADERS, READ_HEADER, read_rows, slots, write_csv
 
 D = Decimal
@@ -219,7 +219,7 @@ def test_the_completeness_test_catches_kwh_that_reach_no_bill(partial, tmp_path)
     """The issue's failure mode: C_NEW's 38,400 kWh on no bill and not in finance.unbilled. The
     dbt test must fail on exactly that customer-month (and pass on the untouched warehouse)."""
     warehouse = tmp_path / "warehouse.duckdb"  # same file name: the same DuckDB catalog
-    shutil.copy(partial.warehouse, warehouse)
+    copy_warehouse(partial.warehouse, warehouse)
 
     def completeness_test() -> subprocess.CompletedProcess:
         return dbt(tmp_path, warehouse, "test", "--select", COMPLETENESS_TEST, "--store-failures")
@@ -242,7 +242,7 @@ def test_proration_is_an_effective_dated_parameter(partial, tmp_path):
     """basic_charge_proration = 0 from January 2026 (a new parameter row): C_NEW pays the full
     month, 1,000 kVA × 22.6 = 22,600.00, although in service 16 days."""
     warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(partial.warehouse, warehouse)
+    copy_warehouse(partial.warehouse, warehouse)
     compiled = dbt(tmp_path, warehouse, "compile", "--quiet", "--select", "int_customer_month",
                    "fct_settlement_lines")
     assert compiled.returncode == 0, compiled.stdout
