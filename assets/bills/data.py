@@ -60,7 +60,7 @@ class BillData:
     profile_kw: dict[int, float] = field(default_factory=dict)  # minute of day → mean kW
     interval_counts: dict[str, int] = field(default_factory=dict)  # quality flag → intervals
     peak_slot: datetime | None = None
-    tou_bands: dict[int, str] = field(default_factory=dict)  # minute of day (15-min) → block
+    tou_bands: dict[int, str] = field(default_factory=dict)  # minute (15-min) → workday block
     tou_source: str | None = None
 
     @property
@@ -186,7 +186,8 @@ where period = $period {customer_filter}
 TOU_SQL = """
 select minute_of_day, block
 from core.dim_tou_minutes
-where calendar_id = $calendar and month_no = $month and minute_of_day % 15 = 0
+where calendar_id = $calendar and month_no = $month and day_type = 'workday'
+  and minute_of_day % 15 = 0
   and $start between valid_from and valid_to
 order by minute_of_day
 """

@@ -7,7 +7,7 @@
 -- re-reading ~6,000 validated intervals (int_customer_month_blocks, int_customer_month_demand).
 -- An interval of any length takes the highest-priority block among the minutes it covers
 -- (sharp > peak > flat > deep_valley > valley, domain.md §2), with the TOU calendar version in
--- force on its day. max_kw = the largest interval-average demand (kWh × 60 / interval minutes)
+-- force on its day and the day's type (workday / weekend / holiday, dim_calendar). max_kw = the largest interval-average demand (kWh × 60 / interval minutes)
 -- of the customer's summed meters in that block and day. data_version = newest ledger file id.
 -- Blocks are grouped by their priority number (5 sharp … 1 valley) and named at the end: an
 -- integer key keeps the ~60 M-row aggregation of a 10,000-meter month cheap.
@@ -15,7 +15,7 @@
 -- row in force on the day); no calendar id is written here.
 
 with minutes as (
-    select calendar_id, month_no, minute_of_day, block, valid_from, valid_to,
+    select calendar_id, month_no, day_type, minute_of_day, block, valid_from, valid_to,
            case block when 'sharp' then 5 when 'peak' then 4 when 'flat' then 3
                 when 'deep_valley' then 2 else 1 end as priority
     from {{ ref('dim_tou_minutes') }}
@@ -27,12 +27,13 @@ lengths as (
 ),
 
 tou as (
-    select s.calendar_id, s.month_no, s.minute_of_day, s.valid_from, s.valid_to, l.interval_minutes,
-           max(e.priority) as priority
+    select s.calendar_id, s.month_no, s.day_type, s.minute_of_day, s.valid_from, s.valid_to,
+           l.interval_minutes, max(e.priority) as priority
     from minutes s
     cross join lengths l
     join minutes e
-        on e.calendar_id = s.calendar_id and e.month_no = s.month_no and e.valid_from = s.valid_from
+        on e.calendar_id = s.calendar_id and e.month_no = s.month_no
+       and e.day_type = s.day_type and e.valid_from = s.valid_from
        and e.minute_of_day >= s.minute_of_day
        and e.minute_of_day < s.minute_of_day + l.interval_minutes
     group by all
@@ -43,7 +44,9 @@ tou as (
 day_map as (
     select t.calendar_id, c.day, t.minute_of_day, t.interval_minutes, t.priority
     from {{ ref('dim_calendar') }} c
-    join tou t on t.month_no = c.month_no and c.day between t.valid_from and t.valid_to
+    join tou t
+        on t.month_no = c.month_no and t.day_type = c.day_type
+       and c.day between t.valid_from and t.valid_to
     where c.day >= {{ window_start() }} and c.day < {{ window_end() }}
       and t.minute_of_day % t.interval_minutes = 0
 ),
