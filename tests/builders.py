@@ -143,6 +143,7 @@ class CaseCustomer:
     deviation_clause_id: str = "DEV_DEFAULT"
     start_month: str = "2026-01"
     valid_from: str = "2026-01-01"
+    region: str = "唐山"  # selects grid and TOU calendar (config seed grid_regions)
 
     @property
     def meter_id(self) -> str:
@@ -183,7 +184,7 @@ def write_case_master(data_dir: Path, customers: list[CaseCustomer],
          "2025-01-01", ""] for rid, guarantee in retailers])
     write_csv(master / "customers.csv", MASTER_HEADERS["customers"], [
         [c.customer_id, f"测试用户{c.customer_id}", c.retailer_id, c.customer_class,
-         c.voltage_level, "唐山", "测试", c.tariff_type, c.capacity_kva, c.pf_standard,
+         c.voltage_level, c.region, "测试", c.tariff_type, c.capacity_kva, c.pf_standard,
          c.basic_charge_mode,
          c.contract_demand_kw if c.contract_demand_kw is not None else "",
          c.transformer_kva if c.transformer_kva is not None else "", c.valid_from, ""]

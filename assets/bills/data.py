@@ -18,8 +18,6 @@ import duckdb
 from foundation.months import month_bounds
 from foundation.restricted import customer_name_sql
 
-TOU_CALENDAR = "jibei"  # the calendar core.int_customer_month_blocks bills with
-
 
 @dataclass(frozen=True)
 class BillLine:
@@ -63,7 +61,7 @@ class BillData:
     profile_kw: dict[int, float] = field(default_factory=dict)  # minute of day → mean kW
     interval_counts: dict[str, int] = field(default_factory=dict)  # quality flag → intervals
     peak_slot: datetime | None = None
-    tou_bands: dict[int, str] = field(default_factory=dict)  # minute of day (15-min) → block
+    tou_bands: dict[int, str] = field(default_factory=dict)  # minute (15-min) → workday block
     tou_source: str | None = None
 
     @property
@@ -182,10 +180,17 @@ select customer_id, -1, kw, slot from per_slot  -- the peak; the earliest slot o
 qualify row_number() over (partition by customer_id order by kw desc, slot) = 1
 """
 
+# the TOU calendar each customer-month was billed with (the customer's region → grid_regions)
+CALENDARS_SQL = """
+select customer_id, tou_calendar_id from core.int_customer_month
+where period = $period {customer_filter}
+"""
+
 TOU_SQL = """
 select minute_of_day, block
 from core.dim_tou_minutes
-where calendar_id = $calendar and month_no = $month and minute_of_day % 15 = 0
+where calendar_id = $calendar and month_no = $month and day_type = 'workday'
+  and minute_of_day % 15 = 0
   and $start between valid_from and valid_to
 order by minute_of_day
 """
@@ -259,13 +264,16 @@ def load_bills(
         else:
             bill.profile_kw[int(row["minute_of_day"])] = float(row["kw"])
 
-    tou_params = {"calendar": TOU_CALENDAR, "month": start.month, "month_text": str(start.month)}
-    bands = {int(r["minute_of_day"]): r["block"] for r in query(TOU_SQL, tou_params)}
-    source_rows = con.execute(TOU_SOURCE_SQL, {
-        "calendar": TOU_CALENDAR, "month_text": str(start.month), "start": start}).fetchall()
-    source = source_rows[0][0] if source_rows else None
+    calendars = {row["customer_id"]: row["tou_calendar_id"] for row in query(CALENDARS_SQL)}
+    tou: dict[str | None, tuple[dict[int, str], str | None]] = {}
+    for calendar in sorted({calendars.get(cid) for cid in bills}, key=str):
+        tou_params = {"calendar": calendar, "month": start.month, "month_text": str(start.month)}
+        bands = {int(r["minute_of_day"]): r["block"] for r in query(TOU_SQL, tou_params)}
+        source_rows = con.execute(TOU_SOURCE_SQL, {
+            "calendar": calendar, "month_text": str(start.month), "start": start}).fetchall()
+        tou[calendar] = (bands, source_rows[0][0] if source_rows else None)
     for bill in bills.values():
-        bill.tou_bands, bill.tou_source = bands, source
+        bill.tou_bands, bill.tou_source = tou[calendars.get(bill.customer_id)]
     return list(bills.values())
 
 

@@ -86,15 +86,17 @@ def tou_versions() -> dict[tuple[str, str], list[dict[str, str]]]:
     return versions
 
 
-def test_tou_has_the_two_jibei_versions():
+def test_tou_has_the_two_jibei_versions_and_the_hebei_south_one():
     versions = tou_versions()
-    assert set(versions) == {("jibei", "2023-07-01"), ("jibei", "2025-12-01")}
+    assert set(versions) == {("jibei", "2023-07-01"), ("jibei", "2025-12-01"),
+                             ("hebei_south", "2025-12-01")}
     old = versions[("jibei", "2023-07-01")]
     assert {row["valid_to"] for row in old} == {"2025-11-30"}
     assert {row["valid_to"] for row in versions[("jibei", "2025-12-01")]} == {""}
 
 
-@pytest.mark.parametrize("version", [("jibei", "2023-07-01"), ("jibei", "2025-12-01")])
+@pytest.mark.parametrize("version", [("jibei", "2023-07-01"), ("jibei", "2025-12-01"),
+                                     ("hebei_south", "2025-12-01")])
 @pytest.mark.parametrize("month", range(1, 13))
 def test_every_tou_month_covers_the_day_exactly_once(version, month):
     rows = tou_versions()[version]
@@ -142,6 +144,41 @@ def block_at(version: tuple[str, str], month: int, hour: int) -> str:
 )
 def test_tou_blocks_match_the_published_tables(version_from, month, hour, expected):
     assert block_at(("jibei", version_from), month, hour) == expected
+
+
+# 冀发改能价〔2025〕1115号 (河北南网), as transcribed in domain.md [S8]
+@pytest.mark.parametrize(
+    ("month", "hour", "expected"),
+    [
+        (4, 13, "deep_valley"),   # spring 深谷 12—15
+        (4, 11, "valley"),        # spring 低谷 11—12
+        (4, 16, "peak"),          # spring 高峰 16—24
+        (8, 19, "sharp"),         # summer 尖峰 19—22
+        (8, 22, "peak"),          # summer 高峰 22—24
+        (8, 12, "valley"),        # summer 低谷 12—14
+        (8, 0, "flat"),           # summer 平段 0—1
+        (10, 14, "valley"),       # autumn 低谷 14—15
+        (10, 12, "deep_valley"),  # autumn 深谷 12—14
+        (1, 17, "sharp"),         # winter 尖峰 17—19
+        (2, 7, "peak"),           # winter 高峰 7—9
+        (12, 23, "flat"),         # winter 平段 23—24
+    ],
+)
+def test_hebei_south_tou_blocks_match_1115(month, hour, expected):
+    assert block_at(("hebei_south", "2025-12-01"), month, hour) == expected
+
+
+def test_every_region_maps_to_a_grid_with_a_tou_calendar():
+    calendars = {row["calendar_id"] for row in read_seed("tou_periods")}
+    grids = {row["grid"] for row in read_seed("tariffs")}
+    regions = {row["region"]: row for row in read_seed("grid_regions")}
+    for region in ("唐山", "张家口", "秦皇岛", "承德", "廊坊"):
+        assert regions[region]["grid"] == "jibei"
+    for region in ("石家庄", "保定", "邢台", "邯郸", "衡水", "沧州"):
+        assert regions[region]["grid"] == "hebei_south"
+    for row in regions.values():
+        assert row["tou_calendar_id"] in calendars
+        assert row["grid"] in grids
 
 
 # --- retail packages ----------------------------------------------------------------------
@@ -229,12 +266,13 @@ TD_ENERGY_4TH_PERIOD = {
 }
 
 
-def tariff_price(code: str, voltage: str, tariff_type: str, day: str) -> Decimal:
+def tariff_price(code: str, voltage: str, tariff_type: str, day: str,
+                 grid: str = "jibei") -> Decimal:
     matches = [
         row
         for row in read_seed("tariffs")
         if row["tariff_code"] == code
-        and row["grid"] == "jibei"
+        and row["grid"] == grid
         and row["voltage_level"] == voltage
         and row["tariff_type"] == tariff_type
         and row["valid_from"] <= day
@@ -251,8 +289,27 @@ def test_td_energy_matches_domain_for_every_voltage(day, key, expected):
     assert tariff_price("td_energy", voltage, tariff_type, day) == Decimal(expected)
 
 
+# 发改价格〔2026〕1077号, 河北电网 (河北南网) table: 单一制 0.2150 0.1900 0.1650 0.1400 0.1150;
+# 两部制 0.1726 0.1476 0.1226 0.0976 0.0726 (<1 kV, 1–10 kV, 35 kV, 110 kV, ≥220 kV)
+TD_ENERGY_HEBEI_SOUTH = dict(zip(
+    [(v, t) for t in ("single_part", "two_part")
+     for v in ("lt_1kv", "kv_1_10", "kv_35", "kv_110", "kv_220_plus")],
+    ["0.2150", "0.1900", "0.1650", "0.1400", "0.1150", "0.1726", "0.1476", "0.1226", "0.0976",
+     "0.0726"], strict=True))
+
+
+@pytest.mark.parametrize(("key", "expected"), sorted(TD_ENERGY_HEBEI_SOUTH.items()))
+def test_hebei_south_td_energy_matches_1077(key, expected):
+    voltage, tariff_type = key
+    price = tariff_price("td_energy", voltage, tariff_type, "2026-08-01", grid="hebei_south")
+    assert price == Decimal(expected)
+    loss = tariff_price("line_loss_rate", "*", "*", "2026-08-01", grid="hebei_south")
+    assert loss == Decimal("0.0408")  # 河北电网 省内线损率 4.08% (1077号 note)
+
+
 def test_pre_4th_period_td_rows_are_labelled_placeholders():
-    rows = [r for r in read_seed("tariffs") if r["tariff_code"] == "td_energy"]
+    rows = [r for r in read_seed("tariffs") if r["tariff_code"] == "td_energy"
+            and r["grid"] == "jibei"]
     old = [r for r in rows if r["valid_to"] == "2026-07-31"]
     new = [r for r in rows if r["valid_from"] == "2026-08-01"]
     assert len(old) == len(new) == 10

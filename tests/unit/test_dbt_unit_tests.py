@@ -23,7 +23,8 @@ from assets.meters.master_data import load_master_data
 from foundation.paths import TRANSFORMS_DIR
 from tests.builders import CaseCustomer, write_case_master
 
-GIVEN_MODELS = ("stg_customers", "stg_metering_points", "dim_calendar", "vee_register_days")
+GIVEN_MODELS = ("stg_customers", "stg_metering_points", "dim_calendar", "vee_register_days",
+                "dim_tou_minutes")
 
 UNIT_TESTS = {  # model.test; hand-computed expectations in the model's YAML
     "fct_settlement_lines.tiered_package_splits_kwh_into_volume_tiers",
@@ -32,6 +33,8 @@ UNIT_TESTS = {  # model.test; hand-computed expectations in the model's YAML
     "int_interval_validated.vee_linear_interpolation",
     "int_interval_validated.vee_like_day_average",
     "int_interval_validated.vee_spike_rule",
+    "dim_tou_minutes.tou_day_types_expand_per_day_type",
+    "int_package_block_prices.absolute_block_prices_without_index_row",
 }
 
 
@@ -62,6 +65,6 @@ def test_dbt_unit_tests_pass_on_a_fresh_warehouse(tmp_path):
     assert result.returncode == 0, result.stdout[-5000:]
 
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
-    assert len(results) == len(UNIT_TESTS) == 6
+    assert len(results) == len(UNIT_TESTS) == 8
     assert {r["unique_id"] for r in results} == {f"unit_test.gridledger.{t}" for t in UNIT_TESTS}
     assert {r["status"] for r in results} == {"pass"}

@@ -1,6 +1,7 @@
 {#-
-    Every month 1..12 of every TOU calendar version (calendar_id, valid_from) must be covered by
-    its periods exactly once over [0, 1440) minutes: no gap, no overlap, no empty period, no month
+    Every month 1..12 and day type (workday, weekend, holiday; day_types 'all' = the three) of
+    every TOU calendar version (calendar_id, valid_from) must be covered by its periods exactly
+    once over [0, 1440) minutes; a day type outside the three is reported too: no gap, no overlap, no empty period, no month
     missing and no month outside 1..12. Returns one row per problem found.
 -#}
 
@@ -10,7 +11,8 @@ with periods as (
         valid_from,
         months,
         start_minute,
-        end_minute
+        end_minute,
+        day_types
     from {{ ref('tou_periods') }}
 ),
 
@@ -20,11 +22,16 @@ expanded as (
         valid_from,
         try_cast(trim(month_text) as integer) as month_no,
         month_text,
+        day_type,
         start_minute,
         end_minute
     from (
         select *, unnest(string_split(months, ';')) as month_text
-        from periods
+        from (
+            select *, unnest(case when day_types = 'all' then ['workday', 'weekend', 'holiday']
+                                  else string_split(day_types, ';') end) as day_type
+            from periods
+        )
     )
 ),
 
@@ -33,10 +40,11 @@ ordered as (
         *,
         lag(end_minute) over w as previous_end,
         row_number() over w as period_no,
-        count(*) over (partition by calendar_id, valid_from, month_no) as n_periods
+        count(*) over (partition by calendar_id, valid_from, month_no, day_type) as n_periods
     from expanded
     where month_no between 1 and 12
-    window w as (partition by calendar_id, valid_from, month_no order by start_minute, end_minute)
+    window w as (partition by calendar_id, valid_from, month_no, day_type
+                 order by start_minute, end_minute)
 ),
 
 bad_periods as (
@@ -72,6 +80,18 @@ bad_months as (
     where month_no is null or month_no not between 1 and 12
 ),
 
+bad_day_types as (
+    select distinct
+        calendar_id,
+        valid_from,
+        month_no,
+        null::integer as start_minute,
+        null::integer as end_minute,
+        'day type not workday, weekend or holiday: ' || day_type as problem
+    from expanded
+    where day_type not in ('workday', 'weekend', 'holiday')
+),
+
 versions as (
     select distinct calendar_id, valid_from
     from periods
@@ -87,17 +107,21 @@ missing_months as (
         'month has no periods' as problem
     from versions
     cross join (select unnest(range(1, 13)) as month_no) as all_months
+    cross join (select unnest(['workday', 'weekend', 'holiday']) as day_type) as all_types
     where not exists (
         select 1
         from expanded
         where expanded.calendar_id = versions.calendar_id
           and expanded.valid_from = versions.valid_from
           and expanded.month_no = all_months.month_no
+          and expanded.day_type = all_types.day_type
     )
 )
 
 select * from bad_periods
 union all
 select * from bad_months
+union all
+select * from bad_day_types
 union all
 select * from missing_months

@@ -7,7 +7,9 @@
         " alter table {{ this }} add column if not exists service_from date;"
         " alter table {{ this }} add column if not exists service_to date;"
         " alter table {{ this }} add column if not exists basic_charge_proration decimal(18, 6);"
-        " alter table {{ this }} add column if not exists unbilled_reason varchar{% endif %}",
+        " alter table {{ this }} add column if not exists unbilled_reason varchar;"
+        " alter table {{ this }} add column if not exists grid varchar;"
+        " alter table {{ this }} add column if not exists tou_calendar_id varchar{% endif %}",
         "{{ delete_window('period_start') }}",
     ],
     tags=['monthly'],
@@ -17,6 +19,9 @@
 -- config rows, looked up for the first day of the month) and the version (valid_from) of each
 -- config row used, so a bill records exactly which tariff, package, PF table, TOU calendar and
 -- parameter versions priced it.
+-- Grid and TOU calendar: the customer's region on the first day in service
+-- (core.int_customer_day_calendar, config seed grid_regions) selects the tariff rows (grid) and
+-- the TOU calendar version recorded; no grid or calendar id is written here.
 -- Days in service (core.int_customer_service_days: customer version, contract and metering
 -- point in force): only their kWh are in the totals (core.int_customer_month_blocks), the
 -- customer version is the one in force on the first day in service (a customer starting on the
@@ -72,10 +77,17 @@ packages as (
 ),
 
 tariffs as (
-    select tariff_code, voltage_level, tariff_type, price, valid_from,
+    select tariff_code, grid, voltage_level, tariff_type, price, valid_from,
            coalesce(valid_to, date '9999-12-31') as valid_to
     from {{ ref('tariffs') }}
-    where grid = 'jibei'
+),
+
+-- the customer's grid and TOU calendar on the first day in service
+grids as (
+    select s.customer_id, s.period_start, dc.grid, dc.tou_calendar_id
+    from service s
+    join {{ ref('int_customer_day_calendar') }} dc
+        on dc.customer_id = s.customer_id and dc.day = s.service_from
 ),
 
 -- per tariff code the most specific row wins: exact voltage and tariff type before a '*' row
@@ -88,8 +100,9 @@ tariff_rows as (
     from totals t
     join service s on s.customer_id = t.customer_id and s.period_start = t.period_start
     join customers c on c.customer_id = t.customer_id and c.valid_from = s.customer_valid_from
+    join grids g on g.customer_id = t.customer_id and g.period_start = t.period_start
     join tariffs tf
-        on tf.voltage_level in (c.voltage_level, '*') and tf.tariff_type in (c.tariff_type, '*')
+        on tf.grid = g.grid and tf.voltage_level in (c.voltage_level, '*') and tf.tariff_type in (c.tariff_type, '*')
        and t.period_start between tf.valid_from and tf.valid_to
        and (c.tariff_type = 'two_part' or tf.tariff_code not in ('basic_capacity', 'basic_demand'))
     group by all
@@ -131,11 +144,11 @@ params as (
 ),
 
 tou_versions as (
-    select p.period_start, max(tp.valid_from) as tou_valid_from
-    from (select distinct period_start from totals) p
+    select g.customer_id, g.period_start, max(tp.valid_from) as tou_valid_from
+    from grids g
     join {{ ref('tou_periods') }} tp
-        on tp.calendar_id = 'jibei' and tp.valid_from < p.period_start + interval 1 month
-       and (tp.valid_to is null or tp.valid_to >= p.period_start)
+        on tp.calendar_id = g.tou_calendar_id and tp.valid_from < g.period_start + interval 1 month
+       and (tp.valid_to is null or tp.valid_to >= g.period_start)
     group by all
 ),
 
@@ -211,6 +224,8 @@ joined as (
         s.service_from,
         s.service_to,
         pr.basic_charge_proration,
+        g.grid,
+        g.tou_calendar_id,
         case
             when k.contract_id is null then 'no_contract'
             when pk.package_id is null or not exists (
@@ -240,7 +255,8 @@ joined as (
     left join service_demand sd on sd.customer_id = t.customer_id and sd.period_start = t.period_start
     left join priced p on p.customer_id = t.customer_id and p.period_start = t.period_start
     left join params pr on pr.period_start = t.period_start
-    left join tou_versions tv on tv.period_start = t.period_start
+    left join grids g on g.customer_id = t.customer_id and g.period_start = t.period_start
+    left join tou_versions tv on tv.customer_id = t.customer_id and tv.period_start = t.period_start
     left join pf on pf.customer_id = t.customer_id and pf.period_start = t.period_start
 )
 

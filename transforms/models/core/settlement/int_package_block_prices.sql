@@ -1,13 +1,18 @@
 -- Energy price per retail package, month and TOU block (元/kWh, 6 dp), from the package model
 -- (domain.md §5), for the package version in force on the first day of the month:
---   FIXED / GREEN  P_t = F·ratio_t                      (green value is a separate line)
+--   FIXED / GREEN  P_t = A_t if the package states an absolute block price (sharp_price,
+--                  peak_price, valley_price, deep_valley_price), else F·ratio_t
+--                  (green value is a separate line)
 --   LINKED         P_t = (1−λ)·F·ratio_t + λ·I·ratio_t  (I = linked index of the month)
 --   SPREAD         P_t = R·ratio_t − s·α + f            (R = reference index of the month)
 --   SINGLE         one price for every block; TIERED: tier-1 price (tiers are billed per volume)
 -- cap_price limits the base price the model floats from (F, the linked blend (1−λ)F + λI, or
 -- R), before the TOU ratios: the cap is the regulated ceiling of the transaction price
 -- (coal benchmark × 1.2), and capping each block instead would undo the TOU ratios below.
--- Ratio enforcement (§5.5) after the formula: sharp/peak ≥ ratio × flat, valley/deep ≤ ratio × flat.
+-- Ratio enforcement (§5.5) after the formula: sharp/peak ≥ ratio × flat, valley/deep ≤ ratio × flat
+-- (skipped for a block without a ratio: absolute prices need no ratio).
+-- A market index row is needed only by LINKED (linked_target) and SPREAD (reference_type): a
+-- FIXED, GREEN, SINGLE or TIERED package is priced without any market_index_prices row.
 
 with packages as (
     select * from {{ ref('retail_packages') }}
@@ -33,6 +38,10 @@ base as (
             when 'sharp' then p.sharp_ratio when 'peak' then p.peak_ratio
             when 'valley' then p.valley_ratio when 'deep_valley' then p.deep_valley_ratio
             else 1 end as ratio,
+        case b.block
+            when 'sharp' then p.sharp_price when 'peak' then p.peak_price
+            when 'valley' then p.valley_price when 'deep_valley' then p.deep_valley_price
+        end as absolute_price,
         p.linked_ratio, p.spread, p.sharing_ratio, p.float_price,
         least(p.flat_price, coalesce(p.cap_price, p.flat_price)) as flat_base,
         least((1 - p.linked_ratio) * p.flat_price + p.linked_ratio * link.price,
@@ -52,8 +61,8 @@ formula as (
     select
         *,
         case model_code
-            when 'FIXED' then flat_base * ratio
-            when 'GREEN' then flat_base * ratio
+            when 'FIXED' then coalesce(absolute_price, flat_base * ratio)
+            when 'GREEN' then coalesce(absolute_price, flat_base * ratio)
             when 'LINKED' then linked_base * ratio
             when 'SPREAD' then reference_price * ratio - spread * sharing_ratio + coalesce(float_price, 0)
             else flat_base
@@ -77,8 +86,8 @@ select
     block,
     {{ price6("case
         when model_code in ('SINGLE', 'TIERED') then raw_price
-        when block in ('sharp', 'peak') then greatest(raw_price, ratio * flat_raw)
-        when block in ('valley', 'deep_valley') then least(raw_price, ratio * flat_raw)
+        when block in ('sharp', 'peak') then greatest(raw_price, coalesce(ratio * flat_raw, raw_price))
+        when block in ('valley', 'deep_valley') then least(raw_price, coalesce(ratio * flat_raw, raw_price))
         else raw_price end") }} as price_yuan_per_kwh
 from enforced
 where raw_price is not null
