@@ -1,10 +1,11 @@
 """Config coverage of a month, checked before the monthly run writes anything.
 
 Every customer with a metering point in the month needs, in force on the month's first day:
-the tariff rows of its grid, voltage level and tariff type (T&D energy, system operation,
+the grid_regions row of its region (its grid and TOU calendar), the tariff rows of that grid,
+voltage level and tariff type (T&D energy, system operation,
 government funds, line loss, and the basic charge of a two-part tariff), its package version,
 the market index rows its package model reads (LINKED: the linked index, SPREAD: the reference
-index; a FIXED package reads none), the TOU calendar of the month, the power-factor table of
+index; a FIXED package reads none), its TOU calendar for the month, the power-factor table of
 its PF standard, its contract's deviation clause; every retailer needs a wholesale_costs row
 or the month's market_avg index (its wholesale cost is derived from it), and the portfolio
 deviation clause; the settlement parameters must be in force. Each rule returns the missing
@@ -21,7 +22,6 @@ import duckdb
 from foundation.months import month_bounds, months_between
 from foundation.warehouse import table_exists
 
-GRID = "jibei"  # the one grid the settlement models price (int_customer_month)
 SEEDS_FOLDER = "transforms/seeds/config"
 REQUIRED_PARAMETERS = (
     "pf_base_includes_line_loss", "pf_base_includes_system_operation",
@@ -43,8 +43,10 @@ with metered as (
     select distinct customer_id from staging.stg_metering_points m
     where m.valid_from < $end and (m.valid_to is null or m.valid_to >= $start)
 ),
-customers as (
-    select c.* from staging.stg_customers c join metered using (customer_id)
+customers as (  -- with the grid and TOU calendar its region selects (config.grid_regions)
+    select c.*, g.grid, g.tou_calendar_id
+    from staging.stg_customers c join metered using (customer_id)
+    left join config.grid_regions g on g.region = c.region and {_in_force('g')}
     where {_in_force('c')}
 ),
 contracts as (
@@ -71,25 +73,29 @@ class Rule:
 
 
 RULES = (
+    Rule("grid_regions", f"""
+        select 'region=' || region, {_needed_by('customers', 'customer_id')}
+        from customers where grid is null
+        group by all"""),
     Rule("tariffs", f"""
         , needs as (
-            select customer_id, voltage_level, tariff_type, code
+            select customer_id, grid, voltage_level, tariff_type, code
             from customers, (values ('td_energy'), ('system_operation'), ('government_funds'),
                                     ('line_loss_rate')) v(code)
             union all
-            select customer_id, voltage_level, tariff_type,
+            select customer_id, grid, voltage_level, tariff_type,
                    case basic_charge_mode when 'capacity' then 'basic_capacity'
                         else 'basic_demand' end
             from customers
             where tariff_type = 'two_part'
               and basic_charge_mode in ('capacity', 'contract_demand', 'actual_demand')
         )
-        select 'tariff_code=' || code || ', grid={GRID}, voltage_level=' || voltage_level
+        select 'tariff_code=' || code || ', grid=' || grid || ', voltage_level=' || voltage_level
                || ', tariff_type=' || tariff_type, {_needed_by('customers', 'customer_id')}
         from needs n
-        where not exists (
+        where n.grid is not null and not exists (
             select 1 from config.tariffs t
-            where t.tariff_code = n.code and t.grid = '{GRID}'
+            where t.tariff_code = n.code and t.grid = n.grid
               and t.voltage_level in (n.voltage_level, '*')
               and t.tariff_type in (n.tariff_type, '*') and {_in_force('t')})
         group by all"""),
@@ -126,12 +132,15 @@ RULES = (
                           where m.period = $period and m.index_code = n.index_code)
         group by all"""),
     Rule("tou_periods", f"""
-        select 'calendar_id={GRID}, month=' || month($start), 'every customer'
-        where exists (select 1 from customers) and not exists (
+        select 'calendar_id=' || c.tou_calendar_id || ', month=' || month($start),
+               {_needed_by('customers', 'c.customer_id')}
+        from customers c
+        where c.tou_calendar_id is not null and not exists (
             select 1 from config.tou_periods tp
-            where tp.calendar_id = '{GRID}' and tp.valid_from < $end
+            where tp.calendar_id = c.tou_calendar_id and tp.valid_from < $end
               and (tp.valid_to is null or tp.valid_to >= $start)
-              and list_contains(string_split(tp.months, ';'), cast(month($start) as varchar)))"""),
+              and list_contains(string_split(tp.months, ';'), cast(month($start) as varchar)))
+        group by all"""),
     Rule("pf_adjustment_rates", f"""
         select 'pf_standard=' || c.pf_standard || ' (hundredths 0..100)',
                {_needed_by('customers', 'c.customer_id')}
