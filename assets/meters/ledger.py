@@ -7,6 +7,7 @@ checksum was already loaded under any name is recorded as `duplicate` and loads 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +103,13 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def quarantine_copy_name(name: str, sha256: str) -> str:
+    """A safe file name for a quarantine copy: checksum prefix + a tame, short original name
+    (the original name stays in the ledger)."""
+    tame = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[-80:].lstrip(".")
+    return f"{sha256[:16]}_{tame}"
 
 
 def link_checksum(path: Path) -> str:

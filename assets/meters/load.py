@@ -10,7 +10,6 @@ Only a failure to write the ledger itself (the warehouse) stops the pass.
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from assets.meters.ledger import (
     loaded_checksums,
     next_file_id,
     pending_files,
+    quarantine_copy_name,
     scan_landing,
 )
 from assets.meters.readers import (
@@ -126,9 +126,8 @@ def _warehouse_is_down(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def quarantine_name(landing: LandingFile) -> str:
-    """A safe file name for the quarantine copy: checksum prefix + a tame, short original name."""
-    tame = re.sub(r"[^A-Za-z0-9._-]+", "_", landing.path.name)[-80:].lstrip(".")
-    return f"{landing.sha256[:16]}_{tame}"
+    """A safe file name for the quarantine copy of a landing file."""
+    return quarantine_copy_name(landing.path.name, landing.sha256)
 
 
 def _quarantine_file(

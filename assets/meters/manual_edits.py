@@ -26,7 +26,14 @@ from pathlib import Path
 
 import duckdb
 
-from assets.meters.ledger import FileReport, ensure_raw_schema, next_file_id, sha256_of
+from assets.meters.ledger import (
+    FileReport,
+    ensure_raw_schema,
+    next_file_id,
+    quarantine_copy_name,
+    sha256_of,
+)
+from assets.meters.readers import physical_lines
 from foundation.clock import china_now
 from foundation.warehouse import transaction
 
@@ -171,10 +178,13 @@ def _load_one(con: duckdb.DuckDBPyConnection, path: Path, digest: str,
                 from read_csv(?, all_varchar = true, header = true)""",
             [str(path)],
         )
+        # record number -> physical line (blank lines and quoted newlines count)
+        con.execute("update edit_batch set source_row = list_extract($lines, source_row)",
+                    {"lines": physical_lines(path)})
     except (duckdb.Error, ValueError) as exc:
         if quarantine_dir is not None:
             quarantine_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, quarantine_dir / f"{digest[:12]}_{path.name}")
+            shutil.copy2(path, quarantine_dir / quarantine_copy_name(path.name, digest))
         _ledger(con, next_file_id(con), path, digest, "quarantined", 0, 0, 0,
                 f"{path.name}: {exc}", None)
         report.files_quarantined[path.name] = str(exc)

@@ -240,3 +240,25 @@ def test_edits_without_landed_reads_or_in_the_future_are_rejected(con, tmp_path)
     assert reasons["no_landed_reads"] == (
         "meter MC1 has no landed read on 2026-10-02 (land the day's reads first)")
     assert reasons["future_interval"] == "interval_start 2099-01-01 00:00 is in the future"
+
+
+def test_edit_quarantine_lines_are_physical_lines(con, tmp_path):
+    """Blank lines and a quoted reason holding a newline: the rejected edit is reported at the
+    line where its record starts in the file (header = line 1)."""
+    from assets.meters.manual_edits import load_manual_edits
+
+    write_csv(landing(tmp_path) / "reads_20261001_01.csv", READ_HEADER, good_rows())
+    ingest(con, tmp_path)
+    path = tmp_path / "edits" / "edits_20261106.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "meter_id,channel,interval_start,value,reason,approver,edited_at\n"  # line 1
+        f'{METER},kwh_imp,2026-10-01 00:15,2.000,"two\nlines",王工,2026-11-05 10:00\n'  # 2-3
+        "\n"  # line 4
+        f"{METER},kwh_imp,2026-10-02 00:15,2.000,no reads,王工,2026-11-05 10:00\n",  # line 5
+        encoding="utf-8")
+    report = load_manual_edits(con, tmp_path / "edits", tmp_path / "quarantine")
+    assert report.rows_loaded == 1
+    assert con.execute("select source_row, rule from raw.quarantine_rows where file_name = ?",
+                       [path.name]).fetchall() == [(5, "no_landed_reads")]
+    assert con.execute("select source_row from raw.manual_edits").fetchall() == [(2,)]
