@@ -198,7 +198,9 @@ joined as (
         sd.max_demand_kw,
         d.days_over_capacity,
         v.contracted_kwh,
-        cast(least(greatest(pf.pf_hundredths, 0), 100) as integer) as pf_hundredths,
+        -- no active energy in the month (P = 0): no power factor, so no rate (not the 0.00 row)
+        case when pf.pf_hundredths is not null
+             then cast(least(greatest(pf.pf_hundredths, 0), 100) as integer) end as pf_hundredths,
         p.td_energy_price,
         p.system_operation_price,
         p.government_funds_price,
