@@ -41,6 +41,9 @@ SOURCE = next(
     Path("/work/shared"),
 ) / "data/real/sgsc50_30min_all.parquet"
 VALID_FROM = "2012-01-01"
+# Every customer's region must select a grid (config seed grid_regions); the SGSC households
+# (New South Wales) are placed in a Jibei prefecture so the platform's reference data covers them.
+REGION = "唐山"
 SUPPLY_KVA = 15
 INTERVAL_MINUTES = 30
 READ_HEADER = ("meter_id", "channel", "interval_end", "interval_minutes", "value", "unit",
@@ -107,8 +110,9 @@ def convert(data_dir: Path, meters: int | None = None, first: date | None = None
     for stem, (header, rows) in MASTER.items():
         _write_csv(data_dir / "master" / f"{stem}.csv", header, rows)
     _write_csv(data_dir / "master" / "customers.csv", CUSTOMER_HEADER, [
-        [f"C_{m}", f"SGSC household {m[5:]}", "R_SGSC", "residential", "lt_1kv", "NSW", "household",
-         "single_part", SUPPLY_KVA, "none", "none", "", "", VALID_FROM, ""] for m in ids])
+        [f"C_{m}", f"SGSC household {m[5:]}", "R_SGSC", "residential", "lt_1kv", REGION,
+         "household", "single_part", SUPPLY_KVA, "none", "none", "", "", VALID_FROM, ""]
+        for m in ids])
     _write_csv(data_dir / "master" / "metering_points.csv", METER_HEADER, [
         [m, f"C_{m}", 1, 1, 1, 6, INTERVAL_MINUTES, VALID_FROM, ""] for m in ids])
     landing = data_dir / "landing" / "reads"
