@@ -26,8 +26,9 @@ def changed_transforms(tmp_path):
     shutil.copytree(PROJECT_ROOT / "transforms", work, ignore=money_preview.IGNORE)
     tariffs = work / "seeds" / "config" / "tariffs.csv"
     text = tariffs.read_text(encoding="utf-8")
-    assert text.count(f",{OLD_FUNDS},") == 1
-    tariffs.write_text(text.replace(f",{OLD_FUNDS},", f",{NEW_FUNDS},"), encoding="utf-8")
+    old, new = (f"government_funds,jibei,*,*,{price}," for price in (OLD_FUNDS, NEW_FUNDS))
+    assert text.count(old) == 1  # the Jibei row (the worked bill's grid)
+    tariffs.write_text(text.replace(old, new), encoding="utf-8")
     return work
 
 

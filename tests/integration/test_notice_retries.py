@@ -51,6 +51,8 @@ def warehouse(tmp_path: Path) -> Path:
             threshold double, detail varchar, period_start date);
         create table core.fct_deviation_tiers (customer_id varchar, period varchar,
             contracted_kwh double, kwh double);
+        create table finance.unbilled (unbilled_id varchar, kwh double, days integer,
+            first_day date, last_day date);
         create table master.contact_groups (group_id varchar, group_type varchar,
             group_name varchar, region varchar, industry varchar);
         create table master.contact_group_members (group_id varchar, contact_id varchar);
