@@ -22,13 +22,14 @@ from dagster import DagsterInstance
 
 from orchestration.runner import RANGE_END, RANGE_START, run_job
 from tests.builders import MASTER_HEADERS, end_label, write_csv
-from tests.scenarios import Flow, pointed_at, scenario_fixture
+from tests.scenarios import Flow, copy_flow, pointed_at, scenario_fixture
 from tools.vee_score import score
 
 TRANSFORMS = Path(__file__).resolve().parents[2] / "transforms"
 READ_HEADER = ["meter_id", "channel", "interval_end", "interval_minutes", "value", "unit",
                "multiplier"]
 EDIT_HEADER = ["meter_id", "channel", "interval_start", "value", "reason", "approver", "edited_at"]
+LATE_FILE, EDIT_FILE = "reads_20261105_77.csv", "edits_20261106.csv"
 
 TARGETS = {  # fault type -> minimum precision and recall
     "gap": 0.95, "duplicate_identical": 0.95, "duplicate_conflicting": 0.95, "negative": 0.95,
@@ -155,104 +156,145 @@ def test_the_quality_summary_adds_up_to_validated_consumption(generated):
         (kwh, est, intervals, missing, 40)]
 
 
-@pytest.mark.writes("late file, manual edit, as-of")
-def test_a_late_corrected_file_revalidates_its_day_and_requests_resettlement(generated):
-    """A corrected file for 10 October: only that meter-day gets the new version, everything else
-    is unchanged, and exactly that customer-month is listed for re-settlement."""
-    day = date(2026, 10, 10)
-    meter, customer = generated.sql("""
+@pytest.fixture(scope="module")
+def corrected(october_demo: Flow, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A private copy of the October warehouse taken through two corrections, in order: a late
+    corrected file for one meter-day of 10 October (ingested "5 Nov"), then a manual edit of one
+    interval of 20 October ("6 Nov"). The facts each step produced are recorded for the tests
+    below (none of them depends on another test having run first)."""
+    flow = copy_flow(october_demo, tmp_path_factory.mktemp("october_corrected"))
+    facts: dict = {"flow": flow}
+    with pointed_at(flow):
+        facts["late"] = land_late_corrected_file(flow, date(2026, 10, 10))
+        facts["edit"] = land_manual_edit(flow)
+    return facts
+
+
+def land_late_corrected_file(flow: Flow, day: date) -> dict:
+    """+1 kWh on the noon intervals of one all-ACTUAL meter-day, landed as a new file."""
+    meter, customer = flow.sql("""
         select meter_id, customer_id from core.int_interval_validated
         where reading_date = ? and quality_flag = 'ACTUAL' and meter_id not in (
             select meter_id from core.int_interval_validated
             where reading_date = ? and quality_flag <> 'ACTUAL')
         order by meter_id limit 1""", [day, day])[0]
-    assert generated.sql("select count(*) from core.resettlement_requests") == [(0,)]
-    before = generated.sql("select * from core.int_interval_validated order by all")
-    rows = generated.sql("""
+    requests_before = flow.sql("select count(*) from core.resettlement_requests")[0][0]
+    before = flow.sql("select * from core.int_interval_validated order by all")
+    rows = flow.sql("""
         select channel, interval_start, interval_minutes, value from core.int_interval_validated
         where meter_id = ? and reading_date = ? order by channel, interval_start""", [meter, day])
     corrected = {(c, ts): (v + Decimal("1.000") if ts.hour == 12 and c == "kwh_imp" else v)
                  for c, ts, _, v in rows}
-    write_csv(generated.data_dir / "landing" / "reads" / "reads_20261105_77.csv", READ_HEADER,
+    write_csv(flow.data_dir / "landing" / "reads" / LATE_FILE, READ_HEADER,
               [[meter, c, end_label(ts), 15, f"{v}", "kWh" if c == "kwh_imp" else "kvarh", ""]
                for (c, ts), v in corrected.items()])
-    assert run_daily(generated, day, day).success
+    success = run_daily(flow, day, day).success
+    version = flow.sql("select file_id from raw.file_ledger where file_name = ?", [LATE_FILE])
+    return {
+        "meter": meter, "customer": customer, "day": day, "corrected": corrected,
+        "success": success, "requests_before": requests_before, "versions": version,
+        "changed": {(r[0], r[2], r[3]) for r in set(
+            flow.sql("select * from core.int_interval_validated order by all")) - set(before)},
+        "meter_day": flow.sql("""
+            select count(*), min(version), max(version),
+                   sum(value) filter (where channel = 'kwh_imp')
+            from core.int_interval_validated where meter_id = ? and reading_date = ?""",
+            [meter, day]),
+        "requests": flow.sql("""
+            select period, customer_id, reason, first_seen_version, kwh_change
+            from core.resettlement_requests"""),
+    }
 
-    new_version = generated.sql(
-        "select file_id from raw.file_ledger where file_name = 'reads_20261105_77.csv'")[0][0]
-    after = generated.sql("select * from core.int_interval_validated order by all")
-    changed = {(r[0], r[2], r[3]) for r in set(after) - set(before)}
-    assert changed == {(meter, c, ts) for c, ts in corrected}
-    assert generated.sql("""
-        select count(*), min(version), max(version), sum(value) filter (where channel = 'kwh_imp')
-        from core.int_interval_validated where meter_id = ? and reading_date = ?""",
-        [meter, day]) == [(192, new_version, new_version,
-                           sum(v for (c, _), v in corrected.items() if c == "kwh_imp"))]
-    assert generated.sql("""
-        select period, customer_id, reason, first_seen_version, kwh_change
-        from core.resettlement_requests""") == [
-        ("2026-10", customer, "late_or_corrected_reads", new_version, Decimal("4.000"))]
 
-
-@pytest.mark.writes("late file, manual edit, as-of")
-def test_a_manual_edit_is_a_new_version_flagged_edited(generated):
-    meter, customer, ts, value, version = generated.sql("""
+def land_manual_edit(flow: Flow) -> dict:
+    """An approved edit of one ACTUAL interval of 20 October plus a row for an unknown meter."""
+    meter, customer, ts, value, version = flow.sql("""
         select meter_id, customer_id, interval_start, value, version
         from core.int_interval_validated
         where reading_date = '2026-10-20' and channel = 'kwh_imp' and quality_flag = 'ACTUAL'
           and customer_id not in (select customer_id from core.resettlement_requests)
         order by meter_id, interval_start limit 1""")[0]
-    write_csv(generated.data_dir / "edits" / "edits_20261106.csv", EDIT_HEADER, [
+    write_csv(flow.data_dir / "edits" / EDIT_FILE, EDIT_HEADER, [
         [meter, "kwh_imp", f"{ts:%Y-%m-%d %H:%M}", "123.456",
          "CT replaced, value from check meter", "王工", "2026-11-06 09:30"],
         ["MP999999", "kwh_imp", f"{ts:%Y-%m-%d %H:%M}", "1.000", "typo", "王工",
          "2026-11-06 09:31"],
     ])
-    assert edit_file_requests(generated)["edits/edits_20261106.csv"] == (ts.date(), ts.date())
-    assert run_daily(generated, ts.date(), ts.date()).success
-    edit_file = generated.sql("""
-        select file_id, status, rows_total, rows_loaded, rows_quarantined from raw.file_ledger
-        where file_name = 'edits_20261106.csv'""")[0]
-    assert edit_file[1:] == ("loaded", 2, 1, 1)
-    assert generated.sql("""
-        select quality_flag, method, value, raw_value, version, source_row
-        from core.int_interval_validated where meter_id = ? and channel = 'kwh_imp'
-          and interval_start = ?""", [meter, ts]) == [
-        ("EDITED", "manual_edit", Decimal("123.456"), value, edit_file[0], 2)]
-    assert version < edit_file[0]
-    assert generated.sql("""
-        select rule, reason from raw.quarantine_rows where file_name = 'edits_20261106.csv'""") == [
+    sensor_range = edit_file_requests(flow).get(f"edits/{EDIT_FILE}")
+    success = run_daily(flow, ts.date(), ts.date()).success
+    return {
+        "meter": meter, "customer": customer, "ts": ts, "value": value, "version": version,
+        "sensor_range": sensor_range, "success": success,
+        "ledger": flow.sql("""
+            select file_id, status, rows_total, rows_loaded, rows_quarantined
+            from raw.file_ledger where file_name = ?""", [EDIT_FILE]),
+        "interval": flow.sql("""
+            select quality_flag, method, value, raw_value, version, source_row
+            from core.int_interval_validated where meter_id = ? and channel = 'kwh_imp'
+              and interval_start = ?""", [meter, ts]),
+        "quarantine": flow.sql(
+            "select rule, reason from raw.quarantine_rows where file_name = ?", [EDIT_FILE]),
+        "requests": flow.sql(
+            "select period, customer_id, reason, first_seen_version "
+            "from core.resettlement_requests"),
+    }
+
+
+def test_a_late_corrected_file_revalidates_its_day_and_requests_resettlement(corrected):
+    """A corrected file for 10 October: only that meter-day gets the new version, everything else
+    is unchanged, and exactly that customer-month is listed for re-settlement."""
+    late = corrected["late"]
+    assert late["requests_before"] == 0
+    assert late["success"]
+    assert len(late["versions"]) == 1, late["versions"]
+    new_version = late["versions"][0][0]
+    assert late["changed"] == {(late["meter"], c, ts) for c, ts in late["corrected"]}
+    assert late["meter_day"] == [
+        (192, new_version, new_version,
+         sum(v for (c, _), v in late["corrected"].items() if c == "kwh_imp"))]
+    assert late["requests"] == [
+        ("2026-10", late["customer"], "late_or_corrected_reads", new_version, Decimal("4.000"))]
+
+
+def test_a_manual_edit_is_a_new_version_flagged_edited(corrected):
+    edit = corrected["edit"]
+    ts = edit["ts"]
+    assert edit["sensor_range"] == (ts.date(), ts.date())
+    assert edit["success"]
+    ((edit_id, *counts),) = edit["ledger"]
+    assert counts == ["loaded", 2, 1, 1]
+    assert edit["interval"] == [
+        ("EDITED", "manual_edit", Decimal("123.456"), edit["value"], edit_id, 2)]
+    assert edit["version"] < edit_id
+    assert edit["quarantine"] == [
         ("unknown_meter", f"meter MP999999 is not in master.metering_points on {ts.date()}")]
-    assert ("2026-10", customer, "manual_edit", edit_file[0]) in generated.sql(
-        "select period, customer_id, reason, first_seen_version from core.resettlement_requests")
+    assert ("2026-10", edit["customer"], "manual_edit", edit_id) in edit["requests"]
 
 
-@pytest.mark.writes("late file, manual edit, as-of")
-def test_as_of_rebuild_uses_only_files_ingested_by_then(generated, tmp_path):
+def test_as_of_rebuild_uses_only_files_ingested_by_then(corrected, tmp_path):
     """What did we know on 4 Nov: not the corrected file (ingested 5 Nov) nor the edit (6 Nov)."""
     from foundation.warehouse import connect
 
-    with connect(generated.warehouse) as con:
+    flow: Flow = corrected["flow"]
+    with connect(flow.warehouse) as con:
         con.execute("""update raw.file_ledger set ingested_at = case
-            when file_name = 'reads_20261105_77.csv' then timestamp '2026-11-05 08:00'
-            when file_name = 'edits_20261106.csv' then timestamp '2026-11-06 09:40'
-            else timestamp '2026-11-01 08:00' end""")
+            when file_name = ? then timestamp '2026-11-05 08:00'
+            when file_name = ? then timestamp '2026-11-06 09:40'
+            else timestamp '2026-11-01 08:00' end""", [LATE_FILE, EDIT_FILE])
     window = '"min_date": "2026-10-10", "max_date": "2026-10-21"'
     for as_of in ("2026-11-04", "2026-11-06"):
-        dbt(generated.warehouse, tmp_path, "run", "--select", "vee_register_days",
+        dbt(flow.warehouse, tmp_path, "run", "--select", "vee_register_days",
             "int_interval_validated", "--vars", f'{{"as_of": "{as_of}", {window}}}')
-        known = generated.sql("""
+        known = flow.sql("""
             select a.meter_id, a.channel, a.interval_start, a.value, a.version, a.quality_flag
             from core.int_interval_validated_as_of a order by all""")
         if as_of == "2026-11-04":
             before_late = known
-    late = generated.sql(
-        "select file_id from raw.file_ledger where file_name = 'reads_20261105_77.csv'")[0][0]
-    edit = generated.sql(
-        "select file_id from raw.file_ledger where file_name = 'edits_20261106.csv'")[0][0]
-    assert not [r for r in before_late if r[4] in (late, edit)]
+    files = dict(flow.sql("select file_name, file_id from raw.file_ledger"))
+    assert LATE_FILE in files and EDIT_FILE in files, sorted(files)
+    assert not [r for r in before_late if r[4] in (files[LATE_FILE], files[EDIT_FILE])]
     assert {r[5] for r in before_late} <= {"ACTUAL", "ESTIMATED"}
-    now = generated.sql("""
+    now = flow.sql("""
         select meter_id, channel, interval_start, value, version, quality_flag
         from core.int_interval_validated
         where reading_date >= '2026-10-10' and reading_date < '2026-10-21' order by all""")
