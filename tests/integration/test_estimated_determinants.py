@@ -17,6 +17,13 @@ Hand computation:
 - released: an approved manual edit puts 150.000 kWh back on the interval (EDITED); the month
   re-run finds the max demand on a read again: the hold is released by manual_edit:王工 with
   600.000 kW and the bill is issued at 600 × 36.1 = 21,660.00 (16,245.00 more than held).
+
+Two customers with the same month and kVA whose replaced spike holds nothing:
+- C_FAULT (actual demand): the read is 2,000 kWh = 8,000 kW, above estimated_demand_plausible_
+  factor 2.0 × 400 = 800 kW — a meter fault, not a load the connection can carry: issued at
+  150 × 36.1 = 5,415.00, still a meter_anomaly.
+- C_CAP (capacity basic charge): the same 600 kW read, but its maximum demand does not price
+  the bill (basic charge 400 kVA × 22.6 = 9,040.00): issued, still a meter_anomaly.
 """
 
 from __future__ import annotations
@@ -43,22 +50,29 @@ EDIT_HEADER = ["meter_id", "channel", "interval_start", "value", "reason", "appr
 
 OVER = CaseCustomer("C_OVER", "PKG_FIXED_TOU", {}, D(0), capacity_kva=400,
                     basic_charge_mode="actual_demand", transformer_kva=400)
+FAULT = CaseCustomer("C_FAULT", "PKG_FIXED_TOU", {}, D(0), capacity_kva=400,
+                     basic_charge_mode="actual_demand", transformer_kva=400)
+CAP = CaseCustomer("C_CAP", "PKG_FIXED_TOU", {}, D(0), capacity_kva=400,
+                   basic_charge_mode="capacity", transformer_kva=400)
+SPIKE_READ = [(OVER, D("150.000")), (FAULT, D("2000.000")), (CAP, D("150.000"))]
 
 
 def write_case(data_dir) -> None:
-    write_case_master(data_dir, [OVER], [("R01", "1000000")])
+    write_case_master(data_dir, [c for c, _ in SPIKE_READ], [("R01", "1000000")])
     write_csv(data_dir / "master" / "contacts.csv",
               ["contact_id", "customer_id", "contact_name", "role", "phone", "email", "channels"],
               [["CC1", "C_OVER", "联系人", "customer_contact", "13800000002", "cc1@example.cn",
                 "email"]])
     write_csv(data_dir / "master" / "contact_subscriptions.csv", ["contact_id", "notice_type"],
               [["CC1", "bill_ready"]])
-    kwh = {slot: D("37.500") for hours in JANUARY_BLOCKS.values()
-           for slot in slots(2026, 1, hours)}
-    kwh[SPIKE] = D("150.000")
-    kvarh = {slot: D("10.000") for slot in kwh}
-    write_csv(data_dir / "landing" / "reads" / "reads_20260201_01.csv", READ_HEADER,
-              read_rows(OVER.meter_id, 15, kwh, kvarh))
+    rows = []
+    for customer, spike_read in SPIKE_READ:
+        kwh = {slot: D("37.500") for hours in JANUARY_BLOCKS.values()
+               for slot in slots(2026, 1, hours)}
+        kwh[SPIKE] = spike_read
+        kvarh = {slot: D("10.000") for slot in kwh}
+        rows += read_rows(customer.meter_id, 15, kwh, kvarh)
+    write_csv(data_dir / "landing" / "reads" / "reads_20260201_01.csv", READ_HEADER, rows)
 
 
 def demand_line(flow) -> tuple[Decimal, Decimal]:
@@ -113,8 +127,23 @@ def test_the_spike_is_replaced_by_interpolation(held):
 
 
 def test_a_replaced_spike_over_capacity_is_a_meter_anomaly(held):
-    assert held.held["anomalies"] == [("MC_OVER", "replaced_spike_over_capacity", 1, 400.0)]
-    assert held.held["alerts"] == [("meter_anomaly", "spike_over_capacity", "MC_OVER")]
+    meters = sorted(c.meter_id for c, _ in SPIKE_READ)
+    assert sorted(held.held["anomalies"]) == [
+        (m, "replaced_spike_over_capacity", 1, 400.0) for m in meters]
+    assert sorted(held.held["alerts"]) == [
+        ("meter_anomaly", "spike_over_capacity", m) for m in meters]
+
+
+def test_a_meter_fault_or_a_demand_that_does_not_price_the_bill_holds_nothing(held):
+    assert held.sql(
+        "select customer_id, bill_status, determinants_on_estimate, max_demand_kw "
+        "from finance.bills where customer_id in ('C_FAULT', 'C_CAP') order by 1") == [
+        ("C_CAP", "issued", None, D("150.000")), ("C_FAULT", "issued", None, D("150.000"))]
+    assert held.sql("select customer_id, line_code, quantity, amount_yuan from finance.bill_lines "
+                    "where customer_id in ('C_FAULT', 'C_CAP') and line_code like 'basic%' "
+                    "order by 1") == [
+        ("C_CAP", "basic_capacity", D("400.000"), D("9040.00")),    # 400 × 22.6
+        ("C_FAULT", "basic_demand_actual", D("150.000"), D("5415.00"))]  # 150 × 36.1
 
 
 def test_the_capacity_audit_counts_the_read_maximum(held):
@@ -163,4 +192,5 @@ def test_an_approved_edit_releases_the_bill_at_600_kw(released):
     assert D("21660.00") - D("5415.00") == D("16245.00")
     # the edit ends the anomaly: the interval is no longer an estimate
     assert released.sql("select count(*) from core.meter_anomalies "
-                        "where anomaly = 'replaced_spike_over_capacity'") == [(0,)]
+                        "where anomaly = 'replaced_spike_over_capacity' "
+                        "and meter_id = 'MC_OVER'") == [(0,)]

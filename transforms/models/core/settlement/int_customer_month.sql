@@ -38,7 +38,8 @@
 -- billed (no_contract, no_package_price, no_tariff, no_parameters); such a month gets no
 -- settlement lines and its kWh are listed in finance.unbilled.
 -- Determinants resting on estimates (issue 9; core.int_customer_month_estimated_determinants):
--- demand_on_estimate, estimated_blocks, their summary determinants_on_estimate
+-- demand_on_estimate (only where the maximum demand prices the bill: macro
+-- demand_is_determinant), estimated_blocks, their summary determinants_on_estimate
 -- ('max_demand;block:peak', NULL when none) and the estimated_determinant_policy in force
 -- (settlement parameter: 0 issue, 1 hold; finance.bill_holds applies it).
 
@@ -240,13 +241,13 @@ joined as (
         pr.basic_charge_proration,
         g.grid,
         g.tou_calendar_id,
-        coalesce(ed.demand_on_estimate, false) as demand_on_estimate,
-        case when ed.demand_on_estimate then ed.demand_read_max_kw end as demand_read_max_kw,
-        case when ed.demand_on_estimate then ed.demand_estimate_interval end as demand_estimate_interval,
+        coalesce(ed.demand_on_estimate, false) and {{ demand_is_determinant('c') }} as demand_on_estimate,
+        case when ed.demand_on_estimate and {{ demand_is_determinant('c') }} then ed.demand_read_max_kw end as demand_read_max_kw,
+        case when ed.demand_on_estimate and {{ demand_is_determinant('c') }} then ed.demand_estimate_interval end as demand_estimate_interval,
         ed.estimated_blocks,
         ed.max_block_estimated_share,
         nullif(concat_ws(';',
-                         case when ed.demand_on_estimate then 'max_demand' end,
+                         case when ed.demand_on_estimate and {{ demand_is_determinant('c') }} then 'max_demand' end,
                          nullif(regexp_replace(coalesce(ed.estimated_blocks, ''), '([a-z_]+)', 'block:\1', 'g'), '')),
                '') as determinants_on_estimate,
         case when pr.estimated_determinant_policy = 1 then 'hold' else 'issue' end

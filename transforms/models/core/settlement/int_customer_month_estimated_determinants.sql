@@ -10,7 +10,10 @@
 -- Max demand rests on an estimate when either
 --   (a) an interval VEE replaced after a failed check (ESTIMATED or FAILED, failed_rules set,
 --       not a mere multiplier rescale) was READ above the month's validated maximum demand —
---       the read would have set the determinant (the 600 kW overload interpolated to 150 kW), or
+--       the read would have set the determinant (the 600 kW overload interpolated to 150 kW) —
+--       and the read is a load the connection can carry: at most
+--       estimated_demand_plausible_factor × the contract capacity (kW per kVA; a read of 20 ×
+--       the transformer is a meter fault, not a demand; it is still a meter_anomaly), or
 --   (b) the validated maximum is reached by an ESTIMATED interval and by no read (ACTUAL) or
 --       approved edit (EDITED) interval.
 -- An approved manual edit (EDITED) or a register-confirmed read (ACTUAL) of that interval ends
@@ -25,10 +28,18 @@ with replaced as (
     select v.customer_id, cast(date_trunc('month', v.reading_date) as date) as period_start,
            v.interval_start, v.quality_flag,
            round(v.value * 60.0 / v.interval_minutes, 3) as kw,
-           round(v.raw_value * 60.0 / v.interval_minutes, 3) as raw_kw
+           case when c.contract_capacity_kva is null or pp.value is null
+                     or v.raw_value * 60.0 / v.interval_minutes <= pp.value * c.contract_capacity_kva
+                then round(v.raw_value * 60.0 / v.interval_minutes, 3) end as raw_kw
     from {{ ref('int_interval_validated') }} v
     join {{ ref('int_customer_service_days') }} s
         on s.customer_id = v.customer_id and s.day = v.reading_date and s.in_service
+    join {{ ref('stg_customers') }} c
+        on c.customer_id = s.customer_id and c.valid_from = s.customer_valid_from
+    left join {{ ref('settlement_parameters') }} pp
+        on pp.parameter = 'estimated_demand_plausible_factor'
+       and date_trunc('month', v.reading_date) >= pp.valid_from
+       and (pp.valid_to is null or date_trunc('month', v.reading_date) <= pp.valid_to)
     where v.reading_date >= {{ window_start() }} and v.reading_date < {{ window_end() }}
       and s.day >= {{ window_start() }} and s.day < {{ window_end() }}
       and v.channel = 'kwh_imp' and v.quality_flag in ('ESTIMATED', 'FAILED')
