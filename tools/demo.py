@@ -125,12 +125,13 @@ OVERLOAD_FACTOR = 1.5  # kW per kVA of contract capacity: above VEE's physical m
 #                        settlement parameter estimated_demand_plausible_factor (2.0)
 
 
-def plant_overloads(data: Path, day: date, count: int = 2) -> None:
-    """Two genuine overloads for the demo's bill holds: the first `count` single-meter customers
+def plant_overloads(data: Path, day: date, count: int = 4) -> None:
+    """Genuine overloads for the demo's bill holds: the first `count` single-meter customers
     billed on actual demand get one quarter hour (14:00-14:15 on `day`) read at 1.5 × their
     contract kVA, re-delivered by the field team in its own file (the latest version wins).
-    VEE replaces them as spikes (no register read confirms them), so their bills are held;
-    `release_one_hold` later confirms one by an approved edit."""
+    VEE keeps a read close to the customer's like-days (billed as read) and replaces the others
+    as spikes (no register read confirms them), so their bills are held; `release_one_hold`
+    later confirms one by an approved edit. With the default seed: two kept, two held."""
     import csv
 
     with open(data / "master" / "customers.csv", encoding="utf-8") as handle:
