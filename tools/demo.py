@@ -26,6 +26,10 @@ SUMMARY_SQL = {
     ),
     "customers billed": "select count(distinct customer_id) from finance.bills",
     "total billed (yuan)": "select coalesce(sum(total_yuan), 0) from finance.bills",
+    "bill holds (estimates)": (
+        "select coalesce(string_agg(status || '=' || n, ', ' order by status), 'none') from ("
+        "select status, count(distinct customer_id || period) n from finance.bill_holds group by 1)"
+    ),
     "months closed": "select string_agg(period, ', ') from finance.period_close",
     "adjustments (追退补)": (
         "select count(*) || ' lines, ' || count(distinct customer_id) || ' customer(s), net '"
@@ -69,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     manifest = generate(data_dir(), args.meters, args.months, args.start, args.seed)
     first = date.fromisoformat(f"{args.start}-01")
+    plant_overloads(data_dir(), first.replace(day=28))
     last = last_day_of_span(args.start, args.months)
     print(
         f"generated {manifest['meters']} meters, {args.start} + {args.months} month(s), "
@@ -79,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         results, timings = run_flow(defs, first, last, instance, raise_on_error=False)
         if all(r.success for r in results):
             results += run_workflows(defs, instance, timings)
+        if all(r.success for r in results):
+            results += release_one_hold(defs, instance, timings, first)
         if all(r.success for r in results):
             results += resettle(defs, instance, timings, first)
     for step, seconds in timings.seconds.items():
@@ -111,6 +118,93 @@ def run_workflows(defs, instance, timings) -> list:
             instance=instance, run_config=config, raise_on_error=False
         ))
         timings.seconds[f"curtailment_job:{stage}"] = time.perf_counter() - started
+    return results
+
+
+OVERLOAD_FACTOR = 1.5  # kW per kVA of contract capacity: above VEE's physical max (1.2), below
+#                        settlement parameter estimated_demand_plausible_factor (2.0)
+
+
+def plant_overloads(data: Path, day: date, count: int = 4) -> None:
+    """Genuine overloads for the demo's bill holds: the first `count` single-meter customers
+    billed on actual demand get one quarter hour (14:00-14:15 on `day`) read at 1.5 × their
+    contract kVA, re-delivered by the field team in its own file (the latest version wins).
+    VEE keeps a read close to the customer's like-days (billed as read) and replaces the others
+    as spikes (no register read confirms them), so their bills are held; `release_one_hold`
+    later confirms one by an approved edit. With the default seed: two kept, two held."""
+    import csv
+
+    with open(data / "master" / "customers.csv", encoding="utf-8") as handle:
+        customers = {r["customer_id"]: r for r in csv.DictReader(handle)
+                     if r["tariff_type"] == "two_part"
+                     and r["basic_charge_mode"] == "actual_demand"}
+    with open(data / "master" / "metering_points.csv", encoding="utf-8") as handle:
+        meters: dict[str, list[dict]] = {}
+        for row in csv.DictReader(handle):
+            meters.setdefault(row["customer_id"], []).append(row)
+    chosen = [(cid, meters[cid][0]) for cid in sorted(customers)
+              if len(meters.get(cid, ())) == 1 and meters[cid][0]["interval_minutes"] == "15"]
+    path = data / "landing" / "reads" / f"reads_{day:%Y%m%d}_95.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["meter_id", "channel", "interval_end", "interval_minutes", "value",
+                         "unit", "multiplier"])
+        for cid, meter in chosen[:count]:
+            kwh = float(customers[cid]["contract_capacity_kva"]) * OVERLOAD_FACTOR / 4
+            writer.writerow([meter["meter_id"], "kwh_imp", f"{day:%Y-%m-%d} 14:15", 15,
+                             f"{kwh:.3f}", "kWh", meter["multiplier"]])
+            print(f"overload planted: {meter['meter_id']} ({cid}, "
+                  f"{customers[cid]['contract_capacity_kva']} kVA) {day} 14:00 at {kwh:.3f} kWh")
+
+
+HELD_MAX_DEMAND_SQL = """
+select h.customer_id, v.meter_id, v.interval_start, v.raw_value
+from finance.bill_holds h
+join core.int_interval_validated v
+    on v.customer_id = h.customer_id and v.interval_start = h.interval_start
+   and v.channel = 'kwh_imp' and v.raw_value is not null
+where h.period = ? and h.status = 'held' and h.determinant = 'max_demand'
+order by h.customer_id, v.raw_value desc
+limit 1
+"""
+
+
+def release_one_hold(defs, instance, timings, period_start: date) -> list:
+    """Bills held because their max demand rests on an estimate (finance.bill_holds): an
+    approved manual edit confirms the read value of the first one; re-running its day and the
+    month releases that bill, the others stay held."""
+    import csv
+    import time
+    from datetime import datetime
+
+    from assets.meters.manual_edits import EDIT_COLUMNS
+    from orchestration.runner import RANGE_END, RANGE_START, run_job
+
+    period = f"{period_start:%Y-%m}"
+    with connect(warehouse_path(), read_only=True) as con:
+        held = con.execute(HELD_MAX_DEMAND_SQL, [period]).fetchone()
+    if held is None:
+        print(f"no bill of {period} held on an estimated max demand: nothing to release")
+        return []
+    customer_id, meter_id, start, raw_value = held
+    edits = data_dir() / "edits"
+    edits.mkdir(parents=True, exist_ok=True)
+    path = edits / f"edits_{period.replace('-', '')}_release.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EDIT_COLUMNS)
+        writer.writerow([meter_id, "kwh_imp", f"{start:%Y-%m-%d %H:%M}", f"{raw_value:.3f}",
+                         "overload confirmed on site (demo)", "演示审核员",
+                         f"{datetime.now():%Y-%m-%d %H:%M}"])
+    print(f"bill of {customer_id} {period} held on an estimated max demand: approved edit of "
+          f"{meter_id} {start:%Y-%m-%d %H:%M} = {raw_value} kWh landed as {path.name}")
+    results, day = [], start.date().isoformat()
+    for name, tags, key in (("daily_job", {RANGE_START: day, RANGE_END: day}, None),
+                            ("monthly_job", {}, f"{period_start:%Y-%m-%d}")):
+        started = time.perf_counter()
+        results.append(run_job(defs, name, instance, tags, partition_key=key,
+                               raise_on_error=False))
+        timings.seconds[f"hold release {name}"] = time.perf_counter() - started
     return results
 
 

@@ -30,6 +30,7 @@ BILLS_SQL = f"""
 select b.customer_id, {customer_name_sql('c')} as customer_name, b.period, b.total_yuan
 from finance.bills b join master.customers c using (customer_id)
 where b.period_start >= ? and b.period_start < ? and c.valid_to is null
+  and coalesce(b.bill_status, 'issued') = 'issued'  -- a held bill (finance.bill_holds) waits
 order by b.customer_id, b.period
 """
 

@@ -118,6 +118,7 @@ left join contracts k on k.contract_id = b.contract_id
 left join packages p on p.package_id = b.package_id
 left join volumes v on v.contract_id = b.contract_id
 where b.period = $period {bill_filter}
+  and coalesce(b.bill_status, 'issued') = 'issued'  -- held bills (finance.bill_holds): no document
 order by b.customer_id
 """.replace("$customer_name", customer_name_sql("c"))  # full name: the bill
 

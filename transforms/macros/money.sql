@@ -28,3 +28,11 @@ cast(case when basic_charge_proration = 1 and days_in_service < days_in_month
                      + days_in_month) // (2 * days_in_month) as decimal(38, 0)) * 0.00000001
           else {{ p }} end as decimal(18, 8))
 {%- endmacro %}
+
+{#- demand_is_determinant(c): true when the maximum demand prices the customer's bill — a
+    two-part customer whose basic charge is by actual demand, or by contract demand (the excess
+    over the band is billed on it); by capacity or single-part the maximum demand is not a
+    billing determinant. c: the alias of a row with tariff_type and basic_charge_mode. -#}
+{% macro demand_is_determinant(c) -%}
+({{ c }}.tariff_type = 'two_part' and {{ c }}.basic_charge_mode in ('actual_demand', 'contract_demand'))
+{%- endmacro %}

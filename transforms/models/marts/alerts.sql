@@ -3,7 +3,9 @@
     pre_hook="{{ delete_window('period_start') }}", tags=['monthly'],
 ) }}
 -- Alerts per month: one row per subject and alert type (not per interval).
--- capacity_exceeded: max interval kW > factor × contract kVA on ≥ N days (domain.md §8 audit);
+-- capacity_exceeded: max interval kW > factor × contract kVA on ≥ N days (domain.md §8 audit),
+-- counted on the validated or the read maxima, whichever has more days (spikes VEE replaced still
+-- count; metric_value is the larger maximum, the detail shows both);
 -- deviation_risk: |actual − contracted| / contracted above the configured ratio;
 -- meter_anomaly: one per meter and anomaly in core.meter_anomalies (stuck meter, reads stopped,
 -- clock drift, repeated rule failures, register reset, repeated conflicts); the rule is the
@@ -39,13 +41,20 @@ retail_risk as (
 capacity as (
     select 'capacity_exceeded' as alert_type, 'capacity' as rule, d.customer_id, cast(null as varchar) as meter_id,
            d.period, d.period_start,
-           cast(d.max_demand_kw as double) as metric_value,
+           cast(greatest(d.max_demand_kw, coalesce(d.raw_max_demand_kw, d.max_demand_kw)) as double) as metric_value,
            p.factor * d.contract_capacity_kva as threshold,
-           d.days_over_capacity || ' days over ' || p.factor || ' × ' || d.contract_capacity_kva
-               || ' kVA; max ' || d.max_demand_kw || ' kW' as detail
+           greatest(d.days_over_capacity, coalesce(d.raw_days_over_capacity, 0)) || ' days over '
+               || p.factor || ' × ' || d.contract_capacity_kva
+               || ' kVA; max ' || d.max_demand_kw || ' kW'
+               || case when coalesce(d.raw_max_demand_kw, d.max_demand_kw) <> d.max_demand_kw
+                            or coalesce(d.raw_days_over_capacity, 0) <> d.days_over_capacity
+                       then ' validated, ' || d.raw_max_demand_kw || ' kW read (' || d.days_over_capacity
+                            || ' validated / ' || d.raw_days_over_capacity
+                            || ' read days over; spikes replaced by VEE)'
+                       else '' end as detail
     from {{ ref('int_customer_month_demand') }} d cross join params p
     where d.period_start >= {{ window_start() }} and d.period_start < {{ window_end() }}
-      and d.days_over_capacity >= p.min_days
+      and greatest(d.days_over_capacity, coalesce(d.raw_days_over_capacity, 0)) >= p.min_days
 ),
 
 deviation as (

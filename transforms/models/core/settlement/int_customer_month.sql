@@ -9,7 +9,14 @@
         " alter table {{ this }} add column if not exists basic_charge_proration decimal(18, 6);"
         " alter table {{ this }} add column if not exists unbilled_reason varchar;"
         " alter table {{ this }} add column if not exists grid varchar;"
-        " alter table {{ this }} add column if not exists tou_calendar_id varchar{% endif %}",
+        " alter table {{ this }} add column if not exists tou_calendar_id varchar;"
+        " alter table {{ this }} add column if not exists demand_on_estimate boolean;"
+        " alter table {{ this }} add column if not exists demand_read_max_kw decimal(18, 3);"
+        " alter table {{ this }} add column if not exists demand_estimate_interval timestamp;"
+        " alter table {{ this }} add column if not exists estimated_blocks varchar;"
+        " alter table {{ this }} add column if not exists max_block_estimated_share decimal(9, 4);"
+        " alter table {{ this }} add column if not exists determinants_on_estimate varchar;"
+        " alter table {{ this }} add column if not exists estimated_determinant_policy varchar{% endif %}",
         "{{ delete_window('period_start') }}",
     ],
     tags=['monthly'],
@@ -30,6 +37,11 @@
 -- basic_charge_proration). unbilled_reason: why a customer-month with kWh in service cannot be
 -- billed (no_contract, no_package_price, no_tariff, no_parameters); such a month gets no
 -- settlement lines and its kWh are listed in finance.unbilled.
+-- Determinants resting on estimates (issue 9; core.int_customer_month_estimated_determinants):
+-- demand_on_estimate (only where the maximum demand prices the bill: macro
+-- demand_is_determinant), estimated_blocks, their summary determinants_on_estimate
+-- ('max_demand;block:peak', NULL when none) and the estimated_determinant_policy in force
+-- (settlement parameter: 0 issue, 1 hold; finance.bill_holds applies it).
 
 with totals as (
     select customer_id, period_start, period,
@@ -136,6 +148,7 @@ params as (
         max(case when s.parameter = 'lt_1kv_no_sharp_deep_blocks' then s.value end) as lt_1kv_no_sharp_deep,
         max(case when s.parameter = 'line_loss_base_agency_price' then s.value end) as line_loss_base_agency,
         max(case when s.parameter = 'basic_charge_proration' then s.value end) as basic_charge_proration,
+        max(case when s.parameter = 'estimated_determinant_policy' then s.value end) as estimated_determinant_policy,
         max(s.valid_from) as parameters_valid_from
     from (select distinct period_start from totals) p
     join {{ ref('settlement_parameters') }} s
@@ -228,6 +241,17 @@ joined as (
         pr.basic_charge_proration,
         g.grid,
         g.tou_calendar_id,
+        coalesce(ed.demand_on_estimate, false) and {{ demand_is_determinant('c') }} as demand_on_estimate,
+        case when ed.demand_on_estimate and {{ demand_is_determinant('c') }} then ed.demand_read_max_kw end as demand_read_max_kw,
+        case when ed.demand_on_estimate and {{ demand_is_determinant('c') }} then ed.demand_estimate_interval end as demand_estimate_interval,
+        ed.estimated_blocks,
+        ed.max_block_estimated_share,
+        nullif(concat_ws(';',
+                         case when ed.demand_on_estimate and {{ demand_is_determinant('c') }} then 'max_demand' end,
+                         nullif(regexp_replace(coalesce(ed.estimated_blocks, ''), '([a-z_]+)', 'block:\1', 'g'), '')),
+               '') as determinants_on_estimate,
+        case when pr.estimated_determinant_policy = 1 then 'hold' else 'issue' end
+            as estimated_determinant_policy,
         case
             when k.contract_id is null then 'no_contract'
             when pk.package_id is null or not exists (
@@ -260,6 +284,8 @@ joined as (
     left join grids g on g.customer_id = t.customer_id and g.period_start = t.period_start
     left join tou_versions tv on tv.customer_id = t.customer_id and tv.period_start = t.period_start
     left join pf on pf.customer_id = t.customer_id and pf.period_start = t.period_start
+    left join {{ ref('int_customer_month_estimated_determinants') }} ed
+        on ed.customer_id = t.customer_id and ed.period_start = t.period_start
 )
 
 -- the power-factor rate of the month (keyed by integer hundredths; table rows are text codes,

@@ -17,6 +17,13 @@
 --                        intervals; sum_check, high/low_daily_usage: on ≥ that many days
 --   register_reset       a register went back without rolling over (meter change or reset)
 --   repeated_conflicts   intervals with conflicting versions ≥ anomaly_conflict_min_intervals
+--   replaced_spike_over_capacity
+--                        an interval failing spike whose read demand (raw kWh × 60 / interval
+--                        minutes) is above the customer's contract kVA and that VEE replaced
+--                        (ESTIMATED or FAILED; an approved manual edit, EDITED, ends it): always,
+--                        from one interval (threshold = the contract kVA). A genuine overload
+--                        with no register read to confirm it must never vanish silently
+--                        (issue 9); the detail gives the read and validated maxima side by side.
 
 with params as (
     select
@@ -128,6 +135,24 @@ conflicts as (
     group by meter_id, period, period_start
 ),
 
+-- spikes above the contract capacity that VEE replaced (customer version in force on the day)
+spikes_over_capacity as (
+    select v.meter_id, max(v.customer_id) as customer_id, v.period, v.period_start,
+           count(*) as n_intervals,
+           max(v.raw_value * 60.0 / v.interval_minutes) as raw_max_kw,
+           max(v.value * 60.0 / v.interval_minutes) as validated_max_kw,
+           max(c.contract_capacity_kva) as contract_capacity_kva,
+           min(v.interval_start) as first_seen, max(v.interval_start) as last_seen
+    from validated v
+    join {{ ref('stg_customers') }} c
+        on c.customer_id = v.customer_id and v.reading_date >= c.valid_from
+       and (c.valid_to is null or v.reading_date <= c.valid_to)
+    where v.channel = 'kwh_imp' and v.quality_flag in ('ESTIMATED', 'FAILED')
+      and list_contains(string_split(v.failed_rules, ';'), 'spike')
+      and v.raw_value * 60.0 / v.interval_minutes > c.contract_capacity_kva
+    group by v.meter_id, v.period, v.period_start
+),
+
 anomalies as (
     select r.period, r.period_start, r.meter_id, r.customer_id, 'stuck_meter' as anomaly,
            'zero_run' as notice_check,
@@ -179,6 +204,16 @@ anomalies as (
            c.n_intervals, p.conflict_min, c.first_seen, c.last_seen
     from conflicts c cross join params p
     where c.n_intervals >= p.conflict_min
+
+    union all
+    select s.period, s.period_start, s.meter_id, s.customer_id, 'replaced_spike_over_capacity', 'spike_over_capacity',
+           s.n_intervals || ' spike interval(s) above the contract ' || s.contract_capacity_kva
+               || ' kVA replaced by VEE: read max ' || round(s.raw_max_kw, 3) || ' kW, validated max '
+               || coalesce(cast(round(s.validated_max_kw, 3) as varchar), 'none (FAILED)')
+               || ' kW, first at ' || strftime(s.first_seen, '%Y-%m-%d %H:%M')
+               || ' (an approved manual edit or a confirming register read keeps the read value)',
+           s.n_intervals, s.contract_capacity_kva, s.first_seen, s.last_seen
+    from spikes_over_capacity s
 )
 
 select
