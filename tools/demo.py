@@ -174,11 +174,9 @@ def release_one_hold(defs, instance, timings, period_start: date) -> list:
     approved manual edit confirms the read value of the first one; re-running its day and the
     month releases that bill, the others stay held."""
     import csv
-    import time
     from datetime import datetime
 
     from assets.meters.manual_edits import EDIT_COLUMNS
-    from orchestration.runner import RANGE_END, RANGE_START, run_job
 
     period = f"{period_start:%Y-%m}"
     with connect(warehouse_path(), read_only=True) as con:
@@ -198,36 +196,39 @@ def release_one_hold(defs, instance, timings, period_start: date) -> list:
                          f"{datetime.now():%Y-%m-%d %H:%M}"])
     print(f"bill of {customer_id} {period} held on an estimated max demand: approved edit of "
           f"{meter_id} {start:%Y-%m-%d %H:%M} = {raw_value} kWh landed as {path.name}")
-    results, day = [], start.date().isoformat()
-    for name, tags, key in (("daily_job", {RANGE_START: day, RANGE_END: day}, None),
+    return rerun_day_and_month(defs, instance, timings, start.date(), period_start,
+                               "hold release")
+
+
+def rerun_day_and_month(defs, instance, timings, day: date, period_start: date,
+                        label: str) -> list:
+    """The daily job for one day, then the monthly job of its month (timed as `label`)."""
+    import time
+
+    from orchestration.runner import RANGE_END, RANGE_START, run_job
+
+    results = []
+    for name, tags, key in (("daily_job", {RANGE_START: f"{day}", RANGE_END: f"{day}"}, None),
                             ("monthly_job", {}, f"{period_start:%Y-%m-%d}")):
         started = time.perf_counter()
         results.append(run_job(defs, name, instance, tags, partition_key=key,
                                raise_on_error=False))
-        timings.seconds[f"hold release {name}"] = time.perf_counter() - started
+        timings.seconds[f"{label} {name}"] = time.perf_counter() - started
     return results
 
 
 def resettle(defs, instance, timings, period_start: date) -> list:
     """Close the month, land a corrected meter-day, re-run it: adjustments, not new bills."""
-    import time
 
     from foundation.resources import Gridledger
-    from orchestration.runner import RANGE_END, RANGE_START, run_job
     from tools.demo_resettlement import close_and_correct
 
     correction = close_and_correct(
         warehouse_path(), Gridledger.from_env().landing_dir, period_start)
     print(f"closed {correction.period}; corrected reads of {correction.meter_id} for "
           f"{correction.day} landed as {correction.file.name}")
-    results, day = [], correction.day.isoformat()
-    for name, tags, key in (("daily_job", {RANGE_START: day, RANGE_END: day}, None),
-                            ("monthly_job", {}, f"{period_start:%Y-%m-%d}")):
-        started = time.perf_counter()
-        results.append(run_job(defs, name, instance, tags, partition_key=key,
-                               raise_on_error=False))
-        timings.seconds[f"re-settlement {name}"] = time.perf_counter() - started
-    return results
+    return rerun_day_and_month(defs, instance, timings, correction.day, period_start,
+                               "re-settlement")
 
 
 def print_summary() -> None:
