@@ -72,6 +72,17 @@ class Rule:
     sql: str
 
 
+def _contract_reference(seed: str, column: str) -> Rule:
+    """The contracts of the month name a `column` that has no row of config seed `seed` in force."""
+    return Rule(seed, f"""
+        select '{column}=' || {column}, {_needed_by('contracts', 'contract_id')}
+        from contracts k
+        where {column} is not null and not exists (
+            select 1 from config.{seed} x
+            where x.{column} = k.{column} and {_in_force('x')})
+        group by all""")
+
+
 RULES = (
     Rule("grid_regions", f"""
         select 'region=' || region, {_needed_by('customers', 'customer_id')}
@@ -99,13 +110,7 @@ RULES = (
               and t.voltage_level in (n.voltage_level, '*')
               and t.tariff_type in (n.tariff_type, '*') and {_in_force('t')})
         group by all"""),
-    Rule("retail_packages", f"""
-        select 'package_id=' || package_id, {_needed_by('contracts', 'contract_id')}
-        from contracts k
-        where package_id is not null and not exists (
-            select 1 from config.retail_packages p
-            where p.package_id = k.package_id and {_in_force('p')})
-        group by all"""),
+    _contract_reference("retail_packages", "package_id"),
     Rule("market_index_prices", f"""
         , needs as (
             select linked_target as index_code, 'package ' || package_id || ' (LINKED)' as why
@@ -150,14 +155,7 @@ RULES = (
             where cast(r.pf_standard as decimal(4, 2)) = try_cast(c.pf_standard as decimal(4, 2))
               and r.pf_hundredths between 0 and 100 and {_in_force('r')}) < 101
         group by all"""),
-    Rule("deviation_clauses", f"""
-        select 'deviation_clause_id=' || deviation_clause_id,
-               {_needed_by('contracts', 'contract_id')}
-        from contracts k
-        where deviation_clause_id is not null and not exists (
-            select 1 from config.deviation_clauses d
-            where d.deviation_clause_id = k.deviation_clause_id and {_in_force('d')})
-        group by all"""),
+    _contract_reference("deviation_clauses", "deviation_clause_id"),
     Rule("portfolio_deviation_clauses", f"""
         select 'deviation_clause_id=DEV_PORTFOLIO', {_needed_by('retailers', 'retailer_id')}
         from customers

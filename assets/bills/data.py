@@ -75,25 +75,26 @@ class BillData:
 
 # Effective-dated master rows: the version in force at the end of the month (latest valid_from
 # on or before the last day), so a bill re-rendered later shows the data it was billed with.
-BILLS_SQL = """
-with customers as (
-    select * from master.customers
+def _latest_in_month(table: str, key: str) -> str:
+    """The newest version of each `key` of an effective-dated table in force in the month."""
+    return f"""select * from {table}
     where valid_from < $end and (valid_to is null or valid_to >= $start)
-    qualify row_number() over (partition by customer_id order by valid_from desc) = 1
+    qualify row_number() over (partition by {key} order by valid_from desc) = 1"""
+
+
+BILLS_SQL = f"""
+with customers as (
+    {_latest_in_month('master.customers', 'customer_id')}
 ),
 retailers as (
-    select * from restricted.retailers
-    where valid_from < $end and (valid_to is null or valid_to >= $start)
-    qualify row_number() over (partition by retailer_id order by valid_from desc) = 1
+    {_latest_in_month('restricted.retailers', 'retailer_id')}
 ),
 contracts as (
     select * from master.contracts
     qualify row_number() over (partition by contract_id order by start_month desc) = 1
 ),
 packages as (
-    select * from config.retail_packages
-    where valid_from < $end and (valid_to is null or valid_to >= $start)
-    qualify row_number() over (partition by package_id order by valid_from desc) = 1
+    {_latest_in_month('config.retail_packages', 'package_id')}
 ),
 volumes as (
     select contract_id, sum(contracted_kwh) as contracted_kwh
@@ -117,7 +118,7 @@ left join retailers r on r.retailer_id = b.retailer_id
 left join contracts k on k.contract_id = b.contract_id
 left join packages p on p.package_id = b.package_id
 left join volumes v on v.contract_id = b.contract_id
-where b.period = $period {bill_filter}
+where b.period = $period {{bill_filter}}
   and coalesce(b.bill_status, 'issued') = 'issued'  -- held bills (finance.bill_holds): no document
 order by b.customer_id
 """.replace("$customer_name", customer_name_sql("c"))  # full name: the bill
