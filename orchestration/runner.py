@@ -7,6 +7,7 @@ The same jobs the UI and sensors launch; a persistent DAGSTER_HOME makes the run
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,9 +19,17 @@ from foundation.partitions import RANGE_END, RANGE_START
 
 @dataclass
 class FlowTimings:
-    """Seconds per job step, in run order."""
+    """Seconds per job step, in run order; `on_record(step, seconds, ok)` hears each one as it
+    ends (the demo's progress lines)."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+    on_record: Callable[[str, float, bool], None] | None = None
+
+    def record(self, step: str, started: float, ok: bool) -> None:
+        """A step that began at `time.perf_counter()` value `started` has ended."""
+        self.seconds[step] = time.perf_counter() - started
+        if self.on_record is not None:
+            self.on_record(step, self.seconds[step], ok)
 
 
 def month_keys(first_day: date, last_day: date) -> list[str]:
@@ -52,9 +61,10 @@ def run_flow(
     last_day: date,
     instance: DagsterInstance,
     raise_on_error: bool = True,
+    timings: FlowTimings | None = None,
 ) -> tuple[list[ExecuteInProcessResult], FlowTimings]:
     """Reference data, then the daily range in one run, then each month."""
-    timings = FlowTimings()
+    timings = timings if timings is not None else FlowTimings()
     results = []
     steps: list[tuple[str, dict[str, str], str | None]] = [
         ("reference_job", {}, None),
@@ -64,9 +74,7 @@ def run_flow(
     for name, tags, key in steps:
         started = time.perf_counter()
         result = run_job(defs, name, instance, tags, key, raise_on_error)
-        timings.seconds[f"{name}:{key or tags.get(RANGE_START, '')}"] = (
-            time.perf_counter() - started
-        )
+        timings.record(f"{name}:{key or tags.get(RANGE_START, '')}", started, result.success)
         results.append(result)
         if not result.success:
             break

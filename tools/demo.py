@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
@@ -61,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", default="2026-10", help="first month, YYYY-MM")
     parser.add_argument("--months", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--log-file", help="Dagster and dbt logs (default: demo.log beside the "
+                        "warehouse)")
+    parser.add_argument("--verbose", action="store_true", help="logs on the console instead")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "var" / "dagster_home"))
@@ -68,9 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     from dagster import DagsterInstance
 
     from orchestration.build import build_defs
-    from orchestration.runner import run_flow
+    from orchestration.runner import FlowTimings, run_flow
     from tools.sample_data import generate
 
+    log_file = Path(args.log_file) if args.log_file else warehouse_path().parent / "demo.log"
+    print(f"Gridledger demo: {args.meters} meters × {args.months} month(s) from {args.start}; "
+          f"about {EXPECTED_MINUTES} minutes on a 2-core machine. Dagster and dbt logs: "
+          f"{'this console' if args.verbose else log_file}")
     manifest = generate(data_dir(), args.meters, args.months, args.start, args.seed)
     first = date.fromisoformat(f"{args.start}-01")
     plant_overloads(data_dir(), first.replace(day=28))
@@ -79,22 +89,60 @@ def main(argv: list[str] | None = None) -> int:
         f"generated {manifest['meters']} meters, {args.start} + {args.months} month(s), "
         f"into {data_dir()}"
     )
-    defs = build_defs()
-    with DagsterInstance.get() as instance:
-        results, timings = run_flow(defs, first, last, instance, raise_on_error=False)
-        if all(r.success for r in results):
-            results += run_workflows(defs, instance, timings)
-        if all(r.success for r in results):
-            results += release_one_hold(defs, instance, timings, first)
-        if all(r.success for r in results):
-            results += resettle(defs, instance, timings, first)
-    for step, seconds in timings.seconds.items():
-        print(f"  {step:<32} {seconds:7.1f} s")
+    timings = FlowTimings(on_record=print_progress)
+    with nullcontext() if args.verbose else logs_to(log_file):
+        defs = build_defs()
+        with DagsterInstance.get() as instance:
+            results, _ = run_flow(defs, first, last, instance, False, timings)
+            if all(r.success for r in results):
+                results += run_workflows(defs, instance, timings)
+            if all(r.success for r in results):
+                results += release_one_hold(defs, instance, timings, first)
+            if all(r.success for r in results):
+                results += resettle(defs, instance, timings, first)
     ok = all(r.success for r in results)
+    print(f"  {'all steps':<32} {sum(timings.seconds.values()):7.1f} s")
     print_summary()
+    print(f"log:        {log_file if not args.verbose else '(console)'}")
     if not ok:
-        print("\nA run failed: see `make ui` (Runs) for the failed step and check.")
+        print("\nA run failed: see the log above, or `make ui` (Runs) for the failed step and "
+              "check.")
     return 0 if ok else 1
+
+
+EXPECTED_MINUTES = "10–15"
+
+
+def print_progress(step: str, seconds: float, ok: bool) -> None:
+    """One line per finished step (job run) of the demo."""
+    print(f"  {step:<32} {seconds:7.1f} s{'' if ok else '  FAILED'}", flush=True)
+
+
+@contextmanager
+def logs_to(path: Path) -> Iterator[None]:
+    """Send file descriptors 1 and 2 — Dagster's and dbt's logs, any subprocess — to `path`,
+    while print() keeps writing to the console."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    console = os.fdopen(os.dup(saved_out), "w", buffering=1, encoding="utf-8")
+    previous = sys.stdout
+    with open(path, "w", encoding="utf-8") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        sys.stdout = console
+        try:
+            yield
+        finally:
+            sys.stdout = previous
+            console.close()
+            previous.flush()
+            sys.stderr.flush()
+            os.dup2(saved_out, 1)
+            os.dup2(saved_err, 2)
+            os.close(saved_out)
+            os.close(saved_err)
 
 
 def run_workflows(defs, instance, timings) -> list:
@@ -109,7 +157,7 @@ def run_workflows(defs, instance, timings) -> list:
     results = []
     started = time.perf_counter()
     results.append(run_job(defs, "termination_job", instance, raise_on_error=False))
-    timings.seconds["termination_job"] = time.perf_counter() - started
+    timings.record("termination_job", started, results[-1].success)
     for stage, moment in inbox.evaluation_times.items():
         started = time.perf_counter()
         config = {"ops": {"curtailment_workflow": {"config": {"now": f"{moment:%Y-%m-%d %H:%M}"}}}}
@@ -117,7 +165,7 @@ def run_workflows(defs, instance, timings) -> list:
         results.append(job.execute_in_process(
             instance=instance, run_config=config, raise_on_error=False
         ))
-        timings.seconds[f"curtailment_job:{stage}"] = time.perf_counter() - started
+        timings.record(f"curtailment_job:{stage}", started, results[-1].success)
     return results
 
 
@@ -213,7 +261,7 @@ def rerun_day_and_month(defs, instance, timings, day: date, period_start: date,
         started = time.perf_counter()
         results.append(run_job(defs, name, instance, tags, partition_key=key,
                                raise_on_error=False))
-        timings.seconds[f"{label} {name}"] = time.perf_counter() - started
+        timings.record(f"{label} {name}", started, results[-1].success)
     return results
 
 
