@@ -7,6 +7,7 @@ RUN := $(UV) run --frozen
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 METERS ?= 1000
+PORT ?= 3000
 
 SYSTEM_PACKAGES := fonts-wqy-microhei libharfbuzz-subset0 poppler-utils
 
@@ -29,7 +30,13 @@ system-deps:
 	  || echo "note: could not install $(SYSTEM_PACKAGES); PDFs will lack CJK glyphs"; \
 	fi
 
-demo: install  ## generate a sample month, run the whole graph, print a summary
+# The instance settings (one run at a time, run retries): dagster.yaml copied into DAGSTER_HOME
+# (again whenever dagster.yaml changes).
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+demo: install $(DAGSTER_HOME)/dagster.yaml  ## generate a sample month, run the whole graph, print a summary
 	$(RUN) python -m tools.demo
 
 test: install  ## the full test suite (what CI runs), on every core (pytest-xdist; scenarios kept per worker)
@@ -38,9 +45,8 @@ test: install  ## the full test suite (what CI runs), on every core (pytest-xdis
 test-fast: install  ## unit tests only (tests/unit: no Dagster run, no dbt build), under 2 minutes
 	$(RUN) pytest -n auto --dist loadgroup tests/unit
 
-ui: install  ## Dagster UI on the demo warehouse: http://127.0.0.1:3000
-	mkdir -p $(DAGSTER_HOME)
-	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+ui: install $(DAGSTER_HOME)/dagster.yaml  ## Dagster UI on the demo warehouse: http://127.0.0.1:$(PORT) (make ui PORT=3001)
+	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 bench: install  ## N meters × one month through every stage: make bench METERS=10000
 	$(RUN) python -m tools.bench --meters $(METERS)

@@ -5,7 +5,7 @@ Every `RETRY_INTERVAL_SECONDS` it opens the warehouse read-only (briefly) and co
 retries that have not expired. If there are any and no retry run is queued or in progress, it
 requests one run of `notice_retry_job` (the `notify/notice_retries` asset). The run delivers each
 contact at most once (the ledger's idempotency) and the queue empties as contacts are reached or
-their notices expire.
+their notices expire. It starts STOPPED, like every sensor: switch it on where notices go out.
 
 Not here: the retry logic (`DeliveryService.retry_pending`), the asset (assets/alerts/retries.py).
 """
@@ -52,7 +52,7 @@ def pending_retries(warehouse) -> int:
 
 @sensor(
     job=notice_retry_job, minimum_interval_seconds=RETRY_INTERVAL_SECONDS,
-    default_status=DefaultSensorStatus.RUNNING,
+    default_status=DefaultSensorStatus.STOPPED,
     description="Requests notice_retry_job while notices wait in the retry queue.",
 )
 def notice_retry_sensor(context: SensorEvaluationContext, gridledger: Gridledger):

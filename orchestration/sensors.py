@@ -1,5 +1,9 @@
 """Sensors: new landing or edit files request the daily partitions they touch, then the months.
 
+New files whose days overlap share one run request (`coalesce`): a head-end that drops 66 files
+over 31 days gets 31 runs, not 66, and the instance's queue (dagster.yaml) runs them one at a
+time against the one DuckDB writer.
+
 A file's days are those of the rows ingestion can place (a parsed timestamp and a whole
 interval length; the day is that of the interval's start, so a `<next day> 00:00` label counts
 for the day it ends), within `HORIZON_DAYS` of the file's median day: one stray row dated 1970
@@ -10,17 +14,26 @@ Not here: the ingestion logic (assets/meters), jobs (jobs.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import (
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
 
 from assets.meters import rules
-from foundation.partitions import RANGE_END, RANGE_START
+from foundation.partitions import PARTITION_START, RANGE_END, RANGE_START
 from foundation.resources import Gridledger
 from orchestration.jobs import daily_job
 
@@ -93,15 +106,66 @@ def batch_day(path: Path) -> date | None:
         return None
 
 
+FILES_TAG = "landing_files"
+FILES_TAG_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A new or changed file: cursor key (`<name>` or `edits/<name>`), `size:mtime`, its days."""
+
+    key: str
+    stamp: str
+    first: date
+    last: date
+
+
+def coalesce(files: list[NewFile]) -> list[tuple[date, date, list[NewFile]]]:
+    """Group files whose day spans share at least one day (transitively): one group per span of
+    overlapping days, in day order. Files of different days stay apart (66 daily files over 31
+    days → 31 groups); a month file and the daily files inside it become one group."""
+    groups: list[tuple[date, date, list[NewFile]]] = []
+    for f in sorted(files, key=lambda f: (f.first, f.last, f.key)):
+        if groups and f.first <= groups[-1][1]:
+            lo, hi, members = groups[-1]
+            groups[-1] = (lo, max(hi, f.last), [*members, f])
+        else:
+            groups.append((f.first, f.last, [f]))
+    return groups
+
+
+def request_for(lo: date, hi: date, members: list[NewFile]) -> RunRequest:
+    """One daily_job run over [lo, hi] for the files; the run key is a digest of the files'
+    names and stamps, so re-evaluating the same files requests nothing new."""
+    entries = sorted(f"{f.key}={f.stamp}" for f in members)
+    digest = hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
+    names = ",".join(sorted(f.key for f in members))
+    if len(names) > FILES_TAG_CHARS:
+        names = names[:FILES_TAG_CHARS].rsplit(",", 1)[0] + ",…"
+    return RunRequest(
+        run_key=f"days:{lo.isoformat()}:{hi.isoformat()}:{digest}",
+        tags={RANGE_START: lo.isoformat(), RANGE_END: hi.isoformat(),
+              FILES_TAG: names, "landing_file_count": str(len(members))},
+    )
+
+
+def request_files(request: RunRequest) -> list[str]:
+    """The file keys a request lists (its `landing_files` tag)."""
+    return [name for name in request.tags.get(FILES_TAG, "").split(",") if name]
+
+
 @sensor(
     job=daily_job,
     minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.STOPPED,
     description=(
         "Watches the landing folder and the manual-edits folder. Cursor: JSON map of file name "
-        "(edits as edits/<name>) → size:mtime already seen. A new or changed file requests one "
-        "run over the days it touches (an unreadable landing file requests its batch day, so "
-        "ingestion quarantines it with the reason; an unreadable edits file is quarantined by "
-        "the next run)."
+        "(edits as edits/<name>) → size:mtime already seen. New or changed files whose days "
+        "overlap request ONE run over those days (tag landing_files lists them; 66 daily files "
+        "over 31 days → 31 runs, queued one at a time). An unreadable landing file requests its "
+        "batch day, so ingestion quarantines it with the reason; an unreadable edits file is "
+        "quarantined by the next run. Days before the first partition are not requested. "
+        "Starts stopped."
     ),
 )
 def landing_file_sensor(context: SensorEvaluationContext, gridledger: Gridledger):
@@ -113,7 +177,7 @@ def landing_file_sensor(context: SensorEvaluationContext, gridledger: Gridledger
     files = [(p.name, p) for p in sorted(landing.iterdir()) if p.is_file()]
     if edits.exists():
         files += [(f"edits/{p.name}", p) for p in sorted(edits.iterdir()) if p.is_file()]
-    requests, now_seen = [], dict(seen)
+    new, now_seen = [], dict(seen)
     for key, path in files:
         stat = path.stat()
         stamp = f"{stat.st_size}:{int(stat.st_mtime)}"
@@ -126,22 +190,20 @@ def landing_file_sensor(context: SensorEvaluationContext, gridledger: Gridledger
             span = file_days(path) or ((d, d) if (d := batch_day(path)) else None)
         if span is None:
             continue
-        lo, hi = span
-        requests.append(
-            RunRequest(
-                run_key=f"{key}:{stamp}",
-                tags={
-                    RANGE_START: lo.isoformat(),
-                    RANGE_END: hi.isoformat(),
-                    "landing_file": key,
-                },
-            )
-        )
+        lo, hi = max(span[0], PARTITION_START), span[1]
+        if hi < lo:
+            context.log.warning(f"{key}: its days {span[0]}…{span[1]} are before the first "
+                                f"partition ({PARTITION_START}); set GRIDLEDGER_FIRST_MONTH")
+            continue
+        new.append(NewFile(key, stamp, lo, hi))
+    requests = [request_for(lo, hi, members) for lo, hi, members in coalesce(new)]
     if not requests:
-        return SkipReason("no new landing or edit files")
+        return SensorResult(skip_reason=SkipReason("no new landing or edit files"),
+                            cursor=json.dumps(now_seen, sort_keys=True))
     return SensorResult(run_requests=requests, cursor=json.dumps(now_seen, sort_keys=True))
 
 
 default_sensors = [landing_file_sensor]
 
-__all__ = ["default_sensors", "file_days", "edit_days", "batch_day"]
+__all__ = ["FILES_TAG", "NewFile", "batch_day", "coalesce", "default_sensors", "edit_days",
+           "file_days", "landing_file_sensor", "request_files"]

@@ -13,6 +13,9 @@
   that "now" (see `assets.workflows.curtailment`). `build_curtailment_sensor(clock=...)` builds the
   same sensor with another clock, for tests.
 
+Both start STOPPED (nothing runs on its own when the UI opens): switch them on in the UI
+(Automation) or with `dagster sensor start <name>`.
+
 Not here: the workflow assets and logic (assets/workflows), the jobs (jobs.py), the landing
 sensor (sensors.py).
 """
@@ -50,7 +53,7 @@ def _checksums(inbox: Path, *kinds: str) -> dict[str, str]:
 
 @sensor(
     job=termination_job, minimum_interval_seconds=60,
-    default_status=DefaultSensorStatus.RUNNING,
+    default_status=DefaultSensorStatus.STOPPED,
     description="New or changed files in inbox/terminations or inbox/payments request one "
                 "termination_job run. Cursor: JSON map file -> SHA-256.",
 )
@@ -121,7 +124,7 @@ def build_curtailment_sensor(
 
     @sensor(
         name=name, job=curtailment_job, minimum_interval_seconds=60,
-        default_status=DefaultSensorStatus.RUNNING,
+        default_status=DefaultSensorStatus.STOPPED,
         description="Curtailment plans and their clock: new plan files, stage times and retry "
                     "ticks request a curtailment_job run evaluated at the sensor's now. Cursor: "
                     "JSON {files: file -> SHA-256, evaluated_at}.",

@@ -21,7 +21,8 @@ of the file wins) and 02:00/02:30 become missing intervals that VEE estimates.
 Every source row is written, in source order, including duplicates and exact zeros; nothing is
 cleaned here — that is VEE's job. `--run` then runs the real Dagster reference and daily jobs on
 `<data-dir>/warehouse.duckdb` over the span and prints what VEE flagged; `--report` writes the
-same as Markdown.
+same as Markdown. The data predate the default first partition month, so `--run` lowers
+`GRIDLEDGER_FIRST_MONTH` to the span's first month for its own process (`use_first_month`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -132,9 +134,25 @@ def convert(data_dir: Path, meters: int | None = None, first: date | None = None
             "files": files}
 
 
+def use_first_month(first: date) -> None:
+    """Let the partitions reach back to `first` (SGSC data is from 2012–2014; the partitions
+    start at `GRIDLEDGER_FIRST_MONTH`, read when `foundation.partitions` is first imported).
+    Lowers the variable if needed; fails clearly if the partitions were already built later."""
+    configured = os.environ.get("GRIDLEDGER_FIRST_MONTH", "").strip()
+    wanted = f"{first:%Y-%m}"
+    if not configured or configured > wanted:
+        os.environ["GRIDLEDGER_FIRST_MONTH"] = wanted
+    partitions = sys.modules.get("foundation.partitions")
+    if partitions is not None and partitions.PARTITION_START > first.replace(day=1):
+        raise SystemExit(
+            f"partitions start {partitions.PARTITION_START:%Y-%m}, after the data ({wanted}): "
+            f"set GRIDLEDGER_FIRST_MONTH={wanted} before Gridledger is imported")
+
+
 def run_flow(data_dir: Path, first: date, last: date) -> dict:
     """Reference and daily jobs (the real Dagster flow) over the span; returns job outcomes."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    use_first_month(first)
     from dagster import DagsterInstance
 
     from foundation.resources import Gridledger

@@ -6,14 +6,16 @@ that change it are marked `writes` and work on a copy.
 
 from __future__ import annotations
 
+import json
 import shutil
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from dagster import DagsterInstance, build_sensor_context
 
 from orchestration.runner import RANGE_END, RANGE_START, run_job
-from orchestration.sensors import landing_file_sensor
+from orchestration.sensors import file_days, landing_file_sensor, request_files
 from tests.scenarios import scenario_fixture
 
 PACKAGES = {"FIXED", "LINKED", "SPREAD", "SINGLE", "TIERED", "GREEN"}
@@ -84,20 +86,26 @@ def test_a_copied_landing_file_changes_no_bill(october):
     assert sum(t for _, t in before) > Decimal(0)
 
 
-def test_the_landing_sensor_requests_the_days_a_new_file_touches(october):
+def test_the_landing_sensor_requests_the_days_new_files_touch_in_few_runs(october):
     from foundation.resources import Gridledger
 
     resource = Gridledger(warehouse=str(october.warehouse), data_dir=str(october.data_dir))
     with DagsterInstance.ephemeral() as instance:
         context = build_sensor_context(instance=instance, resources={"gridledger": resource})
         first = landing_file_sensor(context)
-        requests = {r.tags["landing_file"]: r.tags for r in first.run_requests}
+        requests = {name: r.tags for r in first.run_requests for name in request_files(r)}
+        listed = [name for r in first.run_requests for name in request_files(r)]
+        assert len(listed) == len(set(listed)) == len(json.loads(first.cursor))  # each file once
+        # the generated files carry late rows of the previous 1-2 days, so their day spans
+        # overlap and chain: October is one run (not one per file), the 1 Nov register file
+        # another; the spans do not overlap
+        spans = sorted((r.tags[RANGE_START], r.tags[RANGE_END]) for r in first.run_requests)
+        assert spans == [("2026-10-01", "2026-10-31"), ("2026-11-01", "2026-11-01")]
         late = october.manifest["late_file"]["file"]
-        assert (
-            requests[late][RANGE_START]
-            == requests[late][RANGE_END]
-            == october.manifest["late_file"]["day"]
-        )
+        assert requests[late][RANGE_START] <= october.manifest["late_file"]["day"]
+        assert october.manifest["late_file"]["day"] <= requests[late][RANGE_END]
+        day = date.fromisoformat(october.manifest["late_file"]["day"])
+        assert file_days(october.data_dir / "landing" / "reads" / late) == (day, day)
         again = landing_file_sensor(
             build_sensor_context(
                 instance=instance, resources={"gridledger": resource}, cursor=first.cursor

@@ -61,8 +61,8 @@ def run_daily(flow: Flow, first: date, last: date):
 # 1. generated data
 # --------------------------------------------------------------------------------------------
 
-def edit_file_requests(flow: Flow) -> dict[str, tuple[date, date]]:
-    """The landing sensor's requests for new files in edits/: name → (first day, last day)."""
+def landing_sensor_tick(flow: Flow, cursor: str | None = None):
+    """One evaluation of the landing sensor on the flow's folders."""
     from dagster import build_sensor_context
 
     from foundation.resources import Gridledger
@@ -70,11 +70,19 @@ def edit_file_requests(flow: Flow) -> dict[str, tuple[date, date]]:
 
     resource = Gridledger(warehouse=str(flow.warehouse), data_dir=str(flow.data_dir))
     with DagsterInstance.ephemeral() as instance:
-        result = landing_file_sensor(build_sensor_context(
-            instance=instance, resources={"gridledger": resource}))
-    return {r.tags["landing_file"]: (date.fromisoformat(r.tags[RANGE_START]),
-                                     date.fromisoformat(r.tags[RANGE_END]))
-            for r in result.run_requests if r.tags["landing_file"].startswith("edits/")}
+        return landing_file_sensor(build_sensor_context(
+            instance=instance, resources={"gridledger": resource}, cursor=cursor))
+
+
+def edit_file_requests(flow: Flow, cursor: str | None) -> dict[str, tuple[date, date]]:
+    """The landing sensor's requests for files in edits/ new since `cursor`: name → (first day,
+    last day) of the run that lists it (files whose days overlap share one run)."""
+    from orchestration.sensors import request_files
+
+    result = landing_sensor_tick(flow, cursor)
+    return {name: (date.fromisoformat(r.tags[RANGE_START]), date.fromisoformat(r.tags[RANGE_END]))
+            for r in result.run_requests or [] for name in request_files(r)
+            if name.startswith("edits/")}
 
 
 generated = scenario_fixture("october_demo", "generated")
@@ -214,13 +222,14 @@ def land_manual_edit(flow: Flow) -> dict:
         where reading_date = '2026-10-20' and channel = 'kwh_imp' and quality_flag = 'ACTUAL'
           and customer_id not in (select customer_id from core.resettlement_requests)
         order by meter_id, interval_start limit 1""")[0]
+    seen = landing_sensor_tick(flow).cursor  # the landing files, seen before the edit lands
     write_csv(flow.data_dir / "edits" / EDIT_FILE, EDIT_HEADER, [
         [meter, "kwh_imp", f"{ts:%Y-%m-%d %H:%M}", "123.456",
          "CT replaced, value from check meter", "王工", "2026-11-06 09:30"],
         ["MP999999", "kwh_imp", f"{ts:%Y-%m-%d %H:%M}", "1.000", "typo", "王工",
          "2026-11-06 09:31"],
     ])
-    sensor_range = edit_file_requests(flow).get(f"edits/{EDIT_FILE}")
+    sensor_range = edit_file_requests(flow, seen).get(f"edits/{EDIT_FILE}")
     success = run_daily(flow, ts.date(), ts.date()).success
     return {
         "meter": meter, "customer": customer, "ts": ts, "value": value, "version": version,
