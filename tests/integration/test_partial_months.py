@@ -386,6 +386,44 @@ def test_proration_is_an_effective_dated_parameter(partial, tmp_path):
     ]
 
 
+def test_a_package_change_inside_a_month_takes_effect_on_the_next_first(partial, tmp_path):
+    """Package changes at month boundaries: a PKG_SINGLE version at 0.500 valid from 16 January
+    (the old one ending on the 15th) does not reprice January — C_SWAP's 45,120 kWh stay at
+    0.455 (20,529.60), priced by the version in force on 1 January — and prices February."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    copy_warehouse(partial.warehouse, warehouse)
+    models = ("int_package_block_prices", "int_customer_month", "fct_settlement_lines")
+    compiled = dbt(tmp_path, warehouse, "compile", "--quiet", "--select", *models)
+    assert compiled.returncode == 0, compiled.stdout
+    sql = {m: next((tmp_path / "target" / "compiled").rglob(f"{m}.sql")).read_text()
+           for m in models}
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("""
+            update config.retail_packages set valid_to = date '2026-01-15'
+            where package_id = 'PKG_SINGLE';
+            insert into config.retail_packages by name
+                select * replace (0.500 as flat_price, date '2026-01-16' as valid_from,
+                                  null as valid_to)
+                from config.retail_packages where package_id = 'PKG_SINGLE';
+            delete from core.int_customer_month where period = '2026-01';
+        """)
+        con.execute("create or replace table core.int_package_block_prices as "
+                    f"{sql['int_package_block_prices']}")
+        con.execute(f"insert into core.int_customer_month {sql['int_customer_month']}")
+        prices = con.execute(
+            "select period, price_yuan_per_kwh from core.int_package_block_prices "
+            "where package_id = 'PKG_SINGLE' and block = 'flat' "
+            "and period in ('2026-01', '2026-02') order by 1").fetchall()
+        month = con.execute("select package_valid_from from core.int_customer_month "
+                            "where customer_id = 'C_SWAP' and period = '2026-01'").fetchall()
+        line = con.execute(
+            f"select quantity, unit_price, amount_yuan from ({sql['fct_settlement_lines']}) "
+            "where customer_id = 'C_SWAP' and line_code = 'energy_single'").fetchall()
+    assert prices == [("2026-01", D("0.455")), ("2026-02", D("0.500"))]
+    assert month == [(date(2025, 1, 1),)]
+    assert line == [(D("45120.000"), D("0.455"), D("20529.60"))]
+
+
 @pytest.mark.parametrize("customer_id", list(SEGMENTED))
 def test_a_master_data_change_splits_the_month_into_segments(partial, customer_id):
     """Each segment priced with the version in force: its lines (hand computation in
