@@ -98,7 +98,8 @@ blocks as (
 
 -- ① energy: per TOU block, single price, or monthly volume tiers (阶梯)
 energy_tou as (
-    select cm.customer_id, cm.period, cm.segment_no, 10 + case b.block when 'sharp' then 1 when 'peak' then 2
+    select cm.customer_id, cm.period, cm.segment_no,
+           10 + case b.block when 'sharp' then 1 when 'peak' then 2
                when 'flat' then 3 when 'valley' then 4 else 5 end as line_no,
            'energy_' || b.block as line_code, b.kwh as quantity, 'kWh' as unit,
            p.price_yuan_per_kwh as unit_price
@@ -122,7 +123,8 @@ energy_tiered as (
            'energy_tier' || t.tier_no as line_code,
            -- the segment's part of the month's tier: [kwh_before, kwh_before + kwh] ∩ tier
            cast(case t.tier_no
-               when 1 then least(cm.kwh_before + cm.kwh, pk.tier1_kwh) - least(cm.kwh_before, pk.tier1_kwh)
+               when 1 then least(cm.kwh_before + cm.kwh, pk.tier1_kwh)
+                           - least(cm.kwh_before, pk.tier1_kwh)
                when 2 then greatest(least(cm.kwh_before + cm.kwh, pk.tier2_kwh)
                                     - greatest(cm.kwh_before, pk.tier1_kwh), 0)
                else greatest(cm.kwh_before + cm.kwh - greatest(cm.kwh_before, pk.tier2_kwh), 0)
