@@ -189,7 +189,7 @@ FINANCE_TABLES = (["finance", "bills"], ["finance", "bill_lines"], ["finance", "
 KEY_MODELS = ("int_interval_validated", "vee_register_days", "fct_vee_duplicate_conflicts",
               "int_customer_day_blocks", "fct_meter_quality_monthly", "fct_meter_anomalies")
 MONEY_MODELS = ("int_customer_day_blocks", "int_customer_month_blocks", "int_customer_month_demand",
-                "int_customer_month", "fct_deviation_tiers",
+                "int_customer_month_segments", "int_customer_month", "fct_deviation_tiers",
                 "int_customer_like_day_profile", "int_contract_daily_volumes",
                 "fct_settlement_lines", "int_settlement_run", "fct_portfolio_deviation",
                 "period_close", "bill_lines", "bills", "adjustments", "settlement_runs",

@@ -27,6 +27,9 @@ class BillLine:
     unit: str
     unit_price: Decimal
     amount_yuan: Decimal
+    segment_no: int = 1  # segment of the month (issue 9): master version changed inside it
+    segment_from: date | None = None
+    segment_to: date | None = None
 
 
 @dataclass(frozen=True)
@@ -124,10 +127,17 @@ order by b.customer_id
 """.replace("$customer_name", customer_name_sql("c"))  # full name: the bill
 
 LINES_SQL = """
-select customer_id, line_no, line_code, quantity, unit, unit_price, amount_yuan
+select *
 from finance.bill_lines
 where period = $period {customer_filter}
 order by customer_id, line_no, line_code
+"""
+
+# the days of each segment of a month priced in segments (issue 9; bill_lines.segment_no)
+SEGMENTS_SQL = """
+select customer_id, segment_no, segment_from, segment_to
+from core.int_customer_month_segments
+where period = $period {customer_filter}
 """
 
 BLOCKS_SQL = """
@@ -240,11 +250,21 @@ def load_bills(
     bills = {row["customer_id"]: BillData(bill=row) for row in query(BILLS_SQL)}
     if not bills:
         return []
-    for row in query(LINES_SQL):
+    segments = {}
+    if con.execute("select count(*) from information_schema.tables where table_schema = 'core' "
+                   "and table_name = 'int_customer_month_segments'").fetchone()[0]:
+        segments = {(r["customer_id"], r["segment_no"]): (r["segment_from"], r["segment_to"])
+                    for r in query(SEGMENTS_SQL)}
+    # a segment's lines follow each other (segment 1, 2, … of the same line)
+    rows = sorted(query(LINES_SQL), key=lambda r: (r["customer_id"], r["line_no"],
+                                                   r.get("segment_no") or 1, r["line_code"]))
+    for row in rows:
         if row["customer_id"] in bills:
+            segment_no = row.get("segment_no") or 1
+            days = segments.get((row["customer_id"], segment_no), (None, None))
             bills[row["customer_id"]].lines.append(BillLine(
                 row["line_no"], row["line_code"], row["quantity"], row["unit"], row["unit_price"],
-                row["amount_yuan"]))
+                row["amount_yuan"], segment_no, *days))
     for row in query(BLOCKS_SQL):
         if row["customer_id"] in bills:
             bills[row["customer_id"]].blocks.append(BlockUsage(

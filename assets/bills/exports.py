@@ -16,7 +16,7 @@ EXPORTS = {
     "bills": "select * from finance.bills where period = '{period}' order by customer_id",
     "bill_lines": (
         "select * from finance.bill_lines where period = '{period}' "
-        "order by customer_id, line_no, line_code"
+        "order by customer_id, line_no, segment_no, line_code"
     ),
 }
 FORMATS = {"csv": "(FORMAT csv, HEADER true, DELIMITER ',')",

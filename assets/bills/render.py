@@ -27,7 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from assets.bills import charts
-from assets.bills.data import BillData, load_bill
+from assets.bills.data import BillData, BillLine, load_bill
 from assets.bills.formatting import (
     BASIC_MODES,
     BLOCK_NAMES,
@@ -83,6 +83,7 @@ def _line_rows(bill: BillData) -> tuple[list[dict], Decimal]:
     kwh_dp = _energy_dp(bill)
     order = [key for key, _, _ in SECTIONS] + ["other"]
     grouped: dict[str, tuple[str, list]] = {}
+    segmented = len({line.segment_no for line in bill.lines}) > 1
     for line in bill.lines:
         key, title = section_of(line.line_code)
         grouped.setdefault(key, (title, []))[1].append(line)
@@ -97,7 +98,7 @@ def _line_rows(bill: BillData) -> tuple[list[dict], Decimal]:
         for line in lines:
             rows.append({
                 "kind": "line",
-                "name": line_name(line.line_code),
+                "name": line_name(line.line_code) + (_segment_label(line) if segmented else ""),
                 "code": line.line_code,
                 "quantity": (number(line.quantity, kwh_dp, kwh_dp) if line.unit == "kWh"
                              else line_quantity(line.quantity, line.unit)),
@@ -108,6 +109,14 @@ def _line_rows(bill: BillData) -> tuple[list[dict], Decimal]:
                 "negative": line.amount_yuan < 0,
             })
     return rows, total
+
+
+def _segment_label(line: BillLine) -> str:
+    """A month priced in segments (master data changed inside it): the days of the line."""
+    if line.segment_from and line.segment_to:
+        return (f"（{line.segment_from.month}月{line.segment_from.day}日—"
+                f"{line.segment_to.month}月{line.segment_to.day}日）")
+    return f"（第{line.segment_no}段）"
 
 
 def _blocks(bill: BillData) -> list[dict]:

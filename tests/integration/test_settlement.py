@@ -567,6 +567,7 @@ def test_property_lines_are_exact_sum_to_the_bill_and_settle_the_validated_kwh(
             con.execute("insert into core.int_customer_month_blocks values "
                         "(?, date '2026-01-01', '2026-01', ?, ?, ?, 0, 0, 1)",
                         [customer, block, kwh, kvarh if block == "flat" else 0])
+        set_one_segment(con, compiled, customer, blocks, kvarh)
         compiled.settle(con)
         first = con.execute("select * from finance.bill_lines where customer_id = ? "
                             "and period = '2026-01' order by line_code", [customer]).fetchall()
@@ -596,6 +597,20 @@ def test_property_lines_are_exact_sum_to_the_bill_and_settle_the_validated_kwh(
     finally:
         con.rollback()
         con.close()
+
+
+def set_one_segment(con, compiled: Compiled, customer: str, blocks: list, kvarh) -> None:
+    """The lines price core.int_customer_month_segments: the customer's one January segment gets
+    the same block kWh / kvarh, and the power factor and rate of the month computed from them."""
+    con.execute(
+        "update core.int_customer_month_segments set " + ", ".join(
+            f"kwh_{b} = ?" for b in BLOCKS) + ", kwh = ?, kvarh = ? "
+        "where customer_id = ? and period = '2026-01'", [*blocks, sum(blocks), kvarh, customer])
+    con.execute(
+        "update core.int_customer_month_segments s set pf_hundredths = m.pf_hundredths, "
+        f"pf_rate_pct = m.pf_rate_pct from ({compiled.sql['int_customer_month']}) m "
+        "where m.customer_id = s.customer_id and m.period = s.period "
+        "and s.customer_id = ? and s.period = '2026-01'", [customer])
 
 
 edit = st.tuples(st.integers(min_value=0, max_value=10_000),  # which line (mod line count)
@@ -629,7 +644,8 @@ def test_property_locked_bill_plus_adjustments_equals_the_current_settlement(
                 con.execute("delete from core.fct_settlement_lines where period = '2026-01' "
                             "and customer_id = 'C_SINGLE' and line_code = 'system_operation'")
                 con.execute("insert into core.fct_settlement_lines values ('C_SINGLE', '2026-01', "
-                            "date '2026-01-01', 99, 'late_fee', 1, '元', 12.5, 12.50)")
+                            "date '2026-01-01', 1, date '2026-01-01', date '2026-01-31', 99, "
+                            "'late_fee', 1, '元', 12.5, 12.50)")
             compiled.rebuild(con, "int_settlement_run", "core")
             con.execute(f"insert into finance.adjustments {compiled.sql['adjustments']}")
             # issued + Σ adjustments = current, line by line

@@ -1,7 +1,8 @@
 {{ config(
     materialized='incremental', incremental_strategy='append', full_refresh=false,
     tags=['monthly'],
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where period_start >= {{ window_start() }} and period_start < {{ window_end() }} and period not in (select period from {{ ref('period_close') }}){% endif %}",
+    pre_hook=["{% if is_incremental() %}alter table {{ this }} add column if not exists segment_no integer default 1{% endif %}",
+              "{% if is_incremental() %}delete from {{ this }} where period_start >= {{ window_start() }} and period_start < {{ window_end() }} and period not in (select period from {{ ref('period_close') }}){% endif %}"],
 ) }}
 -- depends_on: {{ ref('period_close') }}
 -- Bill line items per customer and month (finance contract; see _finance.yml): the lines as
@@ -9,6 +10,11 @@
 -- finance.period_close with issued lines) is never deleted, re-inserted or updated, so its rows
 -- stay byte-identical — later differences are finance.adjustments. full_refresh=false: even
 -- `dbt build --full-refresh` cannot rebuild (and so lose) issued bills.
+-- segment_no (issue 9): the segment of the customer-month the line prices (1 when the customer
+-- master version did not change inside the month; core.int_customer_month_segments). Key:
+-- customer_id, period, segment_no, line_code. Migration: the pre-hook adds the column to an
+-- existing table with the value 1 for every existing row (those months had one segment);
+-- no other column of a locked month changes.
 
 with lines as (
     select * from {{ ref('fct_settlement_lines') }}
@@ -24,6 +30,7 @@ select
     l.customer_id,
     l.period,
     l.period_start,
+    l.segment_no,
     l.line_no,
     l.line_code,
     l.quantity,

@@ -16,7 +16,8 @@
         " alter table {{ this }} add column if not exists estimated_blocks varchar;"
         " alter table {{ this }} add column if not exists max_block_estimated_share decimal(9, 4);"
         " alter table {{ this }} add column if not exists determinants_on_estimate varchar;"
-        " alter table {{ this }} add column if not exists estimated_determinant_policy varchar{% endif %}",
+        " alter table {{ this }} add column if not exists estimated_determinant_policy varchar;"
+        " alter table {{ this }} add column if not exists segment_count integer{% endif %}",
         "{{ delete_window('period_start') }}",
     ],
     tags=['monthly'],
@@ -42,6 +43,18 @@
 -- demand_is_determinant), estimated_blocks, their summary determinants_on_estimate
 -- ('max_demand;block:peak', NULL when none) and the estimated_determinant_policy in force
 -- (settlement parameter: 0 issue, 1 hold; finance.bill_holds applies it).
+-- Segments (issue 9): when the customer master version changes inside the month, the month is
+-- priced per segment (core.int_customer_month_segments, segment_count of them; the lines carry
+-- segment_no). The version, tariff prices, PF and demand here are then those of the month as a
+-- whole priced with the first version (month-level facts: the bill header, deviation,
+-- unbilled); the bill lines use the segments' own. A month is no_tariff when any segment lacks
+-- a tariff price.
+-- Contract and package (issue 9): changes take effect at month boundaries. Contracts are
+-- month-granular (stg_contracts: start_month … end_month, an early termination ends on the day
+-- before its effective month), the contract of the month is the one in force on its first day,
+-- and the package version is the retail_packages row in force on the first day of the month
+-- (as in core.int_package_block_prices): a package version valid from the 16th prices the
+-- following months, not the rest of this one.
 
 with totals as (
     select customer_id, period_start, period,
@@ -81,6 +94,14 @@ service_demand as (
 
 contracts as (
     select * from {{ ref('stg_contracts') }}
+),
+
+segments as (
+    select customer_id, period_start, cast(count(*) as integer) as segment_count,
+           bool_or(tariff_missing) as tariff_missing
+    from {{ ref('int_customer_month_segments') }}
+    where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
+    group by all
 ),
 
 packages as (
@@ -252,6 +273,7 @@ joined as (
                '') as determinants_on_estimate,
         case when pr.estimated_determinant_policy = 1 then 'hold' else 'issue' end
             as estimated_determinant_policy,
+        coalesce(sg.segment_count, 1) as segment_count,
         case
             when k.contract_id is null then 'no_contract'
             when pk.package_id is null or not exists (
@@ -265,6 +287,7 @@ joined as (
                  or (c.tariff_type = 'two_part'
                      and c.basic_charge_mode in ('contract_demand', 'actual_demand')
                      and p.basic_demand_price is null)
+                 or coalesce(sg.tariff_missing, false)
                 then 'no_tariff'
             when pr.parameters_valid_from is null then 'no_parameters'
         end as unbilled_reason
@@ -284,6 +307,7 @@ joined as (
     left join grids g on g.customer_id = t.customer_id and g.period_start = t.period_start
     left join tou_versions tv on tv.customer_id = t.customer_id and tv.period_start = t.period_start
     left join pf on pf.customer_id = t.customer_id and pf.period_start = t.period_start
+    left join segments sg on sg.customer_id = t.customer_id and sg.period_start = t.period_start
     left join {{ ref('int_customer_month_estimated_determinants') }} ed
         on ed.customer_id = t.customer_id and ed.period_start = t.period_start
 )

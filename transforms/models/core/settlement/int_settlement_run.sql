@@ -62,8 +62,11 @@ results as (
         period,
         count(*) as line_count,
         sum(amount_yuan) as total_yuan,
-        md5(string_agg(customer_id || '|' || line_code || '|' || quantity || '|' || unit_price
-                       || '|' || amount_yuan, ',' order by customer_id, line_code)) as lines_fingerprint
+        -- a later segment's lines are marked customer#n (segment 1 keeps the form it always had)
+        md5(string_agg(customer_id || case when segment_no = 1 then '' else '#' || segment_no end
+                       || '|' || line_code || '|' || quantity || '|' || unit_price
+                       || '|' || amount_yuan, ',' order by customer_id, segment_no, line_code))
+            as lines_fingerprint
     from lines
     group by all
 )
