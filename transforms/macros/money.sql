@@ -36,3 +36,19 @@ cast(case when basic_charge_proration = 1 and days_in_service < days_in_month
 {% macro demand_is_determinant(c) -%}
 ({{ c }}.tariff_type = 'two_part' and {{ c }}.basic_charge_mode in ('actual_demand', 'contract_demand'))
 {%- endmacro %}
+
+{#- pf_hundredths(kwh, kvarh): the power factor cos φ = P / √(P² + Q²) rounded half up to 2 dp,
+    as integer hundredths, decided in exact integer arithmetic: h is the largest integer with
+    cos φ ≥ (h − 0.5) / 100, i.e. 40000·P² ≥ (2h − 1)²·(P² + Q²), with P, Q in Wh (so no float
+    error can move a month across a PF table boundary), clamped to 0..100; NULL when there is
+    no active energy (kwh = 0: no power factor, so no rate). kwh, kvarh: DECIMAL(·, 3). -#}
+{% macro pf_hundredths(kwh, kvarh) -%}
+{%- set h0 = "cast(floor(100 * " ~ kwh ~ " / sqrt(" ~ kwh ~ " * " ~ kwh ~ " + " ~ kvarh ~ " * " ~ kvarh ~ ") + 0.5) as hugeint)" -%}
+{%- set p2 = "(cast(" ~ kwh ~ " * 1000 as hugeint) * cast(" ~ kwh ~ " * 1000 as hugeint))" -%}
+{%- set s2 = "(" ~ p2 ~ " + cast(" ~ kvarh ~ " * 1000 as hugeint) * cast(" ~ kvarh ~ " * 1000 as hugeint))" -%}
+case when {{ kwh }} > 0 then cast(least(greatest(
+    {{ h0 }} - 1
+    + case when 40000 * {{ p2 }} >= (2 * {{ h0 }} - 1) * (2 * {{ h0 }} - 1) * {{ s2 }} then 1 else 0 end
+    + case when 40000 * {{ p2 }} >= (2 * {{ h0 }} + 1) * (2 * {{ h0 }} + 1) * {{ s2 }} then 1 else 0 end,
+    0), 100) as integer) end
+{%- endmacro %}

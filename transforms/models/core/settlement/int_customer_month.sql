@@ -27,6 +27,10 @@
 -- config rows, looked up for the first day of the month) and the version (valid_from) of each
 -- config row used, so a bill records exactly which tariff, package, PF table, TOU calendar and
 -- parameter versions priced it.
+-- Prices and grid-specific tariff versions are the first segment's (core.int_customer_month_
+-- segments: the customer version and grid on the first day in service; one lookup for both
+-- models), the maximum demand the largest of the segments', the power factor the month's
+-- (macro pf_hundredths).
 -- Grid and TOU calendar: the customer's region on the first day in service
 -- (core.int_customer_day_calendar, config seed grid_regions) selects the tariff rows (grid) and
 -- the TOU calendar version recorded; no grid or calendar id is written here.
@@ -81,17 +85,6 @@ service as (
     group by all
 ),
 
--- the maximum interval-average demand over the days in service
-service_demand as (
-    select b.customer_id, s.period_start, cast(max(b.max_kw) as decimal(18, 3)) as max_demand_kw
-    from {{ ref('int_customer_day_blocks') }} b
-    join {{ ref('int_customer_service_days') }} s
-        on s.customer_id = b.customer_id and s.day = b.reading_date and s.in_service
-    where b.reading_date >= {{ window_start() }} and b.reading_date < {{ window_end() }}
-      and s.day >= {{ window_start() }} and s.day < {{ window_end() }}
-    group by all
-),
-
 contracts as (
     select * from {{ ref('stg_contracts') }}
 ),
@@ -109,12 +102,6 @@ packages as (
     from {{ ref('retail_packages') }}
 ),
 
-tariffs as (
-    select tariff_code, grid, voltage_level, tariff_type, price, valid_from,
-           coalesce(valid_to, date '9999-12-31') as valid_to
-    from {{ ref('tariffs') }}
-),
-
 -- the customer's grid and TOU calendar on the first day in service
 grids as (
     select s.customer_id, s.period_start, dc.grid, dc.tou_calendar_id
@@ -123,35 +110,21 @@ grids as (
         on dc.customer_id = s.customer_id and dc.day = s.service_from
 ),
 
--- per tariff code the most specific row wins: exact voltage and tariff type before a '*' row
-tariff_rows as (
-    select
-        t.customer_id, t.period_start, tf.tariff_code,
-        arg_max(tf.price, (tf.voltage_level <> '*')::int * 2 + (tf.tariff_type <> '*')::int) as price,
-        arg_max(tf.valid_from, (tf.voltage_level <> '*')::int * 2 + (tf.tariff_type <> '*')::int)
-            as valid_from
-    from totals t
-    join service s on s.customer_id = t.customer_id and s.period_start = t.period_start
-    join customers c on c.customer_id = t.customer_id and c.valid_from = s.customer_valid_from
-    join grids g on g.customer_id = t.customer_id and g.period_start = t.period_start
-    join tariffs tf
-        on tf.grid = g.grid and tf.voltage_level in (c.voltage_level, '*') and tf.tariff_type in (c.tariff_type, '*')
-       and t.period_start between tf.valid_from and tf.valid_to
-       and (c.tariff_type = 'two_part' or tf.tariff_code not in ('basic_capacity', 'basic_demand'))
-    group by all
-),
-
+-- the month's prices, maximum demand and grid-specific tariff versions: its first segment's (the
+-- customer version and grid on the first day in service), and the maximum demand over all of
+-- its segments (the days in service)
 priced as (
-    select
-        customer_id, period_start,
-        max(case when tariff_code = 'td_energy' then price end) as td_energy_price,
-        max(case when tariff_code = 'system_operation' then price end) as system_operation_price,
-        max(case when tariff_code = 'government_funds' then price end) as government_funds_price,
-        max(case when tariff_code = 'line_loss_rate' then price end) as line_loss_rate,
-        max(case when tariff_code = 'basic_capacity' then price end) as basic_capacity_price,
-        max(case when tariff_code = 'basic_demand' then price end) as basic_demand_price,
-        max(valid_from) as tariff_valid_from
-    from tariff_rows
+    select customer_id, period_start,
+           arg_min(td_energy_price, segment_no) as td_energy_price,
+           arg_min(system_operation_price, segment_no) as system_operation_price,
+           arg_min(government_funds_price, segment_no) as government_funds_price,
+           arg_min(line_loss_rate, segment_no) as line_loss_rate,
+           arg_min(basic_capacity_price, segment_no) as basic_capacity_price,
+           arg_min(basic_demand_price, segment_no) as basic_demand_price,
+           arg_min(tariff_valid_from, segment_no) as tariff_valid_from,
+           max(max_demand_kw) as max_demand_kw
+    from {{ ref('int_customer_month_segments') }}
+    where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
     group by all
 ),
 
@@ -186,26 +159,6 @@ tou_versions as (
     group by all
 ),
 
--- cos φ = P / √(P² + Q²) rounded half-up to 2 dp, decided in exact integer arithmetic:
--- h is the largest integer with cos φ ≥ (h − 0.5) / 100, i.e. 40000·P² ≥ (2h − 1)²·(P² + Q²)
--- (P, Q in Wh, so no float error can move a month across a table boundary).
-pf as (
-    select customer_id, period_start, h0, p2, s2,
-           h0 - 1
-           + case when 40000 * p2 >= (2 * h0 - 1) * (2 * h0 - 1) * s2 then 1 else 0 end
-           + case when 40000 * p2 >= (2 * h0 + 1) * (2 * h0 + 1) * s2 then 1 else 0 end
-               as pf_hundredths
-    from (
-        select customer_id, period_start,
-               cast(floor(100 * kwh / sqrt(kwh * kwh + kvarh * kvarh) + 0.5) as hugeint) as h0,
-               cast(kwh * 1000 as hugeint) * cast(kwh * 1000 as hugeint) as p2,
-               cast(kwh * 1000 as hugeint) * cast(kwh * 1000 as hugeint)
-                   + cast(kvarh * 1000 as hugeint) * cast(kvarh * 1000 as hugeint) as s2
-        from totals
-        where kwh > 0
-    )
-),
-
 joined as (
     select
         t.customer_id,
@@ -229,12 +182,11 @@ joined as (
         t.estimated_kwh,
         t.failed_intervals,
         t.data_version,
-        sd.max_demand_kw,
+        p.max_demand_kw,
         d.days_over_capacity,
         v.contracted_kwh,
         -- no active energy in the month (P = 0): no power factor, so no rate (not the 0.00 row)
-        case when pf.pf_hundredths is not null
-             then cast(least(greatest(pf.pf_hundredths, 0), 100) as integer) end as pf_hundredths,
+        {{ pf_hundredths('t.kwh', 't.kvarh') }} as pf_hundredths,
         p.td_energy_price,
         p.system_operation_price,
         p.government_funds_price,
@@ -301,12 +253,10 @@ joined as (
     left join {{ ref('stg_contract_volumes') }} v on v.contract_id = k.contract_id and v.period = t.period
     left join {{ ref('int_customer_month_demand') }} d
         on d.customer_id = t.customer_id and d.period_start = t.period_start
-    left join service_demand sd on sd.customer_id = t.customer_id and sd.period_start = t.period_start
     left join priced p on p.customer_id = t.customer_id and p.period_start = t.period_start
     left join params pr on pr.period_start = t.period_start
     left join grids g on g.customer_id = t.customer_id and g.period_start = t.period_start
     left join tou_versions tv on tv.customer_id = t.customer_id and tv.period_start = t.period_start
-    left join pf on pf.customer_id = t.customer_id and pf.period_start = t.period_start
     left join segments sg on sg.customer_id = t.customer_id and sg.period_start = t.period_start
     left join {{ ref('int_customer_month_estimated_determinants') }} ed
         on ed.customer_id = t.customer_id and ed.period_start = t.period_start

@@ -46,15 +46,13 @@ with replaced as (
       and v.failed_rules is not null and v.method <> 'multiplier_rescale'
 ),
 
--- the month's validated maximum demand over the days in service (as int_customer_month)
+-- the month's validated maximum demand over the days in service (as int_customer_month: the
+-- largest of its segments')
 demand as (
-    select b.customer_id, s.period_start, cast(max(b.max_kw) as decimal(18, 3)) as max_demand_kw
-    from {{ ref('int_customer_day_blocks') }} b
-    join {{ ref('int_customer_service_days') }} s
-        on s.customer_id = b.customer_id and s.day = b.reading_date and s.in_service
-    where b.reading_date >= {{ window_start() }} and b.reading_date < {{ window_end() }}
-      and s.day >= {{ window_start() }} and s.day < {{ window_end() }}
-      and b.customer_id in (select customer_id from replaced)
+    select customer_id, period_start, max(max_demand_kw) as max_demand_kw
+    from {{ ref('int_customer_month_segments') }}
+    where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
+      and customer_id in (select customer_id from replaced)
     group by all
 ),
 

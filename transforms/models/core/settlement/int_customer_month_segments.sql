@@ -133,24 +133,6 @@ priced as (
     group by all
 ),
 
--- the segment's power factor in integer hundredths, exact (as core.int_customer_month)
-pf as (
-    select customer_id, period_start, segment_no,
-           h0 - 1
-           + case when 40000 * p2 >= (2 * h0 - 1) * (2 * h0 - 1) * s2 then 1 else 0 end
-           + case when 40000 * p2 >= (2 * h0 + 1) * (2 * h0 + 1) * s2 then 1 else 0 end
-               as pf_hundredths
-    from (
-        select customer_id, period_start, segment_no,
-               cast(floor(100 * kwh / sqrt(kwh * kwh + kvarh * kvarh) + 0.5) as hugeint) as h0,
-               cast(kwh * 1000 as hugeint) * cast(kwh * 1000 as hugeint) as p2,
-               cast(kwh * 1000 as hugeint) * cast(kwh * 1000 as hugeint)
-                   + cast(kvarh * 1000 as hugeint) * cast(kvarh * 1000 as hugeint) as s2
-        from energy
-        where kwh > 0
-    )
-),
-
 joined as (
     select
         s.customer_id,
@@ -178,8 +160,7 @@ joined as (
         coalesce(e.kwh_valley, 0) as kwh_valley,
         coalesce(e.kwh_deep_valley, 0) as kwh_deep_valley,
         d.max_demand_kw,
-        case when pf.pf_hundredths is not null
-             then cast(least(greatest(pf.pf_hundredths, 0), 100) as integer) end as pf_hundredths,
+        {{ pf_hundredths('e.kwh', 'e.kvarh') }} as pf_hundredths,
         p.td_energy_price,
         p.system_operation_price,
         p.government_funds_price,
@@ -209,9 +190,6 @@ joined as (
     left join priced p
         on p.customer_id = s.customer_id and p.period_start = s.period_start
        and p.segment_no = s.segment_no
-    left join pf
-        on pf.customer_id = s.customer_id and pf.period_start = s.period_start
-       and pf.segment_no = s.segment_no
 )
 
 -- the PF rate of the segment: its own power factor and pf_standard, table version of the month
