@@ -39,9 +39,9 @@ def warehouse(tmp_path: Path) -> Path:
     con.execute("""
         create schema finance; create schema master; create schema marts; create schema core;
         create table finance.bills (customer_id varchar, period varchar, period_start date,
-            total_yuan double);
-        insert into finance.bills values ('C1', '2026-10', '2026-10-01', 1234.5),
-            ('C2', '2026-10', '2026-10-01', 99.0);
+            total_yuan double, bill_status varchar);
+        insert into finance.bills values ('C1', '2026-10', '2026-10-01', 1234.5, 'issued'),
+            ('C2', '2026-10', '2026-10-01', 99.0, 'issued');
         create table master.customers (customer_id varchar, customer_name varchar,
             contract_capacity_kva double, valid_from date, valid_to date);
         insert into master.customers values ('C1', '华北钢铁有限公司', 100, '2026-01-01', null),

@@ -88,11 +88,17 @@ blocks as (
                 else b.block end as block,
            sum(b.kwh) as kwh
     from (
-        unpivot (select customer_id, period, segment_no, voltage_level, lt_1kv_no_sharp_deep,
-                        kwh_sharp as sharp, kwh_peak as peak, kwh_flat as flat,
-                        kwh_valley as valley, kwh_deep_valley as deep_valley from cm)
-        on sharp, peak, flat, valley, deep_valley into name block value kwh
+        -- one row per block of each segment (a cross join, not DuckDB's UNPIVOT statement:
+        -- SQLMesh, which loads this project for `make money-preview`, cannot parse that)
+        select cm.customer_id, cm.period, cm.segment_no, cm.voltage_level,
+               cm.lt_1kv_no_sharp_deep, v.block,
+               case v.block when 'sharp' then cm.kwh_sharp when 'peak' then cm.kwh_peak
+                    when 'flat' then cm.kwh_flat when 'valley' then cm.kwh_valley
+                    else cm.kwh_deep_valley end as kwh
+        from cm
+        cross join (values ('sharp'), ('peak'), ('flat'), ('valley'), ('deep_valley')) v(block)
     ) b
+    where b.kwh is not null
     group by all
 ),
 
