@@ -1,8 +1,10 @@
-"""Where things are: project root, warehouse file, restricted file and data directory.
+"""Where things are: project root, warehouse file, restricted file, BI snapshot and data
+directory.
 
-The defaults are written here once; `$GRIDLEDGER_WAREHOUSE`, `$GRIDLEDGER_RESTRICTED` and
-`$GRIDLEDGER_DATA_DIR` override them. The restricted file (personal and banking data) lives beside
-its warehouse by default: `<dir>/<stem>.restricted.duckdb`.
+The defaults are written here once; `$GRIDLEDGER_WAREHOUSE`, `$GRIDLEDGER_RESTRICTED`,
+`$GRIDLEDGER_BI_SNAPSHOT` and `$GRIDLEDGER_DATA_DIR` override them. The restricted file (personal
+and banking data) and the BI snapshot (what BI tools open) live beside their warehouse by
+default: `<dir>/<stem>.restricted.duckdb`, `<dir>/<stem>.bi.duckdb`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ DATA_DIR_ENV = "GRIDLEDGER_DATA_DIR"
 RESTRICTED_ENV = "GRIDLEDGER_RESTRICTED"
 RESTRICTED_CATALOG = "restricted"
 RESTRICTED_SUFFIX = ".restricted.duckdb"
+BI_SNAPSHOT_ENV = "GRIDLEDGER_BI_SNAPSHOT"
+BI_SNAPSHOT_SUFFIX = ".bi.duckdb"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "var" / "warehouse.duckdb"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "data"
 
@@ -34,14 +38,25 @@ def restricted_path(warehouse: Path | str | None = None) -> Path:
     for the warehouse `$GRIDLEDGER_WAREHOUSE` names; any other warehouse keeps its own file
     beside it, so scratch and test warehouses never share personal data.
     """
+    return _beside(warehouse, RESTRICTED_ENV, RESTRICTED_SUFFIX)
+
+
+def bi_snapshot_path(warehouse: Path | str | None = None) -> Path:
+    """The BI snapshot of a warehouse: `<dir>/<stem>.bi.duckdb` beside it;
+    `$GRIDLEDGER_BI_SNAPSHOT` overrides it as `$GRIDLEDGER_RESTRICTED` does the restricted file."""
+    return _beside(warehouse, BI_SNAPSHOT_ENV, BI_SNAPSHOT_SUFFIX)
+
+
+def _beside(warehouse: Path | str | None, env: str, suffix: str) -> Path:
+    """`<dir>/<stem><suffix>` beside the warehouse; `$env` overrides it for the default one."""
     default = warehouse_path()
     target = default if warehouse is None else Path(warehouse).resolve()
-    override = os.environ.get(RESTRICTED_ENV)
+    override = os.environ.get(env)
     if override and target == default:
         if Path(override).resolve() == target:
-            raise ValueError(f"{RESTRICTED_ENV} names the warehouse itself ({target})")
+            raise ValueError(f"{env} names the warehouse itself ({target})")
         return Path(override).resolve()
-    return target.with_name(target.stem + RESTRICTED_SUFFIX)
+    return target.with_name(target.stem + suffix)
 
 
 def data_dir() -> Path:

@@ -4,7 +4,8 @@ It depends on every dbt model of the finance schema (read from the manifest, so 
 model is published too) and so runs only after the monthly `dbt build` built them in
 `finance_staging` and every dbt test (blocking asset checks) passed. It then replaces the
 finance tables by the staged ones in one DuckDB transaction (assets/settlement/publish.py).
-Bill documents and notices depend on it: they are made from published data only.
+Bill documents and notices depend on it: they are made from published data only. So does
+`bi/snapshot`, the read-only copy BI tools open (assets/settlement/bi_snapshot.py).
 
 No `from __future__ import annotations` here: Dagster rejects string annotations on `context`.
 """
@@ -13,14 +14,17 @@ from functools import cache
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetsDefinition,
     BackfillPolicy,
     MaterializeResult,
     asset,
 )
 
+from assets.settlement.bi_snapshot import write_bi_snapshot
 from assets.settlement.publish import PUBLISH_KEY, publish
 from foundation.partitions import monthly_partitions
+from foundation.paths import bi_snapshot_path
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
 from orchestration.dbt import finance_tables
@@ -53,3 +57,29 @@ def build_publish_asset() -> AssetsDefinition:
         return MaterializeResult(metadata={f"rows:{t}": n for t, n in rows.items()})
 
     return publish_finance
+
+
+BI_SNAPSHOT_KEY = AssetKey(["bi", "snapshot"])
+
+
+@asset(
+    key=BI_SNAPSHOT_KEY,
+    group_name="finance",
+    deps=[PUBLISH_KEY, AssetKey(["marts", "alerts"])],
+    partitions_def=monthly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    description=(
+        "The BI snapshot (<warehouse stem>.bi.duckdb beside the warehouse, "
+        "$GRIDLEDGER_BI_SNAPSHOT): the published finance tables and the masked marts copied to "
+        "a new file and renamed over the old one, so BI tools read it while jobs write the "
+        "warehouse (assets/settlement/bi_snapshot.py)."
+    ),
+)
+def bi_snapshot(context: AssetExecutionContext, gridledger: Gridledger) -> MaterializeResult:
+    """Refresh the BI snapshot after the month is published; metadata: path and rows."""
+    target = bi_snapshot_path(gridledger.warehouse_path)
+    with connect(gridledger.warehouse_path) as con:
+        rows = write_bi_snapshot(con, target, context.run_id)
+    context.log.info(f"BI snapshot {target}: {len(rows)} tables")
+    return MaterializeResult(metadata={"path": str(target), "tables": len(rows),
+                                       **{f"rows:{name}": n for name, n in rows.items()}})

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from foundation.months import last_day_of_span
-from foundation.paths import PROJECT_ROOT, data_dir, warehouse_path
+from foundation.paths import PROJECT_ROOT, bi_snapshot_path, data_dir, warehouse_path
 from foundation.warehouse import connect
 
 SUMMARY_SQL = {
@@ -291,6 +291,8 @@ def print_summary() -> None:
             print(f"  {label:<26} {value}")
     print(f"\nwarehouse:  {warehouse_path()}  (finance.bills, finance.bill_lines, "
           "finance.adjustments, finance.retailer_margin, marts.alerts)")
+    print(f"BI:         {bi_snapshot_path()}  (read-only snapshot of finance and marts: "
+          "open this one from BI tools, never the warehouse)")
     print(f"bills:      {data_dir().parent / 'bills'}")
     print("outbox:     notify.outbox and notify.delivery_ledger in the warehouse")
     print("UI:         make ui  → http://127.0.0.1:3000")

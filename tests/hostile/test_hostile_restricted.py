@@ -173,3 +173,31 @@ def test_a_warehouse_with_the_old_in_file_restricted_schema_is_moved_once(tmp_pa
                            " 'restricted'").fetchone()[0] == 0
     with duckdb.connect(str(restricted_path(old)), read_only=True) as con:
         assert con.execute("select phone from contacts").fetchall() == [("13812345678",)]
+
+
+def test_the_bi_snapshot_holds_the_published_tables_and_no_personal_data(flow: Flow):
+    """The monthly run's `bi/snapshot`: finance and marts only, row for row the warehouse's,
+    and none of the personal data."""
+    from foundation.paths import bi_snapshot_path
+
+    snapshot = bi_snapshot_path(flow.warehouse)
+    assert snapshot == flow.warehouse.with_name("warehouse.bi.duckdb") and snapshot.exists()
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        schemas = {s for (s,) in con.execute(
+            "select distinct schema_name from duckdb_tables()").fetchall()}
+        listed = con.execute("select relation, row_count from _snapshot.tables").fetchall()
+    assert schemas == {"finance", "marts", "_snapshot"}
+    with duckdb.connect(str(flow.warehouse), read_only=True) as con:
+        con.execute(f"attach '{snapshot}' as snap (read_only)")
+        for relation, rows in listed:
+            schema, table = relation.split(".")
+            assert con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0] == rows
+            assert con.execute(
+                f'select count(*) from (select * from "{schema}"."{table}" except all '
+                f'select * from snap."{schema}"."{table}")').fetchone()[0] == 0
+    assert {"finance.bills", "finance.bill_lines", "marts.alerts",
+            "marts.dim_contacts"} <= {relation for relation, _ in listed}
+    text = varchar_text(snapshot)
+    leaks = sorted((kind, value, where) for kind, values in secrets_of(flow).items()
+                   for value in values for where, blob in text.items() if value in blob)
+    assert leaks == []

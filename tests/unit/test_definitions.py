@@ -64,6 +64,8 @@ def test_a_month_is_checked_first_and_published_last():
                 AssetKey(["marts", "alerts"])):
         assert preflight in graph.get(key).parent_keys, key
     for reader in (AssetKey(["finance", "bill_documents"]),
-                   AssetKey(["notify", "monthly_notices"])):
+                   AssetKey(["notify", "monthly_notices"]), AssetKey(["bi", "snapshot"])):
         assert publish in graph.get(reader).parent_keys, reader
-    assert {preflight, publish} <= monthly_job.selection.resolve(graph)
+    assert AssetKey(["marts", "alerts"]) in graph.get(AssetKey(["bi", "snapshot"])).parent_keys
+    assert {preflight, publish, AssetKey(["bi", "snapshot"])} <= monthly_job.selection.resolve(
+        graph)
