@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 from foundation.months import last_day_of_span
 from foundation.paths import PROJECT_ROOT, bi_snapshot_path, data_dir, warehouse_path
@@ -71,10 +72,6 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "var" / "dagster_home"))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    from dagster import DagsterInstance
-
-    from orchestration.build import build_defs
-    from orchestration.runner import FlowTimings, run_flow
     from tools.sample_data import generate
 
     log_file = Path(args.log_file) if args.log_file else warehouse_path().parent / "demo.log"
@@ -89,8 +86,13 @@ def main(argv: list[str] | None = None) -> int:
         f"generated {manifest['meters']} meters, {args.start} + {args.months} month(s), "
         f"into {data_dir()}"
     )
-    timings = FlowTimings(on_record=print_progress)
     with nullcontext() if args.verbose else logs_to(log_file):
+        from dagster import DagsterInstance  # imported here: their warnings go to the log
+
+        from orchestration.build import build_defs
+        from orchestration.runner import FlowTimings, run_flow
+
+        timings = FlowTimings(on_record=print_progress)
         defs = build_defs()
         with DagsterInstance.get() as instance:
             results, _ = run_flow(defs, first, last, instance, False, timings)
@@ -115,29 +117,38 @@ EXPECTED_MINUTES = "10–15"
 
 def print_progress(step: str, seconds: float, ok: bool) -> None:
     """One line per finished step (job run) of the demo."""
-    print(f"  {step:<32} {seconds:7.1f} s{'' if ok else '  FAILED'}", flush=True)
+    say(f"  {step:<32} {seconds:7.1f} s{'' if ok else '  FAILED'}")
+
+
+CONSOLE: list[TextIO] = []  # where say() writes while logs_to() holds the file descriptors
+
+
+def say(text: str) -> None:
+    """A line for the person running the demo (the console even while logs go to the file)."""
+    stream = CONSOLE[-1] if CONSOLE else sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
 
 
 @contextmanager
 def logs_to(path: Path) -> Iterator[None]:
-    """Send file descriptors 1 and 2 — Dagster's and dbt's logs, any subprocess — to `path`,
-    while print() keeps writing to the console."""
+    """Send file descriptors 1 and 2 — Dagster's and dbt's logs, whatever prints or any
+    subprocess writes — to `path`; say() keeps writing to the console."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
     saved_out, saved_err = os.dup(1), os.dup(2)
     console = os.fdopen(os.dup(saved_out), "w", buffering=1, encoding="utf-8")
-    previous = sys.stdout
     with open(path, "w", encoding="utf-8") as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
-        sys.stdout = console
+        CONSOLE.append(console)
         try:
             yield
         finally:
-            sys.stdout = previous
+            CONSOLE.pop()
             console.close()
-            previous.flush()
+            sys.stdout.flush()
             sys.stderr.flush()
             os.dup2(saved_out, 1)
             os.dup2(saved_err, 2)
@@ -230,7 +241,7 @@ def release_one_hold(defs, instance, timings, period_start: date) -> list:
     with connect(warehouse_path(), read_only=True) as con:
         held = con.execute(HELD_MAX_DEMAND_SQL, [period]).fetchone()
     if held is None:
-        print(f"no bill of {period} held on an estimated max demand: nothing to release")
+        say(f"no bill of {period} held on an estimated max demand: nothing to release")
         return []
     customer_id, meter_id, start, raw_value = held
     edits = data_dir() / "edits"
@@ -242,7 +253,7 @@ def release_one_hold(defs, instance, timings, period_start: date) -> list:
         writer.writerow([meter_id, "kwh_imp", f"{start:%Y-%m-%d %H:%M}", f"{raw_value:.3f}",
                          "overload confirmed on site (demo)", "演示审核员",
                          f"{datetime.now():%Y-%m-%d %H:%M}"])
-    print(f"bill of {customer_id} {period} held on an estimated max demand: approved edit of "
+    say(f"bill of {customer_id} {period} held on an estimated max demand: approved edit of "
           f"{meter_id} {start:%Y-%m-%d %H:%M} = {raw_value} kWh landed as {path.name}")
     return rerun_day_and_month(defs, instance, timings, start.date(), period_start,
                                "hold release")
@@ -273,7 +284,7 @@ def resettle(defs, instance, timings, period_start: date) -> list:
 
     correction = close_and_correct(
         warehouse_path(), Gridledger.from_env().landing_dir, period_start)
-    print(f"closed {correction.period}; corrected reads of {correction.meter_id} for "
+    say(f"closed {correction.period}; corrected reads of {correction.meter_id} for "
           f"{correction.day} landed as {correction.file.name}")
     return rerun_day_and_month(defs, instance, timings, correction.day, period_start,
                                "re-settlement")
