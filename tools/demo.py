@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
-EXPECTED_MINUTES = "10–15"
+EXPECTED_MINUTES = "10–20"
 
 
 def print_progress(step: str, seconds: float, ok: bool) -> None:
