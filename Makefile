@@ -20,14 +20,20 @@ $(UV):
 install: $(UV) system-deps  ## create .venv with the locked dependencies
 	$(UV) sync --frozen --python $(PYTHON)
 
-# Best effort: a CJK font for Chinese PDF bills, faster PDF font subsetting, pdftotext for tests.
-# Without them everything still runs (PDF glyphs fall back, one test assertion is skipped).
+# Best effort: a CJK font for Chinese PDF bills, faster PDF font subsetting, pdftotext for tests,
+# and Debian's chromium for the browser tests (Playwright drives it; no browser download).
+# Without them everything still runs (PDF glyphs fall back, those tests are skipped).
 system-deps:
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 	   ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	     --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null) \
 	  || echo "note: could not install $(SYSTEM_PACKAGES); PDFs will lack CJK glyphs"; \
+	fi
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && ! command -v chromium >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	     --no-install-recommends chromium >/dev/null) \
+	  || echo "note: could not install chromium; the browser tests will be skipped"; \
 	fi
 
 # The instance settings (one run at a time, run retries): dagster.yaml copied into DAGSTER_HOME
