@@ -126,6 +126,7 @@ def fit_churn_model(spells: pd.DataFrame, seed: int = 0) -> ChurnModel:
 
 def score_months(model: ChurnModel, spells: pd.DataFrame, months: list[str]) -> pd.DataFrame:
     """P(churn within HORIZON_MONTHS) for each contract in force at the end of each month."""
+    spells = spells.reset_index(drop=True)
     first_seen = spells.groupby("customer_id")["start_month"].min().map(month_index)
     lp = pd.Series(np.asarray(model.fitter.predict_log_partial_hazard(spells[list(FEATURES)])),
                    index=spells.index)

@@ -8,9 +8,10 @@ are checked against the customers known from the history and from `master.custom
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +33,7 @@ HISTORY_NUMBERS = {  # column -> (low, high) inclusive
 HISTORY_COLUMNS = ("contract_id", "customer_id", "customer_since", "start_month", "end_month",
                    "outcome", *HISTORY_NUMBERS)
 TICKET_COLUMNS = ("ticket_id", "customer_id", "opened_on", "category", "subject")
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 QUARANTINE_COLUMNS = ["file_name", "source_row", "rule", "reason", "raw_record"]
 
 
@@ -99,10 +101,10 @@ def _month(row: dict, column: str) -> str:
 
 
 def _number(row: dict, column: str) -> Decimal:
-    try:
-        value = Decimal(row[column])
-    except InvalidOperation:
-        raise Bad("bad_number", f"{column} {row[column]!r} is not a number") from None
+    """Plain decimals only (no exponent, separator or sign other than a leading minus)."""
+    if not PLAIN_NUMBER.fullmatch(row[column]):
+        raise Bad("bad_number", f"{column} {row[column]!r} is not a plain decimal number")
+    value = Decimal(row[column])
     low, high = HISTORY_NUMBERS[column]
     if not value.is_finite() or not low <= value <= high:
         raise Bad("out_of_range", f"{column} {row[column]} is outside [{low}, {high}]")
