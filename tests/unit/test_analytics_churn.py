@@ -21,6 +21,7 @@ from assets.analytics.churn import (
     score_months,
 )
 from assets.analytics.inputs import HISTORY_COLUMNS, TICKET_COLUMNS, load_history, load_tickets
+from tools.sample_data import generate
 from tools.sample_data.history import (
     HISTORY_COLUMNS as WRITTEN_HISTORY_COLUMNS,
 )
@@ -161,3 +162,23 @@ def test_a_customer_with_one_month_of_history_is_scored_with_a_caveat(spells, mo
     assert row["caveat"].startswith("short_history: 1 month(s)")
     assert 0 < row["churn_probability_90d"] < 1
     assert row["risk_band"] in {"low", "medium", "high"}
+
+
+def test_generate_writes_history_only_when_asked(tmp_path):
+    """history_years=0 (the default, `make demo`) writes no history; 4 years end with every
+    generated customer active in the month before the data, and the true β beside the faults."""
+    plain = generate(tmp_path / "plain", meters=3, months=1, start="2026-10", seed=7)
+    assert "history_years" not in plain
+    assert not (tmp_path / "plain" / "master" / "contract_history.csv").exists()
+    manifest = generate(tmp_path / "hist", meters=3, months=1, start="2026-10", seed=7,
+                        history_years=4)
+    assert {"master/contract_history.csv", "master/service_tickets.csv",
+            "ground_truth/churn_coefficients.csv"} <= set(manifest["files"])
+    history = load_history(tmp_path / "hist" / "master").rows
+    active = history[(history["end_month"] == "2026-09")
+                     & history["outcome"].isin(["active", "renewed"])]
+    assert sorted(active["customer_id"]) == ["CU000001", "CU000002", "CU000003"]
+    assert history["start_month"].min() >= "2022-10"
+    # the same master data and faults as without history
+    for name in ("master/customers.csv", "master/contracts.csv", "ground_truth/faults.csv"):
+        assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "hist" / name).read_bytes()
