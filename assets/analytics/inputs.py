@@ -55,6 +55,10 @@ class Loaded:
 
 def _records(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and (physical line, fields) of every non-empty record."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: the analytics assets need it "
+                                "(docs/data_contracts.md, 'Churn inputs'; the generator writes "
+                                "it with --history-years)")
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         header = [h.strip() for h in next(reader, [])]
