@@ -182,3 +182,11 @@ def test_generate_writes_history_only_when_asked(tmp_path):
     # the same master data and faults as without history
     for name in ("master/customers.csv", "master/contracts.csv", "ground_truth/faults.csv"):
         assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "hist" / name).read_bytes()
+
+
+def test_missing_input_and_too_few_events_are_refused_with_the_reason(tmp_path, spells):
+    with pytest.raises(FileNotFoundError, match="Churn inputs"):
+        load_history(tmp_path)
+    few = pd.concat([spells[spells["event"] == 1].head(39), spells[spells["event"] == 0]])
+    with pytest.raises(ValueError, match="39 churn events .* needs at least 40"):
+        fit_churn_model(few)
