@@ -19,28 +19,53 @@ never hand it to BI tools.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from foundation.snapshots import write_snapshot
+from foundation.warehouse import table_exists
 
-SERVICE_RELATIONS: dict[str, str] = {
-    "service.contacts": """
+
+@dataclass(frozen=True)
+class Relation:
+    """One snapshot table: the tables it reads, its query, and its columns (name, type), which
+    it has empty while a source table does not exist yet (a fresh warehouse before its first
+    monthly run has no `finance.bills`; master data without `contacts.csv` no contacts)."""
+
+    sources: tuple[str, ...]
+    query: str
+    columns: tuple[tuple[str, str], ...]
+
+    def sql(self, con: duckdb.DuckDBPyConnection) -> str:
+        if all(table_exists(con, *source.split(".")) for source in self.sources):
+            return self.query
+        typed = ", ".join(f"null::{kind} as {name}" for name, kind in self.columns)
+        return f"select {typed} where false"
+
+
+SERVICE_RELATIONS: dict[str, Relation] = {
+    "service.contacts": Relation(("restricted.contacts",), """
         select contact_id, customer_id, contact_name, phone from restricted.contacts
         where role = 'customer_contact' and customer_id is not null
           and coalesce(trim(phone), '') <> ''""",
-    "service.contract_volumes": """
+        (("contact_id", "varchar"), ("customer_id", "varchar"), ("contact_name", "varchar"),
+         ("phone", "varchar"))),
+    "service.contract_volumes": Relation(("master.contracts", "master.contract_volumes"), """
         select c.customer_id, v.period, sum(v.contracted_kwh) as contracted_kwh
         from master.contracts c join master.contract_volumes v using (contract_id)
         where v.period between c.start_month and c.end_month
         group by all""",
-    "service.daily_kwh": """
+        (("customer_id", "varchar"), ("period", "varchar"), ("contracted_kwh", "decimal(38,3)"))),
+    "service.daily_kwh": Relation(("core.int_interval_validated",), """
         select customer_id, reading_date, sum(value) as kwh
         from core.int_interval_validated
         where channel = 'kwh_imp' and customer_id is not null
         group by all""",
-    "service.latest_reads": """
+        (("customer_id", "varchar"), ("reading_date", "date"), ("kwh", "decimal(38,3)"))),
+    "service.latest_reads": Relation(
+        ("master.metering_points", "raw.register_reads", "core.int_interval_validated"), """
         with meters as (
             select meter_id, arg_max(customer_id, valid_from) as customer_id
             from master.metering_points group by meter_id
@@ -60,13 +85,19 @@ SERVICE_RELATIONS: dict[str, str] = {
               select * from intervals i
               where not exists (select 1 from registers g where g.meter_id = i.meter_id)) r
         join meters m using (meter_id)""",
-    "service.bills": """
+        (("customer_id", "varchar"), ("meter_id", "varchar"), ("read_kind", "varchar"),
+         ("read_at", "timestamp"), ("value", "decimal(18,3)"), ("decimals", "integer"))),
+    "service.bills": Relation(("finance.bills",), """
         select customer_id, period, billed_kwh, total_yuan from finance.bills
         where bill_status = 'issued'""",
+        (("customer_id", "varchar"), ("period", "varchar"), ("billed_kwh", "decimal(38,3)"),
+         ("total_yuan", "decimal(18,2)"))),
 }
 
 
 def write_service_snapshot(con: duckdb.DuckDBPyConnection, target: Path, run_id: str
                            ) -> dict[str, int]:
-    """Write the service snapshot from a writable warehouse connection (restricted attached)."""
-    return write_snapshot(con, target, SERVICE_RELATIONS, run_id)
+    """Write the service snapshot from a writable warehouse connection (restricted attached);
+    a table whose sources do not exist yet is written empty."""
+    return write_snapshot(con, target, {name: relation.sql(con) for name, relation
+                                        in SERVICE_RELATIONS.items()}, run_id)

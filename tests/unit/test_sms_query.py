@@ -143,3 +143,30 @@ def test_replies_print_decimals_exactly():
     assert render("sms_reply", {"kind": "remaining", "period": "2026-12", "through": "x",
                                 "contracted_kwh": None, "used_kwh": Decimal(0),
                                 "remaining_kwh": None}).body.endswith("2026-12无合同电量数据。")
+
+
+def test_a_fresh_warehouse_gets_an_empty_service_snapshot_with_every_table(tmp_path: Path):
+    """Before the first monthly run there is no `finance.bills` (nor contacts without
+    contacts.csv): the daily job's snapshot must still be written, with those tables empty."""
+    import duckdb
+
+    from foundation.warehouse import connect
+    from notifications.sms_query.snapshot import SERVICE_RELATIONS, write_service_snapshot
+
+    target = tmp_path / "w.service.duckdb"
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute("create schema master; create table master.contracts (contract_id varchar,"
+                    " customer_id varchar, start_month varchar, end_month varchar);"
+                    "create table master.contract_volumes (contract_id varchar,"
+                    " period varchar, contracted_kwh decimal(18,3));"
+                    "insert into master.contracts values ('K1', 'C1', '2026-10', '2026-12');"
+                    "insert into master.contract_volumes values ('K1', '2026-10', 1000.5),"
+                    " ('K1', '2027-01', 7)")
+        rows = write_service_snapshot(con, target, "run-1")
+
+    assert rows == {name: 0 for name in SERVICE_RELATIONS} | {"service.contract_volumes": 1}
+    with duckdb.connect(str(target), read_only=True) as snap:
+        assert snap.execute("select * from service.contract_volumes").fetchall() == [
+            ("C1", "2026-10", Decimal("1000.500"))]
+        assert [c[0] for c in snap.execute("describe service.bills").fetchall()] == [
+            "customer_id", "period", "billed_kwh", "total_yuan"]
