@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,11 @@ def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def reply_key(message: InboundSms) -> str:
+    """The notice key of a message's reply: one reply per gateway message."""
+    return f"{NOTICE_TYPE}:{message.gateway}:{message.message_id}"
+
+
 def unknown_contact_id(number: str) -> str:
     """A ledger contact id for a number on no contact (no digits of the number in it)."""
     return "sms-sender-" + hashlib.sha256(number.encode()).hexdigest()[:16]
@@ -125,8 +130,7 @@ class SmsQueryService:
             return {"message_id": message.message_id, "status": "duplicate"}
         outcome, context, recipient = self._decide(message, now)
         if context is not None:
-            outcome = Outcome(**{**outcome.__dict__, "notice_key":
-                                 f"{NOTICE_TYPE}:{message.gateway}:{message.message_id}"})
+            outcome = replace(outcome, notice_key=reply_key(message))
         self.state.settle(message, outcome)
         if context is not None and recipient is not None:
             report = self.delivery.deliver(outcome.notice_key, NOTICE_TYPE, context, [recipient])
