@@ -22,8 +22,8 @@ from notifications.sms_query.inbound import InboundSms
 STATUSES: tuple[str, ...] = ("received", "answered", "help", "unknown_number", "rate_limited")
 
 STATE_DDL = """
-create schema if not exists sms;
-create table if not exists sms.inbound (
+create schema if not exists {db}.sms;
+create table if not exists {db}.sms.inbound (
     gateway      varchar not null,
     message_id   varchar not null,
     from_number  varchar not null,   -- normalised digits
@@ -59,7 +59,11 @@ class StateStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         with connect(self.path) as con:
-            con.execute(STATE_DDL)
+            db = con.execute("select current_database()").fetchone()[0]
+            # qualified by the file's catalog: a file named sms.duckdb is also a catalog `sms`
+            catalog = '"' + db.replace('"', '""') + '"'
+            self.table = f"{catalog}.sms.inbound"
+            con.execute(STATE_DDL.format(db=catalog))
 
     def store(self, message: InboundSms, stored_at: datetime) -> bool:
         """Store a new message as `received`; False when (gateway, message_id) is stored and
@@ -67,14 +71,14 @@ class StateStore:
         again, so the gateway's re-delivery finishes it."""
         with connect(self.path) as con:
             inserted = con.execute(
-                "insert into sms.inbound (gateway, message_id, from_number, to_number, text,"
+                f"insert into {self.table} (gateway, message_id, from_number, to_number, text,"
                 " received_at, stored_at, status) values (?, ?, ?, ?, ?, ?, ?, 'received')"
                 " on conflict do nothing returning message_id",
                 [message.gateway, message.message_id, message.from_number, message.to_number,
                  message.text, message.received_at, stored_at]).fetchall()
             if inserted:
                 return True
-            status = con.execute("select status from sms.inbound where gateway = ?"
+            status = con.execute(f"select status from {self.table} where gateway = ?"
                                  " and message_id = ?",
                                  [message.gateway, message.message_id]).fetchone()[0]
         return status == "received"
@@ -85,7 +89,7 @@ class StateStore:
         with connect(self.path) as con:
             count, refused = con.execute(
                 "select count(*), count(*) filter (where status = 'rate_limited'"
-                " and notice_key is not null) from sms.inbound"
+                f" and notice_key is not null) from {self.table}"
                 " where from_number = ? and stored_at > ?", [from_number, since]).fetchone()
         return count, refused > 0
 
@@ -93,7 +97,7 @@ class StateStore:
         """Record what was decided for a stored message."""
         with connect(self.path) as con:
             con.execute(
-                "update sms.inbound set status = ?, query = ?, customer_id = ?, contact_id = ?,"
+                f"update {self.table} set status = ?, query = ?, customer_id = ?, contact_id = ?,"
                 " notice_key = ? where gateway = ? and message_id = ?",
                 [outcome.status, outcome.query, outcome.customer_id, outcome.contact_id,
                  outcome.notice_key, message.gateway, message.message_id])

@@ -94,7 +94,7 @@ def sms_service(october_demo: Flow, tmp_path_factory: pytest.TempPathFactory
 
     assert service_snapshot_path(october_demo.warehouse).exists(), "the jobs wrote no snapshot"
     root = tmp_path_factory.mktemp("sms_service")
-    state, port = root / "sms.duckdb", free_port()
+    state, port = root / "service-state.duckdb", free_port()
     gateway = HttpReceiver().start()
     env = {"GRIDLEDGER_WAREHOUSE": str(october_demo.warehouse),
            "GRIDLEDGER_SMS_STATE": str(state),
