@@ -11,7 +11,7 @@ PORT ?= 3000
 
 SYSTEM_PACKAGES := fonts-wqy-microhei libharfbuzz-subset0 poppler-utils
 
-.PHONY: install system-deps demo test test-fast ui bench vee-score money-preview lint clean
+.PHONY: install system-deps demo test test-fast ui serve-sms bench vee-score money-preview lint clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -53,6 +53,12 @@ test-fast: install  ## unit tests only (tests/unit: no Dagster run, no dbt build
 
 ui: install $(DAGSTER_HOME)/dagster.yaml  ## Dagster UI on the demo warehouse: http://127.0.0.1:$(PORT) (make ui PORT=3001)
 	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+
+# PORT defaults to 8025 here (3000 is the UI's): make serve-sms PORT=8026
+SMS_PORT = $(if $(filter command line environment,$(origin PORT)),$(PORT),8025)
+serve-sms: install  ## the SMS query service on http://127.0.0.1:$(SMS_PORT) (notifications/sms_query)
+	$(RUN) uvicorn notifications.sms_query.app:create_app --factory --host 127.0.0.1 \
+	  --port $(SMS_PORT)
 
 bench: install  ## N meters × one month through every stage: make bench METERS=10000
 	$(RUN) python -m tools.bench --meters $(METERS)

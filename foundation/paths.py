@@ -1,10 +1,12 @@
-"""Where things are: project root, warehouse file, restricted file, BI snapshot and data
-directory.
+"""Where things are: project root, warehouse file, restricted file, snapshots, the SMS query
+service's state and the data directory.
 
 The defaults are written here once; `$GRIDLEDGER_WAREHOUSE`, `$GRIDLEDGER_RESTRICTED`,
-`$GRIDLEDGER_BI_SNAPSHOT` and `$GRIDLEDGER_DATA_DIR` override them. The restricted file (personal
-and banking data) and the BI snapshot (what BI tools open) live beside their warehouse by
-default: `<dir>/<stem>.restricted.duckdb`, `<dir>/<stem>.bi.duckdb`.
+`$GRIDLEDGER_BI_SNAPSHOT`, `$GRIDLEDGER_SERVICE_SNAPSHOT`, `$GRIDLEDGER_SMS_STATE` and
+`$GRIDLEDGER_DATA_DIR` override them. The restricted file (personal and banking data), the BI
+snapshot (what BI tools open), the service snapshot (what the SMS query service reads) and the
+SMS service's own state live beside their warehouse by default: `<dir>/<stem>.restricted.duckdb`,
+`<dir>/<stem>.bi.duckdb`, `<dir>/<stem>.service.duckdb`, `<dir>/<stem>.sms.duckdb`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ RESTRICTED_CATALOG = "restricted"
 RESTRICTED_SUFFIX = ".restricted.duckdb"
 BI_SNAPSHOT_ENV = "GRIDLEDGER_BI_SNAPSHOT"
 BI_SNAPSHOT_SUFFIX = ".bi.duckdb"
+SERVICE_SNAPSHOT_ENV = "GRIDLEDGER_SERVICE_SNAPSHOT"
+SERVICE_SNAPSHOT_SUFFIX = ".service.duckdb"
+SMS_STATE_ENV = "GRIDLEDGER_SMS_STATE"
+SMS_STATE_SUFFIX = ".sms.duckdb"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "var" / "warehouse.duckdb"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "data"
 
@@ -45,6 +51,20 @@ def bi_snapshot_path(warehouse: Path | str | None = None) -> Path:
     """The BI snapshot of a warehouse: `<dir>/<stem>.bi.duckdb` beside it;
     `$GRIDLEDGER_BI_SNAPSHOT` overrides it as `$GRIDLEDGER_RESTRICTED` does the restricted file."""
     return _beside(warehouse, BI_SNAPSHOT_ENV, BI_SNAPSHOT_SUFFIX)
+
+
+def service_snapshot_path(warehouse: Path | str | None = None) -> Path:
+    """The service snapshot (restricted: contact phones) the SMS query service reads:
+    `<dir>/<stem>.service.duckdb` beside the warehouse; `$GRIDLEDGER_SERVICE_SNAPSHOT` overrides
+    it for the default warehouse."""
+    return _beside(warehouse, SERVICE_SNAPSHOT_ENV, SERVICE_SNAPSHOT_SUFFIX)
+
+
+def sms_state_path(warehouse: Path | str | None = None) -> Path:
+    """The SMS query service's own file (inbound messages, its delivery ledger):
+    `<dir>/<stem>.sms.duckdb` beside the warehouse; `$GRIDLEDGER_SMS_STATE` overrides it for the
+    default warehouse."""
+    return _beside(warehouse, SMS_STATE_ENV, SMS_STATE_SUFFIX)
 
 
 def _beside(warehouse: Path | str | None, env: str, suffix: str) -> Path:

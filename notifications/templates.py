@@ -24,6 +24,7 @@ NOTICE_TYPES: tuple[str, ...] = (
     "curtailment_notice", "curtailment_reminder", "curtailment_all_clear",
     "curtailment_escalation", "bill_ready", "deviation_risk", "capacity_exceeded",
     "meter_anomaly", "termination_completed", "termination_failed", "unbilled_energy",
+    "sms_reply",
 )
 SMS_LIMIT = 70  # characters in one UCS-2 SMS; Chinese text is always UCS-2
 TEXTS = "_texts.j2"  # shared wording: signature, names of codes, pieces of text (macros)
@@ -40,6 +41,16 @@ class RenderedNotice:
 def _money(value: Any) -> str:
     """12345.6 -> '12,345.60'."""
     return f"{Decimal(str(value)):,.2f}"
+
+
+def _kwh(value: Any) -> str:
+    """12345.6 -> '12,345.600' (kWh keep 3 dp)."""
+    return f"{Decimal(str(value)):,.3f}"
+
+
+def _number(value: Any) -> str:
+    """A Decimal with its own decimals, thousands separated: Decimal('1234.50') -> '1,234.50'."""
+    return f"{Decimal(str(value)):,f}"
 
 
 NAMES = ("level_names", "plan_type_names", "measure_names", "check_names",
@@ -65,6 +76,8 @@ def _environment() -> tuple[Environment, Any]:
         check_name=_name_filter(env, "check_names"),
         unbilled_reason_name=_name_filter(env, "unbilled_reason_names"),
         money=_money,
+        kwh=_kwh,
+        number=_number,
     )
     texts = env.get_template(TEXTS).module
     env.globals.update({name: getattr(texts, name) for name in ("signature", *NAMES)})

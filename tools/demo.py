@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import TextIO
 
 from foundation.months import last_day_of_span
-from foundation.paths import PROJECT_ROOT, bi_snapshot_path, data_dir, warehouse_path
+from foundation.paths import (
+    PROJECT_ROOT,
+    bi_snapshot_path,
+    data_dir,
+    service_snapshot_path,
+    warehouse_path,
+)
 from foundation.warehouse import connect
 
 SUMMARY_SQL = {
@@ -307,6 +313,8 @@ def print_summary() -> None:
     print(f"bills:      {data_dir().parent / 'bills'}")
     print("outbox:     notify.outbox and notify.delivery_ledger in the warehouse")
     print("UI:         make ui  → http://127.0.0.1:3000")
+    print(f"SMS query:  make serve-sms  → http://127.0.0.1:8025 (answers from "
+          f"{service_snapshot_path()})")
 
 
 if __name__ == "__main__":

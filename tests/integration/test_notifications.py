@@ -433,6 +433,7 @@ def test_every_notice_type_has_a_chinese_template() -> None:
         "unbilled_energy": {"customer_name": "甲", "subject_id": "C1", "period": "2026-01",
                             "kwh": "14400.000", "days": 15, "first_day": "2026-01-01",
                             "last_day": "2026-01-15", "reason": "customer_not_active"},
+        "sms_reply": {"kind": "yesterday", "day": "2026-10-20", "kwh": "6815.678"},
     }
     assert set(contexts) == set(NOTICE_TYPES)
     for notice_type, context in contexts.items():

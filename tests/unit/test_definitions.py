@@ -84,3 +84,18 @@ def test_analytics_assets_run_in_their_own_job_only():
     assert analytics_job.selection.resolve(graph) == analytics
     for job in (reference_job, daily_job, monthly_job):
         assert not analytics & job.selection.resolve(graph), job.name
+
+
+def test_the_service_snapshot_is_refreshed_after_validation_and_after_publishing():
+    """The SMS query service's snapshot follows the daily validation (yesterday's kWh) and the
+    monthly publish (issued bills), in the jobs that make them."""
+    from orchestration.jobs import daily_job
+    from quality.checks import VALIDATED
+
+    graph = build_defs().resolve_asset_graph()
+    daily, monthly = AssetKey(["sms", "service_snapshot_daily"]), AssetKey(["sms",
+                                                                            "service_snapshot"])
+    assert VALIDATED in graph.get(daily).parent_keys
+    assert AssetKey(["finance", "publish"]) in graph.get(monthly).parent_keys
+    assert daily in daily_job.selection.resolve(graph)
+    assert monthly in monthly_job.selection.resolve(graph)
