@@ -17,16 +17,19 @@ reference_job = define_asset_job(
 
 daily_job = define_asset_job(
     "daily_job",
-    selection=AssetSelection.groups("ingestion", "validation"),
+    # bi/snapshot last: the marts over validated intervals changed (one asset, both jobs)
+    selection=AssetSelection.groups("ingestion", "validation") | AssetSelection.keys("bi/snapshot"),
     partitions_def=daily_partitions,
-    description="Ingest landing files and validate/estimate intervals for a range of days.",
+    description="Ingest landing files and validate/estimate intervals for a range of days, "
+                "then refresh the BI snapshot.",
 )
 
 monthly_job = define_asset_job(
     "monthly_job",
     selection=AssetSelection.groups("quality", "settlement", "finance", "alerts"),
     partitions_def=monthly_partitions,
-    description="Consumption, deviation, settlement, bills, alerts and notices for a month.",
+    description="Consumption, deviation, settlement, bills, alerts and notices for a month, "
+                "then refresh the BI snapshot.",
 )
 
 termination_job = define_asset_job(

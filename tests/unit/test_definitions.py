@@ -8,7 +8,7 @@ from dagster import AssetKey
 
 from orchestration.build import build_defs
 from orchestration.dbt import window_vars
-from orchestration.jobs import monthly_job
+from orchestration.jobs import daily_job, monthly_job
 
 
 def test_partition_window_becomes_dbt_vars():
@@ -69,3 +69,17 @@ def test_a_month_is_checked_first_and_published_last():
     assert AssetKey(["marts", "alerts"]) in graph.get(AssetKey(["bi", "snapshot"])).parent_keys
     assert {preflight, publish, AssetKey(["bi", "snapshot"])} <= monthly_job.selection.resolve(
         graph)
+
+
+def test_every_daily_and_monthly_run_ends_with_the_bi_snapshot():
+    """One unpartitioned `bi/snapshot` in both jobs, after the BI-facing tables each changes."""
+    graph = build_defs().resolve_asset_graph()
+    snapshot = AssetKey(["bi", "snapshot"])
+    assert graph.get(snapshot).partitions_def is None
+    marts = {AssetKey(["marts", name]) for name in (
+        "meter_vee_quality", "meter_daily_load", "meter_load_profile")}
+    assert marts | {AssetKey(["finance", "publish"]), AssetKey(["marts", "alerts"])} == (
+        graph.get(snapshot).parent_keys)
+    daily = daily_job.selection.resolve(graph)
+    assert snapshot in daily and marts <= daily
+    assert snapshot in monthly_job.selection.resolve(graph)
