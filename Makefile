@@ -11,7 +11,7 @@ PORT ?= 3000
 
 SYSTEM_PACKAGES := fonts-wqy-microhei libharfbuzz-subset0 poppler-utils
 
-.PHONY: install system-deps demo test test-fast ui bench vee-score money-preview lint clean
+.PHONY: install system-deps demo test test-fast ui console bench vee-score money-preview lint clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -53,6 +53,13 @@ test-fast: install  ## unit tests only (tests/unit: no Dagster run, no dbt build
 
 ui: install $(DAGSTER_HOME)/dagster.yaml  ## Dagster UI on the demo warehouse: http://127.0.0.1:$(PORT) (make ui PORT=3001)
 	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+
+# PORT is 3000 for `make ui`; for the console Streamlit's own 8501, unless given on the command line.
+console: PORT = 8501
+console: install  ## finance console on the BI snapshot: http://127.0.0.1:8501 (make console PORT=8502)
+	$(RUN) python -m streamlit run tools/console/app.py --server.address 127.0.0.1 \
+	  --server.port $(PORT) \
+	  --server.headless true --browser.gatherUsageStats false
 
 bench: install  ## N meters × one month through every stage: make bench METERS=10000
 	$(RUN) python -m tools.bench --meters $(METERS)
