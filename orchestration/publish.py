@@ -61,9 +61,11 @@ def build_publish_asset() -> AssetsDefinition:
 
 BI_SNAPSHOT_KEY = AssetKey(["bi", "snapshot"])
 # What the snapshot follows: the published month (monthly job) and the marts over the validated
-# intervals that every daily run changes (daily job). One asset in both jobs: in each it runs
-# after those of its deps the job materializes.
+# intervals that every daily run changes (daily job; the validated intervals themselves too, so
+# their blocking gate, validated_consumption_gate, passes before the snapshot is taken). One
+# asset in both jobs: in each it runs after those of its deps the job materializes.
 BI_SNAPSHOT_DEPS = [PUBLISH_KEY, AssetKey(["marts", "alerts"]),
+                    AssetKey(["core", "int_interval_validated"]),
                     *(AssetKey(["marts", name]) for name in (
                         "meter_vee_quality", "meter_daily_load", "meter_load_profile"))]
 

@@ -78,8 +78,8 @@ def test_every_daily_and_monthly_run_ends_with_the_bi_snapshot():
     assert graph.get(snapshot).partitions_def is None
     marts = {AssetKey(["marts", name]) for name in (
         "meter_vee_quality", "meter_daily_load", "meter_load_profile")}
-    assert marts | {AssetKey(["finance", "publish"]), AssetKey(["marts", "alerts"])} == (
-        graph.get(snapshot).parent_keys)
+    assert marts | {AssetKey(["finance", "publish"]), AssetKey(["marts", "alerts"]),
+                    AssetKey(["core", "int_interval_validated"])} == graph.get(snapshot).parent_keys
     daily = daily_job.selection.resolve(graph)
     assert snapshot in daily and marts <= daily
     assert snapshot in monthly_job.selection.resolve(graph)

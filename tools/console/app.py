@@ -32,11 +32,12 @@ def metric_row(values: dict[str, str | int]) -> None:
 def bills_tab(con, period: str) -> None:
     totals = q.month_totals(con, period)
     metric_row({"Bills": totals.bills, "Billed (元)": q.yuan(totals.billed_yuan),
-                "Held bills": totals.held, "Held (元)": q.yuan(totals.held_yuan),
+                "Billed kWh": f"{totals.billed_kwh:,.3f}"})
+    metric_row({"Held bills": totals.held, "Held (元)": q.yuan(totals.held_yuan),
                 "Adjustment lines": totals.adjustments,
                 "Adjustments (元)": q.yuan(totals.adjustments_yuan)})
-    st.caption(f"Billed kWh: {totals.billed_kwh:,.3f} · totals are sums of finance.bills and "
-               "finance.adjustments for the month (held bills included in Billed).")
+    st.caption("Sums of finance.bills (held bills included in Billed) and finance.adjustments "
+               "for the month.")
     st.subheader("Per month")
     st.table(q.months_overview(con).set_index("month"))
     st.subheader(f"Bills of {period}")

@@ -185,7 +185,7 @@ def vee_quality(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
     if long.empty:
         return long
     flags = long.pivot_table(index=["meter_id", "customer_id"], columns="quality_flag",
-                             values="intervals", aggfunc="sum", fill_value=0, dropna=False)
+                             values="intervals", aggfunc="sum", fill_value=0)
     methods = long[long["method"] != "actual"].pivot_table(
         index=["meter_id", "customer_id"], columns="method", values="intervals", aggfunc="sum",
         fill_value=0)
