@@ -11,7 +11,7 @@ PORT ?= 3000
 
 SYSTEM_PACKAGES := fonts-wqy-microhei libharfbuzz-subset0 poppler-utils
 
-.PHONY: install system-deps demo test test-fast ui serve-sms bench vee-score money-preview lint clean
+.PHONY: install system-deps demo test test-fast ui console serve-sms bench vee-score money-preview lint clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -54,11 +54,18 @@ test-fast: install  ## unit tests only (tests/unit: no Dagster run, no dbt build
 ui: install $(DAGSTER_HOME)/dagster.yaml  ## Dagster UI on the demo warehouse: http://127.0.0.1:$(PORT) (make ui PORT=3001)
 	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
-# PORT defaults to 8025 here (3000 is the UI's): make serve-sms PORT=8026
-SMS_PORT = $(if $(filter command line environment,$(origin PORT)),$(PORT),8025)
-serve-sms: install  ## the SMS query service on http://127.0.0.1:$(SMS_PORT) (notifications/sms_query)
+# PORT is 3000 for `make ui`; the console's is Streamlit's own 8501 and the SMS service's 8025,
+# unless given on the command line (make console PORT=8502).
+console: PORT = 8501
+console: install  ## finance console on the BI snapshot: http://127.0.0.1:8501 (make console PORT=8502)
+	$(RUN) python -m streamlit run tools/console/app.py --server.address 127.0.0.1 \
+	  --server.port $(PORT) \
+	  --server.headless true --browser.gatherUsageStats false
+
+serve-sms: PORT = 8025
+serve-sms: install  ## the SMS query service on http://127.0.0.1:8025 (notifications/sms_query)
 	$(RUN) uvicorn notifications.sms_query.app:create_app --factory --host 127.0.0.1 \
-	  --port $(SMS_PORT)
+	  --port $(PORT)
 
 bench: install  ## N meters × one month through every stage: make bench METERS=10000
 	$(RUN) python -m tools.bench --meters $(METERS)

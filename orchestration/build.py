@@ -22,7 +22,7 @@ from orchestration.notice_retry import notice_retry_job, notice_retry_sensor
 from orchestration.publish import bi_snapshot, build_publish_asset
 from orchestration.schedules import default_schedules
 from orchestration.sensors import default_sensors
-from orchestration.service_snapshot import daily_service_snapshot, service_snapshot
+from orchestration.service_snapshot import service_snapshot
 from orchestration.workflow_sensors import workflow_sensors
 from quality.checks import default_checks
 
@@ -38,7 +38,7 @@ def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitio
     return Definitions(
         assets=[master_data, landing_reads, config_preflight, *build_dbt_assets(),
                 build_publish_asset(), bi_snapshot, bill_documents, monthly_notices, notice_retries,
-                daily_service_snapshot, service_snapshot, *workflow_assets, *analytics_assets],
+                service_snapshot, *workflow_assets, *analytics_assets],
         asset_checks=default_checks,
         jobs=[*default_jobs, notice_retry_job],
         schedules=default_schedules,

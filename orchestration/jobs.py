@@ -17,16 +17,21 @@ reference_job = define_asset_job(
 
 daily_job = define_asset_job(
     "daily_job",
-    selection=AssetSelection.groups("ingestion", "validation"),
+    # the snapshots last: the marts over validated intervals and the latest reads changed (one
+    # asset each, in both jobs)
+    selection=AssetSelection.groups("ingestion", "validation")
+    | AssetSelection.keys("bi/snapshot", "sms/service_snapshot"),
     partitions_def=daily_partitions,
-    description="Ingest landing files and validate/estimate intervals for a range of days.",
+    description="Ingest landing files and validate/estimate intervals for a range of days, "
+                "then refresh the BI and SMS service snapshots.",
 )
 
 monthly_job = define_asset_job(
     "monthly_job",
     selection=AssetSelection.groups("quality", "settlement", "finance", "alerts"),
     partitions_def=monthly_partitions,
-    description="Consumption, deviation, settlement, bills, alerts and notices for a month.",
+    description="Consumption, deviation, settlement, bills, alerts and notices for a month, "
+                "then refresh the BI and SMS service snapshots.",
 )
 
 termination_job = define_asset_job(

@@ -60,23 +60,30 @@ def build_publish_asset() -> AssetsDefinition:
 
 
 BI_SNAPSHOT_KEY = AssetKey(["bi", "snapshot"])
+# What the snapshot follows: the published month (monthly job) and the marts over the validated
+# intervals that every daily run changes (daily job; the validated intervals themselves too, so
+# their blocking gate, validated_consumption_gate, passes before the snapshot is taken). One
+# asset in both jobs: in each it runs after those of its deps the job materializes.
+BI_SNAPSHOT_DEPS = [PUBLISH_KEY, AssetKey(["marts", "alerts"]),
+                    AssetKey(["core", "int_interval_validated"]),
+                    *(AssetKey(["marts", name]) for name in (
+                        "meter_vee_quality", "meter_daily_load", "meter_load_profile"))]
 
 
 @asset(
     key=BI_SNAPSHOT_KEY,
     group_name="finance",
-    deps=[PUBLISH_KEY, AssetKey(["marts", "alerts"])],
-    partitions_def=monthly_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
+    deps=BI_SNAPSHOT_DEPS,
     description=(
         "The BI snapshot (<warehouse stem>.bi.duckdb beside the warehouse, "
         "$GRIDLEDGER_BI_SNAPSHOT): the published finance tables and the masked marts copied to "
         "a new file and renamed over the old one, so BI tools read it while jobs write the "
-        "warehouse (assets/settlement/bi_snapshot.py)."
+        "warehouse (assets/settlement/bi_snapshot.py). Refreshed at the end of every monthly "
+        "and every daily run (unpartitioned: it is the warehouse's state, not a month's)."
     ),
 )
 def bi_snapshot(context: AssetExecutionContext, gridledger: Gridledger) -> MaterializeResult:
-    """Refresh the BI snapshot after the month is published; metadata: path and rows."""
+    """Refresh the BI snapshot after the run's last BI-facing step; metadata: path and rows."""
     target = bi_snapshot_path(gridledger.warehouse_path)
     with connect(gridledger.warehouse_path) as con:
         rows = write_bi_snapshot(con, target, context.run_id)

@@ -308,8 +308,11 @@ def print_summary() -> None:
             print(f"  {label:<26} {value}")
     print(f"\nwarehouse:  {warehouse_path()}  (finance.bills, finance.bill_lines, "
           "finance.adjustments, finance.retailer_margin, marts.alerts)")
-    print(f"BI:         {bi_snapshot_path()}  (read-only snapshot of finance and marts: "
-          "open this one from BI tools, never the warehouse)")
+    print(f"BI:         {bi_snapshot_path()}  (read-only snapshot of finance and marts, "
+          "refreshed by every daily and monthly run: open this one from BI tools, never the "
+          "warehouse)")
+    print("console:    make console  → http://127.0.0.1:8501  (finance and operations console "
+          "on the BI snapshot; another port with make console PORT=8502)")
     print(f"bills:      {data_dir().parent / 'bills'}")
     print("outbox:     notify.outbox and notify.delivery_ledger in the warehouse")
     print("UI:         make ui  → http://127.0.0.1:3000")

@@ -8,7 +8,7 @@ from dagster import AssetKey
 
 from orchestration.build import build_defs
 from orchestration.dbt import window_vars
-from orchestration.jobs import monthly_job
+from orchestration.jobs import daily_job, monthly_job
 
 
 def test_partition_window_becomes_dbt_vars():
@@ -87,15 +87,28 @@ def test_analytics_assets_run_in_their_own_job_only():
 
 
 def test_the_service_snapshot_is_refreshed_after_validation_and_after_publishing():
-    """The SMS query service's snapshot follows the daily validation (yesterday's kWh) and the
-    monthly publish (issued bills), in the jobs that make them."""
+    """The SMS query service's snapshot: one unpartitioned asset after the daily validation
+    (yesterday's kWh) and the monthly publish (issued bills), in both jobs."""
     from orchestration.jobs import daily_job
     from quality.checks import VALIDATED
 
     graph = build_defs().resolve_asset_graph()
-    daily, monthly = AssetKey(["sms", "service_snapshot_daily"]), AssetKey(["sms",
-                                                                            "service_snapshot"])
-    assert VALIDATED in graph.get(daily).parent_keys
-    assert AssetKey(["finance", "publish"]) in graph.get(monthly).parent_keys
-    assert daily in daily_job.selection.resolve(graph)
-    assert monthly in monthly_job.selection.resolve(graph)
+    snapshot = AssetKey(["sms", "service_snapshot"])
+    assert graph.get(snapshot).partitions_def is None
+    assert {VALIDATED, AssetKey(["finance", "publish"])} == graph.get(snapshot).parent_keys
+    assert snapshot in daily_job.selection.resolve(graph)
+    assert snapshot in monthly_job.selection.resolve(graph)
+
+
+def test_every_daily_and_monthly_run_ends_with_the_bi_snapshot():
+    """One unpartitioned `bi/snapshot` in both jobs, after the BI-facing tables each changes."""
+    graph = build_defs().resolve_asset_graph()
+    snapshot = AssetKey(["bi", "snapshot"])
+    assert graph.get(snapshot).partitions_def is None
+    marts = {AssetKey(["marts", name]) for name in (
+        "meter_vee_quality", "meter_daily_load", "meter_load_profile")}
+    assert marts | {AssetKey(["finance", "publish"]), AssetKey(["marts", "alerts"]),
+                    AssetKey(["core", "int_interval_validated"])} == graph.get(snapshot).parent_keys
+    daily = daily_job.selection.resolve(graph)
+    assert snapshot in daily and marts <= daily
+    assert snapshot in monthly_job.selection.resolve(graph)
