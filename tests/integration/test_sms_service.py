@@ -4,7 +4,7 @@ against the scenario's own tables, replies received by a real HTTP SMS gateway (
 through the delivery ledger in the service's own file.
 
 The service reads the service snapshot the scenario's daily and monthly jobs wrote beside the
-warehouse (asset sms/service_snapshot, at the end of the daily and the monthly job) and keeps its state in a
+warehouse (asset sms/service_snapshot, the last step of both) and keeps its state in a
 file of this test module, so the shared scenario is not written.
 """
 
