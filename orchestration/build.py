@@ -9,6 +9,7 @@ from dagster import Definitions, in_process_executor
 
 from assets.alerts.notices import monthly_notices
 from assets.alerts.retries import notice_retries
+from assets.analytics.assets import analytics_assets
 from assets.bills.assets import bill_documents
 from assets.meters.assets import landing_reads, master_data
 from assets.settlement.preflight import config_preflight
@@ -36,7 +37,7 @@ def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitio
     return Definitions(
         assets=[master_data, landing_reads, config_preflight, *build_dbt_assets(),
                 build_publish_asset(), bi_snapshot, bill_documents, monthly_notices, notice_retries,
-                *workflow_assets],
+                *workflow_assets, *analytics_assets],
         asset_checks=default_checks,
         jobs=[*default_jobs, notice_retry_job],
         schedules=default_schedules,

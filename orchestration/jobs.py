@@ -1,5 +1,5 @@
 """Jobs: reference data, the daily read-to-validated flow, the monthly settle-and-bill flow and
-the two workflows (early termination, curtailment).
+the two workflows (early termination, curtailment), and customer analytics.
 
 Not here: schedules and sensors (see schedules.py, sensors.py), asset logic (see assets/).
 """
@@ -38,9 +38,15 @@ curtailment_job = define_asset_job(
     description="Curtailment plans: notices, reminders, escalations, all-clear and results.",
 )
 
-default_jobs = [reference_job, daily_job, monthly_job, termination_job, curtailment_job]
+analytics_job = define_asset_job(
+    "analytics_job", selection=AssetSelection.groups("analytics"),
+    description="Customer analytics: churn inputs, churn risk (Cox), customer value, measures.",
+)
+
+default_jobs = [reference_job, daily_job, monthly_job, termination_job, curtailment_job,
+                analytics_job]
 
 __all__ = [
-    "curtailment_job", "daily_job", "default_jobs", "monthly_job", "reference_job",
+    "analytics_job", "curtailment_job", "daily_job", "default_jobs", "monthly_job", "reference_job",
     "termination_job",
 ]

@@ -1,4 +1,4 @@
-"""SQLMesh on this dbt project (shared/docs/style.md §7): `sqlmesh` loads `dbt_project.yml` and
+"""SQLMesh on this dbt project (SQLMesh's dbt loader): `sqlmesh` loads `dbt_project.yml` and
 `profiles.yml` as they are; this file only adds what SQLMesh needs on top.
 
 Used by `python -m tools.money_preview` to preview a change in the money (tariffs,

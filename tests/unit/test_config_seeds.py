@@ -1,5 +1,5 @@
 """Checks on the configuration seeds (transforms/seeds/config/*.csv) against hand-written values
-from shared/docs/domain.md. The CSVs are the source of truth at run time, so these tests read
+from docs/domain.md. The CSVs are the source of truth at run time, so these tests read
 them directly; expected numbers are typed in, never derived from the build script."""
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def test_definitions_have_the_graph_checks_jobs_sensors_and_schedule():
     assert graph.get(AssetKey(["finance", "bills"])).partitions_def is not None
     jobs = {job.name for job in defs.resolve_all_job_defs()}
     assert {"reference_job", "daily_job", "monthly_job", "termination_job",
-            "curtailment_job", "notice_retry_job"} <= jobs
+            "curtailment_job", "notice_retry_job", "analytics_job"} <= jobs
     sensors = {sensor.name for sensor in defs.sensors}
     assert {"landing_file_sensor", "termination_inbox_sensor", "curtailment_sensor",
             "notice_retry_sensor"} <= sensors
@@ -69,3 +69,18 @@ def test_a_month_is_checked_first_and_published_last():
     assert AssetKey(["marts", "alerts"]) in graph.get(AssetKey(["bi", "snapshot"])).parent_keys
     assert {preflight, publish, AssetKey(["bi", "snapshot"])} <= monthly_job.selection.resolve(
         graph)
+
+
+def test_analytics_assets_run_in_their_own_job_only():
+    """The analytics group (issue 11) is analytics_job's whole selection and in no other job,
+    so the demo's and the tests' reference, daily and monthly runs are unchanged."""
+    from orchestration.jobs import analytics_job, daily_job, reference_job
+
+    graph = build_defs().resolve_asset_graph()
+    analytics = {AssetKey(["analytics", name]) for name in (
+        "contract_history", "service_tickets", "churn_risk", "customer_value",
+        "customer_measures")}
+    assert {graph.get(key).group_name for key in analytics} == {"analytics"}
+    assert analytics_job.selection.resolve(graph) == analytics
+    for job in (reference_job, daily_job, monthly_job):
+        assert not analytics & job.selection.resolve(graph), job.name

@@ -20,10 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", dest="fmt", choices=FORMATS, default="mixed")
     parser.add_argument("--fault-rate-scale", type=float, default=1.0)
     parser.add_argument("--no-faults", action="store_true")
+    parser.add_argument("--history-years", type=int, default=0,
+                        help="also write contract histories and service tickets (churn input)")
     args = parser.parse_args(argv)
     manifest = generate(args.data_dir, args.meters, args.months, args.start, args.seed,
                         fmt=args.fmt, faults=not args.no_faults,
-                        fault_rate_scale=args.fault_rate_scale)
+                        fault_rate_scale=args.fault_rate_scale,
+                        history_years=args.history_years)
     summary = {k: manifest[k] for k in ("meters", "customers", "first_day", "last_day")}
     summary["files"] = len(manifest["files"])
     summary["fault_counts"] = manifest["fault_counts"]

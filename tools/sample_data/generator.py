@@ -9,10 +9,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
+from foundation.months import add_months
+
 from .calendar import day_types, load_holidays, span_days
 from .contacts import build_contacts
 from .contracts import build_contracts
 from .faults import FAULT_TYPES, FaultPlan, FaultRates, make_plan, place_day
+from .history import simulate_history, write_history
 from .inject import CHANNELS, MISSING, FaultLog, Rows, inject
 from .master import Fleet, build_customers, build_fleet, meter_rows, retailer_rows
 from .profiles import LoadModel, expected_daily_kwh, plan_exceedances
@@ -83,8 +86,13 @@ def _write_faults(path: Path, log: FaultLog, fleet: Fleet, read_days: list) -> d
 
 
 def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
-             fmt: str = "mixed", faults: bool = True, *, fault_rate_scale: float = 1.0) -> dict:
-    """Write master data, landing files and ground truth under `data_dir`; return the manifest."""
+             fmt: str = "mixed", faults: bool = True, *, fault_rate_scale: float = 1.0,
+             history_years: int = 0) -> dict:
+    """Write master data, landing files and ground truth under `data_dir`; return the manifest.
+
+    `history_years` > 0 also writes contract histories and service tickets of that many years
+    up to the month before `start`, ending with every generated customer active (history.py).
+    """
     if meters < 1 or months < 1:
         raise ValueError("meters and months must be positive")
     if fmt not in FORMATS:
@@ -116,6 +124,10 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
         "contracts": contracts, "contract_volumes": volumes,
         **build_contacts(_rng(seed, 4), customers),
     })
+    if history_years > 0:
+        history = simulate_history(_rng(seed, 6), [c.customer_id for c in customers],
+                                   history_years, add_months(start, -1))
+        files += write_history(data_dir, history)
     writer = LandingWriter(data_dir, fleet.meter_ids, fleet.multiplier, days, fmt)
     log, pending = FaultLog(), {}
     extra: dict[str, object] = {"late_file": None, "malformed_file": None}
@@ -161,6 +173,7 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
         "capacity_exceeders": [fleet.meter_ids[m] for m in np.flatnonzero(fleet.exceeds)],
         "rollover_meters": [fleet.meter_ids[m] for m in sorted(plan.rollover)],
         "files": sorted([*files, *writer.written, "ground_truth/faults.csv"]),
+        **({"history_years": history_years} if history_years > 0 else {}),
     }
     write_manifest(data_dir / "ground_truth" / "manifest.json", manifest)
     return manifest

@@ -27,8 +27,9 @@ FAULT_COLUMNS = ("fault_type", "meter_id", "channel", "interval_start", "true_va
                  "injected_value", "file_name")
 OWN_LANDING = re.compile(r"^(reads|registers)_\d{8}_\d{2}\.(csv|parquet)$")
 MASTER_FILES = ("retailers", "customers", "metering_points", "contracts", "contract_volumes",
-                "contacts", "contact_groups", "contact_group_members", "contact_subscriptions")
-GROUND_TRUTH_FILES = ("faults.csv", "manifest.json")
+                "contacts", "contact_groups", "contact_group_members", "contact_subscriptions",
+                "contract_history", "service_tickets")
+GROUND_TRUTH_FILES = ("faults.csv", "manifest.json", "churn_coefficients.csv")
 CSV_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="none")
 
 

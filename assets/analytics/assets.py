@@ -1,0 +1,161 @@
+"""Dagster assets of the `analytics` group (issue 11): churn inputs, churn risk, customer
+value and the measure per customer. Unpartitioned: each run scores the last 12 months of the
+contract history in `<data_dir>/master/` (orchestration/jobs.py: `analytics_job`).
+
+No `from __future__ import annotations` here: Dagster rejects string annotations on `context`.
+"""
+
+import json
+from datetime import date
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    MaterializeResult,
+    asset,
+    multi_asset,
+)
+
+from foundation.months import add_months
+from foundation.resources import Gridledger
+from foundation.warehouse import connect, table_exists
+
+from . import config
+from .churn import FEATURES, HORIZON_MONTHS, build_spells, fit_churn_model, score_months
+from .inputs import QUARANTINE_COLUMNS, load_history, load_tickets
+from .scoring import band_rows, customer_measures, customer_value
+from .tables import read_table, replace_tables
+
+GROUP = "analytics"
+HISTORY_KEY = AssetKey(["analytics", "contract_history"])
+TICKETS_KEY = AssetKey(["analytics", "service_tickets"])
+CHURN_KEY = AssetKey(["analytics", "churn_risk"])
+VALUE_KEY = AssetKey(["analytics", "customer_value"])
+MEASURES_KEY = AssetKey(["analytics", "customer_measures"])
+SCORED_MONTHS = 12
+MONEY = "decimal(18, 2)"
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(HISTORY_KEY, group_name=GROUP, deps=[AssetKey(["master", "customers"])],
+                  description="Contract spells from master/contract_history.csv (outcome, "
+                              "price gap, penalties, value indicators); bad rows in "
+                              "analytics.quarantine_rows."),
+        AssetSpec(TICKETS_KEY, group_name=GROUP,
+                  description="Complaints and service tickets from master/service_tickets.csv;"
+                              " a ticket of an unknown customer is quarantined."),
+    ],
+    name="churn_inputs",
+)
+def churn_inputs(context: AssetExecutionContext, gridledger: Gridledger):
+    """Check and load both files; replace the two tables and the quarantine in one go."""
+    history = load_history(gridledger.master_dir)
+    with connect(gridledger.warehouse_path) as con:
+        known = set(history.rows["customer_id"])
+        if table_exists(con, "master", "customers"):
+            known |= {r[0] for r in con.execute("select customer_id from master.customers")
+                      .fetchall()}
+        tickets = load_tickets(gridledger.master_dir, known)
+        quarantined = pd.DataFrame(history.quarantined + tickets.quarantined,
+                                   columns=QUARANTINE_COLUMNS)
+        replace_tables(con, {
+            "contract_history": (history.rows, {
+                "deviation_penalties_12m_yuan": MONEY, "price_gap_yuan_per_mwh": "decimal(18, 2)",
+                "annual_mwh": "decimal(18, 3)", "margin_yuan_per_mwh": "decimal(18, 2)",
+                "on_time_payment_rate": "decimal(9, 4)"}),
+            "service_tickets": (tickets.rows, {"opened_on": "date"}),
+            "quarantine_rows": (quarantined, {"source_row": "bigint"}),
+        })
+    for key, loaded in ((HISTORY_KEY, history), (TICKETS_KEY, tickets)):
+        by_rule = pd.Series([q["rule"] for q in loaded.quarantined]).value_counts()
+        context.log.info(f"{key.to_user_string()}: {len(loaded.rows)} rows, "
+                         f"{len(loaded.quarantined)} quarantined")
+        yield MaterializeResult(asset_key=key, metadata={
+            "dagster/row_count": len(loaded.rows), "quarantined_rows": len(loaded.quarantined),
+            "quarantined_by_rule": json.dumps({str(k): int(v) for k, v in by_rule.items()})})
+
+
+def _as_of(history: pd.DataFrame) -> str:
+    return str(history["end_month"].max())
+
+
+@asset(key=CHURN_KEY, group_name=GROUP, deps=[HISTORY_KEY, TICKETS_KEY],
+       description="P(churn within 90 days) per customer and month (last 12 months of the "
+                   "history) from a Cox model of contract spells; band from the "
+                   "churn_risk_bands seed.")
+def churn_risk(context: AssetExecutionContext, gridledger: Gridledger) -> MaterializeResult:
+    """Fit, check (held-out concordance, proportional hazards), score and band."""
+    with connect(gridledger.warehouse_path) as con:
+        history = read_table(con, "contract_history")
+        tickets = read_table(con, "service_tickets")
+        spells = build_spells(history, tickets)
+        model = fit_churn_model(spells)
+        as_of = _as_of(history)
+        months = [add_months(as_of, k) for k in range(1 - SCORED_MONTHS, 1)]
+        risk = band_rows(score_months(model, spells, months),
+                         config.bands(date.fromisoformat(f"{as_of}-01")))
+        coefficients = model.coefficients()
+        replace_tables(con, {"churn_risk": (risk, {}),
+                             "churn_model": (coefficients.reset_index(), {})})
+    latest = risk[risk["month"] == as_of]
+    violated = sorted(k for k, p in model.ph_p_values.items() if p < 0.05)
+    return MaterializeResult(metadata={
+        "dagster/row_count": len(risk), "as_of_month": as_of, "horizon_months": HORIZON_MONTHS,
+        "spells": len(spells), "churn_events": int(spells["event"].sum()),
+        "held_out_concordance": round(model.held_out_concordance, 4),
+        "held_out_spells": model.held_out_spells,
+        "coefficients": json.dumps({k: {c: round(float(v), 4) for c, v in row.items()}
+                                    for k, row in coefficients.iterrows()}),
+        "ph_test_p_values": json.dumps({k: round(v, 4) for k, v in model.ph_p_values.items()}),
+        "ph_assumption_suspect": ", ".join(violated) or "none (all p >= 0.05)",
+        "customers_by_band": json.dumps(latest["risk_band"].value_counts().to_dict()),
+        "short_history_customers": int(latest["caveat"].notna().sum()),
+        "features": ", ".join(FEATURES),
+    })
+
+
+@asset(key=VALUE_KEY, group_name=GROUP, deps=[HISTORY_KEY],
+       description="Value score (coefficient-of-variation weights, domain.md §9) and grade of "
+                   "each active customer at the history's last month.")
+def customer_value_asset(context: AssetExecutionContext,
+                         gridledger: Gridledger) -> MaterializeResult:
+    """Indicators from each customer's contract in force at the last month."""
+    with connect(gridledger.warehouse_path) as con:
+        history = read_table(con, "contract_history")
+        as_of = _as_of(history)
+        day = date.fromisoformat(f"{as_of}-01")
+        current = history[(history["end_month"] == as_of)
+                          & history["outcome"].isin(["active", "renewed"])]
+        current = current.sort_values("start_month").drop_duplicates("customer_id", keep="last")
+        table, weights = customer_value(current, as_of, config.indicators(day),
+                                        config.grades(day))
+        replace_tables(con, {"customer_value": (table, {})})
+    return MaterializeResult(metadata={
+        "dagster/row_count": len(table), "as_of_month": as_of,
+        "indicator_weights": json.dumps(weights),
+        "customers_by_grade": json.dumps(table["value_grade"].value_counts().to_dict()),
+    })
+
+
+@asset(key=MEASURES_KEY, group_name=GROUP, deps=[CHURN_KEY, VALUE_KEY],
+       description="The measure for each customer from its churn band × value grade "
+                   "(customer_measures seed), at the history's last month.")
+def customer_measures_asset(context: AssetExecutionContext,
+                            gridledger: Gridledger) -> MaterializeResult:
+    with connect(gridledger.warehouse_path) as con:
+        risk, value = read_table(con, "churn_risk"), read_table(con, "customer_value")
+        month = str(value["month"].iloc[0])
+        table = customer_measures(risk, value,
+                                  config.measures(date.fromisoformat(f"{month}-01")))
+        replace_tables(con, {"customer_measures": (table, {})})
+    return MaterializeResult(metadata={
+        "dagster/row_count": len(table), "month": month,
+        "customers_by_measure": json.dumps(table["measure_code"].value_counts().to_dict()),
+        "customers_without_measure": int(table["measure_code"].isna().sum()),
+    })
+
+
+analytics_assets = [churn_inputs, churn_risk, customer_value_asset, customer_measures_asset]

@@ -1,0 +1,109 @@
+"""Customer analytics (issue 11) in-process: the four analytics assets materialized by Dagster
+on a generated 6-year history of 300 active customers (no meter data needed), with two bad
+inputs added: a complaint for an unknown customer and a customer signed in the last month."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dagster import DagsterInstance, materialize
+
+from assets.analytics.assets import analytics_assets
+from assets.analytics.config import measures
+from foundation.resources import Gridledger
+from foundation.warehouse import connect
+from tools.sample_data.history import simulate_history, write_history
+
+AS_OF = "2026-09"
+ACTIVE = [f"CU{i:06d}" for i in range(1, 301)]
+
+
+def _append(path: Path, row: list[str]) -> None:
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerow(row)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("analytics")
+    write_history(data_dir, simulate_history(np.random.default_rng([3, 6]), ACTIVE, 6, AS_OF))
+    master = data_dir / "master"
+    _append(master / "contract_history.csv", ["HCNEW", "CUNEW", AS_OF, AS_OF, AS_OF, "active",
+                                              "3.0", "0.00", "120.000", "18.00", "1.000"])
+    _append(master / "service_tickets.csv", ["TKX1", "CU999999", "2026-09-03", "complaint",
+                                             "who is this"])
+    _append(master / "service_tickets.csv", ["TKX2", "CUMASTER", "2026-09-04", "service", ""])
+    warehouse = data_dir / "warehouse.duckdb"
+    with connect(warehouse) as con:  # a customer known only from master data
+        con.execute("create schema master; create table master.customers as "
+                    "select 'CUMASTER' as customer_id")
+    lines = {name: len((master / name).read_text(encoding="utf-8").splitlines()) - 1
+             for name in ("contract_history.csv", "service_tickets.csv")}
+    result = materialize(analytics_assets, instance=DagsterInstance.ephemeral(), resources={
+        "gridledger": Gridledger(warehouse=str(warehouse), data_dir=str(data_dir))})
+    metadata = {e.asset_key.to_user_string(): {k: v.value for k, v in
+                                               e.materialization.metadata.items()}
+                for e in result.get_asset_materialization_events()}
+    with connect(warehouse, read_only=True) as con:
+        tables = {t: con.execute(f"select * from analytics.{t}").df() for t in (
+            "contract_history", "service_tickets", "quarantine_rows", "churn_risk",
+            "customer_value", "customer_measures")}
+    return result, metadata, tables, lines
+
+
+def test_inputs_load_and_the_unknown_customer_is_quarantined(run):
+    result, metadata, tables, lines = run
+    assert result.success
+    quarantine = tables["quarantine_rows"]
+    assert quarantine[["file_name", "source_row", "rule"]].values.tolist() == [
+        ["service_tickets.csv", lines["service_tickets.csv"], "unknown_customer"]]
+    assert "CU999999" in quarantine["reason"].iloc[0]
+    assert "CUMASTER" in set(tables["service_tickets"]["customer_id"])
+    # nothing lost: every data row is loaded or quarantined
+    assert len(tables["contract_history"]) == lines["contract_history.csv"]
+    assert len(tables["service_tickets"]) + 1 == lines["service_tickets.csv"]
+    assert metadata["analytics/service_tickets"]["quarantined_by_rule"] == \
+        json.dumps({"unknown_customer": 1})
+
+
+def test_churn_risk_scores_every_active_customer_with_its_band(run):
+    _, metadata, tables, _ = run
+    risk = tables["churn_risk"]
+    latest = risk[risk["month"] == AS_OF]
+    assert sorted(latest["customer_id"]) == sorted([*ACTIVE, "CUNEW"])
+    assert risk["month"].nunique() == 12
+    p = latest["churn_probability_90d"]
+    expected = np.where(p >= 0.30, "high", np.where(p >= 0.15, "medium", "low"))
+    assert list(latest["risk_band"]) == list(expected)
+    new = latest[latest["customer_id"] == "CUNEW"].iloc[0]
+    assert new["months_in_force"] == 1 and new["caveat"].startswith("short_history: 1 month")
+    meta = metadata["analytics/churn_risk"]
+    assert meta["as_of_month"] == AS_OF and meta["short_history_customers"] >= 1
+    assert 0.65 < meta["held_out_concordance"] < 0.95
+    assert set(json.loads(meta["ph_test_p_values"])) == {
+        "complaints_12m", "price_gap_yuan_per_mwh", "tenure_years", "penalties_10k_yuan"}
+    coefficients = json.loads(meta["coefficients"])
+    assert coefficients["complaints_12m"]["lower_95"] <= 0.8 <= \
+        coefficients["complaints_12m"]["upper_95"]
+
+
+def test_value_grades_and_one_measure_per_customer(run):
+    _, metadata, tables, _ = run
+    value = tables["customer_value"]
+    assert len(value) == 301 and value["value_score"].max() == 100.0
+    counts = value["value_grade"].value_counts().to_dict()
+    # shares above < 0.20 → A: ranks 1..61 of 301 (60/301 < 0.2 ≤ 61/301), < 0.50 → B
+    assert counts == {"A": 61, "B": 90, "C": 150}
+    weights = json.loads(metadata["analytics/customer_value"]["indicator_weights"])
+    assert sum(w["weight"] for w in weights.values()) == pytest.approx(1, abs=1e-3)
+    table = tables["customer_measures"].merge(tables["churn_risk"], on=["month", "customer_id"],
+                                              suffixes=("", "_risk"))
+    assert len(table) == 301 and table["measure_code"].notna().all()
+    matrix = measures(date(2026, 9, 1))
+    assert all(matrix[(b, g)][0] == m for b, g, m in
+               zip(table["risk_band"], table["value_grade"], table["measure_code"], strict=True))
