@@ -1,8 +1,9 @@
 """Sensors: new landing or edit files request the daily partitions they touch, then the months.
 
-New files whose days overlap share one run request (`coalesce`): a head-end that drops 66 files
-over 31 days gets 31 runs, not 66, and the instance's queue (dagster.yaml) runs them one at a
-time against the one DuckDB writer.
+One run request per affected day, not per file (`by_day`): a head-end that drops 66 files over
+31 days gets 31 runs, each listing the files that touch its day; a file carrying late rows of
+the two days before asks for those days too. The instance's queue (dagster.yaml) runs them one
+at a time against the one DuckDB writer.
 
 A file's days are those of the rows ingestion can place (a parsed timestamp and a whole
 interval length; the day is that of the interval's start, so a `<next day> 00:00` label counts
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -33,7 +34,7 @@ from dagster import (
 )
 
 from assets.meters import rules
-from foundation.partitions import PARTITION_START, RANGE_END, RANGE_START
+from foundation.partitions import PARTITION_START
 from foundation.resources import Gridledger
 from orchestration.jobs import daily_job
 
@@ -120,32 +121,29 @@ class NewFile:
     last: date
 
 
-def coalesce(files: list[NewFile]) -> list[tuple[date, date, list[NewFile]]]:
-    """Group files whose day spans share at least one day (transitively): one group per span of
-    overlapping days, in day order. Files of different days stay apart (66 daily files over 31
-    days → 31 groups); a month file and the daily files inside it become one group."""
-    groups: list[tuple[date, date, list[NewFile]]] = []
-    for f in sorted(files, key=lambda f: (f.first, f.last, f.key)):
-        if groups and f.first <= groups[-1][1]:
-            lo, hi, members = groups[-1]
-            groups[-1] = (lo, max(hi, f.last), [*members, f])
-        else:
-            groups.append((f.first, f.last, [f]))
-    return groups
+def by_day(files: list[NewFile]) -> list[tuple[date, list[NewFile]]]:
+    """Every day the files touch, in order, with the files that touch it: 66 daily files over 31
+    days → 31 days; a month file joins all of its days."""
+    days: dict[date, list[NewFile]] = {}
+    for f in sorted(files, key=lambda f: f.key):
+        for offset in range((f.last - f.first).days + 1):
+            days.setdefault(f.first + timedelta(days=offset), []).append(f)
+    return sorted(days.items())
 
 
-def request_for(lo: date, hi: date, members: list[NewFile]) -> RunRequest:
-    """One daily_job run over [lo, hi] for the files; the run key is a digest of the files'
-    names and stamps, so re-evaluating the same files requests nothing new."""
+def request_for(day: date, members: list[NewFile]) -> RunRequest:
+    """One daily_job run for the day's partition and its files; the run key is the day and a
+    digest of the files' names and stamps, so re-evaluating the same files requests nothing new
+    and a changed file asks again."""
     entries = sorted(f"{f.key}={f.stamp}" for f in members)
     digest = hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
     names = ",".join(sorted(f.key for f in members))
     if len(names) > FILES_TAG_CHARS:
         names = names[:FILES_TAG_CHARS].rsplit(",", 1)[0] + ",…"
     return RunRequest(
-        run_key=f"days:{lo.isoformat()}:{hi.isoformat()}:{digest}",
-        tags={RANGE_START: lo.isoformat(), RANGE_END: hi.isoformat(),
-              FILES_TAG: names, "landing_file_count": str(len(members))},
+        run_key=f"day:{day.isoformat()}:{digest}",
+        partition_key=day.isoformat(),
+        tags={FILES_TAG: names, "landing_file_count": str(len(members))},
     )
 
 
@@ -160,10 +158,11 @@ def request_files(request: RunRequest) -> list[str]:
     default_status=DefaultSensorStatus.STOPPED,
     description=(
         "Watches the landing folder and the manual-edits folder. Cursor: JSON map of file name "
-        "(edits as edits/<name>) → size:mtime already seen. New or changed files whose days "
-        "overlap request ONE run over those days (tag landing_files lists them; 66 daily files "
-        "over 31 days → 31 runs, queued one at a time). An unreadable landing file requests its "
-        "batch day, so ingestion quarantines it with the reason; an unreadable edits file is "
+        "(edits as edits/<name>) → size:mtime already seen. New or changed files request ONE "
+        "run per day they touch (its partition; tag landing_files lists the day's files; 66 "
+        "daily files over 31 days → 31 runs, queued one at a time). An unreadable landing "
+        "file requests its batch day, so ingestion quarantines it with the reason; an "
+        "unreadable edits file is "
         "quarantined by the next run. Days before the first partition are not requested. "
         "Starts stopped."
     ),
@@ -196,7 +195,7 @@ def landing_file_sensor(context: SensorEvaluationContext, gridledger: Gridledger
                                 f"partition ({PARTITION_START}); set GRIDLEDGER_FIRST_MONTH")
             continue
         new.append(NewFile(key, stamp, lo, hi))
-    requests = [request_for(lo, hi, members) for lo, hi, members in coalesce(new)]
+    requests = [request_for(day, members) for day, members in by_day(new)]
     if not requests:
         return SensorResult(skip_reason=SkipReason("no new landing or edit files"),
                             cursor=json.dumps(now_seen, sort_keys=True))
@@ -205,5 +204,5 @@ def landing_file_sensor(context: SensorEvaluationContext, gridledger: Gridledger
 
 default_sensors = [landing_file_sensor]
 
-__all__ = ["FILES_TAG", "NewFile", "batch_day", "coalesce", "default_sensors", "edit_days",
+__all__ = ["FILES_TAG", "NewFile", "batch_day", "by_day", "default_sensors", "edit_days",
            "file_days", "landing_file_sensor", "request_files"]

@@ -86,26 +86,25 @@ def test_a_copied_landing_file_changes_no_bill(october):
     assert sum(t for _, t in before) > Decimal(0)
 
 
-def test_the_landing_sensor_requests_the_days_new_files_touch_in_few_runs(october):
+def test_the_landing_sensor_requests_one_run_per_day_the_new_files_touch(october):
     from foundation.resources import Gridledger
 
     resource = Gridledger(warehouse=str(october.warehouse), data_dir=str(october.data_dir))
     with DagsterInstance.ephemeral() as instance:
         context = build_sensor_context(instance=instance, resources={"gridledger": resource})
         first = landing_file_sensor(context)
-        requests = {name: r.tags for r in first.run_requests for name in request_files(r)}
-        listed = [name for r in first.run_requests for name in request_files(r)]
-        assert len(listed) == len(set(listed)) == len(json.loads(first.cursor))  # each file once
-        # the generated files carry late rows of the previous 1-2 days, so their day spans
-        # overlap and chain: October is one run (not one per file), the 1 Nov register file
-        # another; the spans do not overlap
-        spans = sorted((r.tags[RANGE_START], r.tags[RANGE_END]) for r in first.run_requests)
-        assert spans == [("2026-10-01", "2026-10-31"), ("2026-11-01", "2026-11-01")]
+        days = {r.partition_key: request_files(r) for r in first.run_requests}
+        listed = {name for names in days.values() for name in names}
+        assert listed == set(json.loads(first.cursor))  # every new file is in a day's run
+        # one run per day the files touch, not one per file: October's 31 days and 1 November
+        # (the month-end register reads at 00:00); the generated files also carry late rows of
+        # the day or two before, so a file is listed on each day it touches
+        assert sorted(days) == [f"2026-10-{d:02d}" for d in range(1, 32)] + ["2026-11-01"]
+        assert len(first.run_requests) == 32 < len(listed)
         late = october.manifest["late_file"]["file"]
-        assert requests[late][RANGE_START] <= october.manifest["late_file"]["day"]
-        assert october.manifest["late_file"]["day"] <= requests[late][RANGE_END]
         day = date.fromisoformat(october.manifest["late_file"]["day"])
         assert file_days(october.data_dir / "landing" / "reads" / late) == (day, day)
+        assert [d for d, names in days.items() if late in names] == [day.isoformat()]
         again = landing_file_sensor(
             build_sensor_context(
                 instance=instance, resources={"gridledger": resource}, cursor=first.cursor

@@ -76,13 +76,16 @@ def landing_sensor_tick(flow: Flow, cursor: str | None = None):
 
 def edit_file_requests(flow: Flow, cursor: str | None) -> dict[str, tuple[date, date]]:
     """The landing sensor's requests for files in edits/ new since `cursor`: name → (first day,
-    last day) of the run that lists it (files whose days overlap share one run)."""
+    last day) of the day runs that list it (one run per day the file touches)."""
     from orchestration.sensors import request_files
 
     result = landing_sensor_tick(flow, cursor)
-    return {name: (date.fromisoformat(r.tags[RANGE_START]), date.fromisoformat(r.tags[RANGE_END]))
-            for r in result.run_requests or [] for name in request_files(r)
-            if name.startswith("edits/")}
+    days: dict[str, list[date]] = {}
+    for r in result.run_requests or []:
+        for name in request_files(r):
+            if name.startswith("edits/"):
+                days.setdefault(name, []).append(date.fromisoformat(r.partition_key))
+    return {name: (min(listed), max(listed)) for name, listed in days.items()}
 
 
 generated = scenario_fixture("october_demo", "generated")

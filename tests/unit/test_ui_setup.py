@@ -24,14 +24,12 @@ from foundation import partitions
 from foundation.partitions import (
     DEFAULT_FIRST_MONTH,
     FIRST_MONTH_ENV,
-    RANGE_END,
-    RANGE_START,
     build_partitions,
     first_month,
 )
 from foundation.resources import Gridledger
 from orchestration.build import build_defs
-from orchestration.sensors import NewFile, coalesce, landing_file_sensor, request_files
+from orchestration.sensors import NewFile, by_day, landing_file_sensor, request_files
 from tests.builders import READ_HEADER, read_rows, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,12 +170,11 @@ def test_66_files_over_31_days_request_31_runs_one_per_day(october_landing: Path
     result = evaluate(october_landing)
     requests = result.run_requests
     assert len(requests) == 31
-    days = [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in requests]
-    assert days == [(d.isoformat(), d.isoformat()) for d in OCTOBER]
+    assert [r.partition_key for r in requests] == [d.isoformat() for d in OCTOBER]
     listed = [name for r in requests for name in request_files(r)]
     assert len(listed) == len(set(listed)) == 66  # every file once
     for request in requests:
-        day = request.tags[RANGE_START].replace("-", "")
+        day = request.partition_key.replace("-", "")
         files = request_files(request)
         assert all(f"reads_{day}_" in name for name in files)
         assert request.tags["landing_file_count"] == str(len(files))
@@ -193,12 +190,11 @@ def test_the_same_files_again_request_nothing_and_keep_their_run_keys(october_la
         r.run_key for r in first.run_requests]
 
 
-def test_a_new_file_requests_only_its_day_and_a_month_file_joins_the_days_it_covers(
-        october_landing: Path):
+def test_a_new_file_requests_only_its_day(october_landing: Path):
     cursor = evaluate(october_landing).cursor
     late = write_day_file(october_landing, date(2026, 10, 10), 90)
     (request,) = evaluate(october_landing, cursor).run_requests
-    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2026-10-10", "2026-10-10")
+    assert request.partition_key == "2026-10-10"
     assert request_files(request) == [late.name]
     # a changed file (other size) is requested again, under a new run key
     cursor2 = evaluate(october_landing, cursor).cursor
@@ -207,14 +203,15 @@ def test_a_new_file_requests_only_its_day_and_a_month_file_joins_the_days_it_cov
     assert request_files(again) == [late.name] and again.run_key != request.run_key
 
 
-def test_coalesce_merges_overlapping_spans_only():
+def test_by_day_lists_each_day_with_the_files_touching_it():
     d = date(2026, 10, 1)
     files = [NewFile("a", "1:1", d, d), NewFile("b", "1:1", d + timedelta(1), d + timedelta(1)),
-             NewFile("month", "1:1", d + timedelta(5), d + timedelta(30)),
-             NewFile("c", "1:1", d + timedelta(9), d + timedelta(9)),
-             NewFile("d", "1:1", d, d)]
-    groups = [(lo.day, hi.day, [f.key for f in members]) for lo, hi, members in coalesce(files)]
-    assert groups == [(1, 1, ["a", "d"]), (2, 2, ["b"]), (6, 31, ["month", "c"])]
+             NewFile("late", "1:1", d, d + timedelta(2)),
+             NewFile("month", "1:1", d, d + timedelta(30))]
+    days = {day.day: [f.key for f in members] for day, members in by_day(files)}
+    assert list(days) == list(range(1, 32))
+    assert days[1] == ["a", "late", "month"] and days[2] == ["b", "late", "month"]
+    assert days[3] == ["late", "month"] and days[4] == days[31] == ["month"]
 
 
 def test_days_before_the_first_partition_are_not_requested(tmp_path: Path):
@@ -222,5 +219,5 @@ def test_days_before_the_first_partition_are_not_requested(tmp_path: Path):
     write_day_file(tmp_path, date(2026, 10, 3), 2)
     result = evaluate(tmp_path)
     (request,) = result.run_requests
-    assert request.tags[RANGE_START] == "2026-10-03"
+    assert request.partition_key == "2026-10-03"
     assert set(json.loads(result.cursor)) == {"reads_20110503_01.csv", "reads_20261003_02.csv"}

@@ -52,3 +52,21 @@ case when {{ kwh }} > 0 then cast(least(greatest(
     + case when 40000 * {{ p2 }} >= (2 * {{ h0 }} + 1) * (2 * {{ h0 }} + 1) * {{ s2 }} then 1 else 0 end,
     0), 100) as integer) end
 {%- endmacro %}
+
+{#- pf_rate_of(rows, rates): every row of `rows` (a CTE with pf_standard, pf_hundredths and
+    period_start) with the power-factor adjustment rate in force for the month: pf_rate_pct and
+    pf_table_valid_from from `rates` (pass ref('pf_adjustment_rates')), keyed by integer
+    hundredths; table rows are text codes compared as numbers ('0.90' and 0.9 are the same
+    standard); pf_standard 'none' or no power factor (NULL hundredths): no rate. -#}
+{% macro pf_rate_of(rows, rates) -%}
+select
+    j.*,
+    r.rate_pct as pf_rate_pct,
+    r.valid_from as pf_table_valid_from
+from {{ rows }} j
+left join {{ rates }} r
+    on j.pf_standard <> 'none'
+   and cast(r.pf_standard as decimal(4, 2)) = try_cast(j.pf_standard as decimal(4, 2))
+   and r.pf_hundredths = j.pf_hundredths
+   and j.period_start >= r.valid_from and (r.valid_to is null or j.period_start <= r.valid_to)
+{%- endmacro %}

@@ -232,15 +232,9 @@ joined as (
                 select 1 from {{ ref('int_package_block_prices') }} bp
                 where bp.package_id = k.package_id and bp.period = t.period and bp.block = 'flat')
                 then 'no_package_price'
-            when p.td_energy_price is null or p.system_operation_price is null
-                 or p.government_funds_price is null or p.line_loss_rate is null
-                 or (c.tariff_type = 'two_part' and c.basic_charge_mode = 'capacity'
-                     and p.basic_capacity_price is null)
-                 or (c.tariff_type = 'two_part'
-                     and c.basic_charge_mode in ('contract_demand', 'actual_demand')
-                     and p.basic_demand_price is null)
-                 or coalesce(sg.tariff_missing, false)
-                then 'no_tariff'
+            -- a price some segment's tariff type / basic-charge mode needs is absent (the first
+            -- segment's prices are the month's)
+            when coalesce(sg.tariff_missing, true) then 'no_tariff'
             when pr.parameters_valid_from is null then 'no_parameters'
         end as unbilled_reason
     from totals t
@@ -262,15 +256,5 @@ joined as (
         on ed.customer_id = t.customer_id and ed.period_start = t.period_start
 )
 
--- the power-factor rate of the month (keyed by integer hundredths; table rows are text codes,
--- compared as numbers so '0.90' and 0.9 are the same standard)
-select
-    j.*,
-    r.rate_pct as pf_rate_pct,
-    r.valid_from as pf_table_valid_from
-from joined j
-left join {{ ref('pf_adjustment_rates') }} r
-    on j.pf_standard <> 'none'
-   and cast(r.pf_standard as decimal(4, 2)) = try_cast(j.pf_standard as decimal(4, 2))
-   and r.pf_hundredths = j.pf_hundredths
-   and j.period_start >= r.valid_from and (r.valid_to is null or j.period_start <= r.valid_to)
+-- the power-factor rate of the month (macro pf_rate_of)
+{{ pf_rate_of('joined', ref('pf_adjustment_rates')) }}

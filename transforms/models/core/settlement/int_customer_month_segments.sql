@@ -53,11 +53,13 @@ segment_days as (
     select customer_id, day, period_start, cast(segment_no as integer) as segment_no from islands
 ),
 
--- kWh / kvarh per segment and TOU block (each block cast to 3 dp, as the month's blocks)
+-- kWh / kvarh per segment and TOU block (each block cast to 3 dp, as the month's blocks) and the
+-- block's maximum demand, in one scan of the day blocks
 block_kwh as (
     select sd.customer_id, sd.period_start, sd.segment_no, b.block,
            cast(sum(b.kwh) as decimal(18, 3)) as kwh,
-           cast(sum(b.kvarh) as decimal(18, 3)) as kvarh
+           cast(sum(b.kvarh) as decimal(18, 3)) as kvarh,
+           max(b.max_kw) as max_kw
     from {{ ref('int_customer_day_blocks') }} b
     join segment_days sd on sd.customer_id = b.customer_id and sd.day = b.reading_date
     where b.reading_date >= {{ window_start() }} and b.reading_date < {{ window_end() }}
@@ -71,17 +73,9 @@ energy as (
            sum(kwh) filter (where block = 'peak') as kwh_peak,
            sum(kwh) filter (where block = 'flat') as kwh_flat,
            sum(kwh) filter (where block = 'valley') as kwh_valley,
-           sum(kwh) filter (where block = 'deep_valley') as kwh_deep_valley
+           sum(kwh) filter (where block = 'deep_valley') as kwh_deep_valley,
+           cast(max(max_kw) as decimal(18, 3)) as max_demand_kw
     from block_kwh
-    group by all
-),
-
-demand as (
-    select sd.customer_id, sd.period_start, sd.segment_no,
-           cast(max(b.max_kw) as decimal(18, 3)) as max_demand_kw
-    from {{ ref('int_customer_day_blocks') }} b
-    join segment_days sd on sd.customer_id = b.customer_id and sd.day = b.reading_date
-    where b.reading_date >= {{ window_start() }} and b.reading_date < {{ window_end() }}
     group by all
 ),
 
@@ -159,7 +153,7 @@ joined as (
         coalesce(e.kwh_flat, 0) as kwh_flat,
         coalesce(e.kwh_valley, 0) as kwh_valley,
         coalesce(e.kwh_deep_valley, 0) as kwh_deep_valley,
-        d.max_demand_kw,
+        e.max_demand_kw,
         {{ pf_hundredths('e.kwh', 'e.kvarh') }} as pf_hundredths,
         p.td_energy_price,
         p.system_operation_price,
@@ -181,9 +175,6 @@ joined as (
     left join energy e
         on e.customer_id = s.customer_id and e.period_start = s.period_start
        and e.segment_no = s.segment_no
-    left join demand d
-        on d.customer_id = s.customer_id and d.period_start = s.period_start
-       and d.segment_no = s.segment_no
     left join grids g
         on g.customer_id = s.customer_id and g.period_start = s.period_start
        and g.segment_no = s.segment_no
@@ -192,14 +183,5 @@ joined as (
        and p.segment_no = s.segment_no
 )
 
--- the PF rate of the segment: its own power factor and pf_standard, table version of the month
-select
-    j.*,
-    r.rate_pct as pf_rate_pct,
-    r.valid_from as pf_table_valid_from
-from joined j
-left join {{ ref('pf_adjustment_rates') }} r
-    on j.pf_standard <> 'none'
-   and cast(r.pf_standard as decimal(4, 2)) = try_cast(j.pf_standard as decimal(4, 2))
-   and r.pf_hundredths = j.pf_hundredths
-   and j.period_start >= r.valid_from and (r.valid_to is null or j.period_start <= r.valid_to)
+-- the PF rate of the segment: its own power factor and pf_standard (macro pf_rate_of)
+{{ pf_rate_of('joined', ref('pf_adjustment_rates')) }}
