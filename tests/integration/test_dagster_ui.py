@@ -1,0 +1,112 @@
+"""The Dagster UI tells the month's story: a real `dagster-webserver` on the workspace, opened on
+the instance where the worked-bill month's runs were recorded (reference, daily, monthly: the
+scenario runs them on a persistent instance, as `make demo` does), driven by headless chromium.
+
+What a user opening `make ui` after `make demo` must see: the asset graph, the gate checks with
+their results, every sensor and the schedule stopped (their documented default) and, under each
+job, its runs. Screenshots go to var/screenshots/ui_*.png.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser import screenshot, serving
+from tests.receivers import free_port
+from tests.scenarios import Flow, module_copy_fixture
+
+pytest_plugins = ["browser"]
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCATION = "/locations/orchestration.definitions"
+SWITCH = "label[class*='formatSwitch'] input[type=checkbox]"  # the UI's on/off toggles
+SENSORS = ("landing_file_sensor", "termination_inbox_sensor", "curtailment_sensor",
+           "notice_retry_sensor")
+SCHEDULE = "monthly_job_schedule"
+
+worked = module_copy_fixture("worked_bill_month", "worked")
+
+
+@pytest.fixture(scope="module")
+def ui(worked: Flow, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The webserver `make ui` runs (without the daemon: nothing is launched), on the scenario's
+    instance and warehouse; its base URL."""
+    port = free_port()
+    webserver = Path(sys.executable).parent / "dagster-webserver"
+    log = tmp_path_factory.mktemp("ui") / "webserver.log"
+    command = [str(webserver), "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
+               "-p", str(port)]
+    env = {"DAGSTER_HOME": str(worked.dagster_home), "GRIDLEDGER_WAREHOUSE": str(worked.warehouse),
+           "GRIDLEDGER_DATA_DIR": str(worked.data_dir), "DAGSTER_DISABLE_TELEMETRY": "1"}
+    # ready once the code location has loaded (the dbt manifest, every definition)
+    with serving(command, f"http://127.0.0.1:{port}/server_info", log, env=env, timeout=600):
+        yield f"http://127.0.0.1:{port}"
+
+
+def open_page(page, url: str) -> None:
+    """Go to `url`; the UI's one-time community dialog, whenever it covers the page, is skipped."""
+    if not getattr(page, "_skips_dialog", False):
+        page.add_locator_handler(page.get_by_role("button", name="Skip"),
+                                 lambda skip: skip.click())
+        page._skips_dialog = True
+    page.goto(url)
+
+
+def test_the_asset_graph_shows_the_stages_and_the_finance_assets(ui, page):
+    open_page(page, f"{ui}/asset-groups")
+    for group in ("reference", "ingestion", "validation", "settlement", "finance", "alerts"):
+        page.get_by_text(group, exact=True).first.wait_for()
+    screenshot(page, "ui_asset_graph")
+
+    open_page(page, f"{ui}{LOCATION}/asset-groups/finance/lineage")  # centred on the bills
+    for asset in ("bills", "bill_lines", "config_preflight"):
+        page.get_by_text(asset, exact=True).first.wait_for()
+    screenshot(page, "ui_finance_group")
+
+
+def test_the_gate_check_shows_its_result_and_the_dbt_checks_their_descriptions(ui, page):
+    open_page(page, f"{ui}/assets/core/int_interval_validated?view=checks")
+    page.get_by_text("validated_consumption_gate", exact=True).first.click()
+    # every interval of the worked month is an actual read: the gate passes
+    page.get_by_text("This is a blocking asset check.").wait_for()
+    page.get_by_text("Passed", exact=True).first.wait_for()
+    screenshot(page, "ui_gate_check")
+
+    # the list shows long check names truncated in the middle
+    page.get_by_text("unique_combinat").filter(visible=True).first.click()
+    page.get_by_text("One row of").first.wait_for()  # the dbt test's description
+    assert page.get_by_text("No description provided").count() == 0
+
+
+def test_every_sensor_and_the_schedule_start_stopped(ui, page):
+    open_page(page, f"{ui}/automation")
+    for name in (*SENSORS, SCHEDULE):
+        page.get_by_text(name, exact=True).wait_for()
+    page.locator(SWITCH).nth(len(SENSORS)).wait_for(state="attached")  # loaded after the list
+    toggles = page.locator(SWITCH)
+    assert toggles.count() == len(SENSORS) + 1
+    assert [toggles.nth(i).is_checked() for i in range(toggles.count())] == [False] * 5
+    screenshot(page, "ui_automation")
+
+    for kind, name in [*(("sensors", s) for s in SENSORS), ("schedules", SCHEDULE)]:
+        open_page(page, f"{ui}{LOCATION}/{kind}/{name}")
+        page.get_by_text("Latest tick").first.wait_for()
+        assert not page.locator(SWITCH).is_checked(), name
+
+
+def test_each_job_page_lists_its_runs(ui, page, worked):
+    reference, daily, monthly = worked.results
+    for job, run in (("reference_job", reference), ("daily_job", daily),
+                     ("monthly_job", monthly)):
+        open_page(page, f"{ui}{LOCATION}/jobs/{job}/runs")
+        page.get_by_text(run.run_id[:8], exact=True).wait_for()
+        assert page.get_by_text("No runs found").count() == 0
+        if job == "monthly_job":
+            page.get_by_text("partition: 2026-07-01").first.wait_for()
+            screenshot(page, "ui_monthly_job_runs")
+    # one run each: the other jobs' runs are not listed under the monthly job
+    assert page.get_by_text(daily.run_id[:8], exact=True).count() == 0
