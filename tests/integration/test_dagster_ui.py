@@ -9,7 +9,10 @@ job, its runs. Screenshots go to var/screenshots/ui_*.png.
 
 from __future__ import annotations
 
+import json
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,10 +44,38 @@ def ui(worked: Flow, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     command = [str(webserver), "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
                "-p", str(port)]
     env = {"DAGSTER_HOME": str(worked.dagster_home), "GRIDLEDGER_WAREHOUSE": str(worked.warehouse),
-           "GRIDLEDGER_DATA_DIR": str(worked.data_dir), "DAGSTER_DISABLE_TELEMETRY": "1"}
-    # ready once the code location has loaded (the dbt manifest, every definition)
-    with serving(command, f"http://127.0.0.1:{port}/server_info", log, env=env, timeout=600):
-        yield f"http://127.0.0.1:{port}"
+           "GRIDLEDGER_DATA_DIR": str(worked.data_dir)}
+    with (worked.dagster_home / "dagster.yaml").open("a") as settings:  # a busy CI machine
+        settings.write("\ncode_servers:\n  local_startup_timeout: 600\n")
+    base = f"http://127.0.0.1:{port}"
+    with serving(command, f"{base}/server_info", log, env=env, timeout=600):
+        wait_for_code_location(base, timeout=600)
+        yield base
+
+
+LOCATION_STATUS = """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus
+  locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+
+
+def wait_for_code_location(base: str, timeout: float) -> None:
+    """Wait until the webserver has loaded the code location (definitions, dbt manifest): it
+    answers /server_info before that. Fails with the load error if loading failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        request = urllib.request.Request(f"{base}/graphql", method="POST",
+                                         data=json.dumps({"query": LOCATION_STATUS}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            entries = json.load(response)["data"]["workspaceOrError"]["locationEntries"]
+        loaded = [e for e in entries if e["loadStatus"] == "LOADED"]
+        if loaded and all(e["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+                          for e in loaded):
+            return
+        errors = [e["locationOrLoadError"].get("message") for e in loaded]
+        assert not any(errors), f"the code location did not load: {errors}"
+        if time.monotonic() > deadline:
+            pytest.fail(f"the code location did not load in {timeout:.0f} s: {entries}")
+        time.sleep(2)
 
 
 def open_page(page, url: str) -> None:
