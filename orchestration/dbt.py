@@ -188,9 +188,28 @@ def dbt_build_args(context: AssetExecutionContext, warehouse: str | None = None,
 
 def with_table_metadata(invocation: DbtCliInvocation) -> Iterator:
     """The invocation's events, each model's with its row count and column schema, queried after
-    dbt exited (DuckDB) through the relation names of the run's own manifest."""
-    return (DbtEventIterator(_then_run_manifest(invocation), invocation)
-            .fetch_row_counts().fetch_column_metadata(with_column_lineage=False))
+    dbt exited (DuckDB) through the relation names of the run's own manifest; the queries'
+    connection is closed after them."""
+    try:
+        yield from (DbtEventIterator(_then_run_manifest(invocation), invocation)
+                    .fetch_row_counts().fetch_column_metadata(with_column_lineage=False))
+    finally:
+        _close_adapter_connection(invocation)
+
+
+def _close_adapter_connection(invocation: DbtCliInvocation) -> None:
+    """dagster-dbt's in-process adapter keeps its read-only DuckDB connection open: this
+    process's next writable open of the warehouse (the run's next step) would be refused
+    ("a different configuration than existing connections"). Close it."""
+    if invocation.adapter is None:
+        return
+    invocation.adapter.cleanup_connections()
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None and getattr(environment, "conn", None) is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 def _then_run_manifest(invocation: DbtCliInvocation) -> Iterator:
