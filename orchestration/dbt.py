@@ -26,6 +26,7 @@ a month with missing config rows fails before anything is built.
 
 import fcntl
 import json
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -189,12 +190,15 @@ def dbt_build_args(context: AssetExecutionContext, warehouse: str | None = None,
 def with_table_metadata(invocation: DbtCliInvocation) -> Iterator:
     """The invocation's events, each model's with its row count and column schema, queried after
     dbt exited (DuckDB) through the relation names of the run's own manifest; the queries'
-    connection is closed after them."""
+    connection is closed after them, and the working directory restored (dagster-dbt's query
+    threads each change into the dbt project and back, and can leave the process there)."""
+    working_directory = os.getcwd()
     try:
         yield from (DbtEventIterator(_then_run_manifest(invocation), invocation)
                     .fetch_row_counts().fetch_column_metadata(with_column_lineage=False))
     finally:
         _close_adapter_connection(invocation)
+        os.chdir(working_directory)
 
 
 def _close_adapter_connection(invocation: DbtCliInvocation) -> None:

@@ -141,3 +141,22 @@ def test_each_job_page_lists_its_runs(ui, page, worked):
             screenshot(page, "ui_monthly_job_runs")
     # one run each: the other jobs' runs are not listed under the monthly job
     assert page.get_by_text(daily.run_id[:8], exact=True).count() == 0
+
+
+def test_dbt_materializations_carry_row_counts_and_column_types(worked):
+    """What the asset pages show as row count and columns: dagster-dbt's queries after dbt
+    exited, on the tables the run built (the bills in the run's staging schema)."""
+    from dagster import AssetKey, DagsterInstance
+
+    with DagsterInstance.local_temp(str(worked.dagster_home)) as instance:
+        def metadata(*key: str) -> dict:
+            event = instance.get_latest_materialization_event(AssetKey(list(key)))
+            return event.asset_materialization.metadata
+
+        bills, lines = metadata("finance", "bills"), metadata("finance", "bill_lines")
+        validated = metadata("core", "int_interval_validated")
+    assert bills["dagster/row_count"].value == 1  # C_WORKED, July 2026
+    assert lines["dagster/row_count"].value == 11  # the 11 lines of domain.md §1
+    assert validated["dagster/row_count"].value == 31 * 96 * 2  # 31 days × 96 × 2 channels
+    types = {c.name: c.type for c in bills["dagster/column_schema"].value.columns}
+    assert types["total_yuan"] == "DECIMAL(18,2)" and types["billed_kwh"] == "DECIMAL(38,3)"
