@@ -19,6 +19,7 @@ from notifications.resource import DELIVERY_KEY, LiveDelivery
 from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.jobs import default_jobs
 from orchestration.notice_retry import notice_retry_job, notice_retry_sensor
+from orchestration.owners import with_owners
 from orchestration.publish import bi_snapshot, build_publish_asset
 from orchestration.schedules import default_schedules
 from orchestration.sensors import default_sensors
@@ -36,9 +37,10 @@ def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitio
     }
     resources.update(resource_overrides or {})
     return Definitions(
-        assets=[master_data, landing_reads, config_preflight, *build_dbt_assets(),
-                build_publish_asset(), bi_snapshot, bill_documents, monthly_notices, notice_retries,
-                service_snapshot, *workflow_assets, *analytics_assets],
+        assets=[*with_owners([master_data, landing_reads, config_preflight, build_publish_asset(),
+                              bi_snapshot, bill_documents, monthly_notices, notice_retries,
+                              service_snapshot, *workflow_assets, *analytics_assets]),
+                *build_dbt_assets()],
         asset_checks=default_checks,
         jobs=[*default_jobs, notice_retry_job],
         schedules=default_schedules,

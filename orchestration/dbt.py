@@ -11,6 +11,12 @@ two runs on two warehouses in one process cannot see each other's path. Its rest
 it read-only, so it is created (and an old in-file `restricted` schema moved into it) by one
 writable `connect` before dbt starts.
 
+Every model's materialization carries its row count and column schema (dagster-dbt's
+`fetch_row_counts()` / `fetch_column_metadata()`): for DuckDB, dagster-dbt runs those queries in
+this process only after the dbt process has exited and released the warehouse (one writer), and
+reads each table's name from the run's own manifest, where the finance models are in the staging
+schema the run built them in.
+
 The monthly set builds and tests the finance models in `finance_staging` (var `finance_schema`),
 staged from the published `finance` tables first and sealed when every model and test passed;
 the asset `finance/publish` (orchestration/publish.py) then publishes them in one transaction
@@ -20,6 +26,7 @@ a month with missing config rows fails before anything is built.
 
 import fcntl
 import json
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     AssetKey,
@@ -37,7 +45,14 @@ from dagster import (
     BackfillPolicy,
     PartitionsDefinition,
 )
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 
 from assets.settlement import publish as finance_publish
 from assets.settlement.preflight import PREFLIGHT_KEY
@@ -123,6 +138,16 @@ class GridledgerTranslator(DagsterDbtTranslator):
             return spec.merge_attributes(deps=[AssetDep(PREFLIGHT_KEY)])
         return spec
 
+    def get_asset_check_spec(self, asset_spec: AssetSpec, manifest: Mapping[str, Any],
+                             unique_id: str, project: DbtProject | None) -> AssetCheckSpec | None:
+        """dbt tests as asset checks, described by the test's own `description` (dagster-dbt
+        reads only `meta.description`)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        description = manifest["nodes"].get(unique_id, {}).get("description")
+        if spec is None or spec.description or not description:
+            return spec
+        return spec._replace(description=description)
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         tags = dbt_resource_props.get("tags", [])
         fqn = dbt_resource_props.get("fqn", [])
@@ -162,10 +187,51 @@ def dbt_build_args(context: AssetExecutionContext, warehouse: str | None = None,
     return args
 
 
+def with_table_metadata(invocation: DbtCliInvocation) -> Iterator:
+    """The invocation's events, each model's with its row count and column schema, queried after
+    dbt exited (DuckDB) through the relation names of the run's own manifest; the queries'
+    connection is closed after them, and the working directory restored (dagster-dbt's query
+    threads each change into the dbt project and back, and can leave the process there)."""
+    working_directory = os.getcwd()
+    try:
+        yield from (DbtEventIterator(_then_run_manifest(invocation), invocation)
+                    .fetch_row_counts().fetch_column_metadata(with_column_lineage=False))
+    finally:
+        _close_adapter_connection(invocation)
+        os.chdir(working_directory)
+
+
+def _close_adapter_connection(invocation: DbtCliInvocation) -> None:
+    """dagster-dbt's in-process adapter keeps its read-only DuckDB connection open: this
+    process's next writable open of the warehouse (the run's next step) would be refused
+    ("a different configuration than existing connections"). Close it."""
+    if invocation.adapter is None:
+        return
+    invocation.adapter.cleanup_connections()
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None and getattr(environment, "conn", None) is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def _then_run_manifest(invocation: DbtCliInvocation) -> Iterator:
+    """dbt's events; once dbt has exited, the invocation reads the manifest this run wrote (its
+    vars, e.g. the staging schema, in every relation name) instead of the parse-time one."""
+    try:
+        yield from invocation.stream()
+    finally:
+        written = Path(invocation.target_path) / "manifest.json"
+        if written.exists():
+            invocation.manifest = json.loads(written.read_text(encoding="utf-8"))
+
+
 def _stream(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
     with connect(gridledger.warehouse):  # the restricted file exists (and is migrated)
         pass
-    yield from dbt.cli(dbt_build_args(context, gridledger.warehouse), context=context).stream()
+    yield from with_table_metadata(
+        dbt.cli(dbt_build_args(context, gridledger.warehouse), context=context))
 
 
 def _stream_staged(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
@@ -176,7 +242,7 @@ def _stream_staged(context: AssetExecutionContext, dbt: DbtCliResource, gridledg
         finance_publish.stage(con, tables, context.run_id)
     staged = {finance_publish.SCHEMA_VAR: finance_publish.STAGING}
     args = dbt_build_args(context, gridledger.warehouse, staged)
-    yield from dbt.cli(args, context=context).stream()
+    yield from with_table_metadata(dbt.cli(args, context=context))
     with connect(gridledger.warehouse_path) as con:
         finance_publish.seal(con, context.run_id)
 

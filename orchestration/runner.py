@@ -1,7 +1,8 @@
 """Run the whole flow in-process (demo, tests, benchmark): reference → days → months.
 
 The same jobs the UI and sensors launch; a persistent DAGSTER_HOME makes the runs visible in
-`make ui` afterwards.
+`make ui` afterwards: on the Runs page, and under their job, whose page lists the runs tagged with
+its code location (the tag the UI's own launches carry, set here on in-process runs too).
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
+from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
+from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 
 from foundation.months import months_between
 from foundation.partitions import RANGE_END, RANGE_START
+
+CODE_LOCATION = "orchestration.definitions"  # workspace.yaml's module: the UI's location name
 
 
 @dataclass
@@ -44,14 +49,17 @@ def run_job(
     tags: dict[str, str] | None = None,
     partition_key: str | None = None,
     raise_on_error: bool = True,
+    run_config: dict | None = None,
 ) -> ExecuteInProcessResult:
-    """Execute one job of the definitions in this process."""
+    """Execute one job of the definitions in this process, tagged as a run of the code location
+    `make ui` serves (so its job page lists it)."""
     job = defs.resolve_job_def(name)
     return job.execute_in_process(
         instance=instance,
-        tags=tags or {},
+        tags={REPOSITORY_LABEL_TAG: f"{SINGLETON_REPOSITORY_NAME}@{CODE_LOCATION}", **(tags or {})},
         partition_key=partition_key,
         raise_on_error=raise_on_error,
+        run_config=run_config,
     )
 
 

@@ -45,12 +45,28 @@ class Flow:
             {"gridledger": Gridledger(warehouse=str(self.warehouse), data_dir=str(self.data_dir))}
         )
 
-    def run(self, first: date, last: date, raise_on_error: bool = False):
+    @property
+    def dagster_home(self) -> Path:
+        """The scenario's persistent Dagster instance: its runs are recorded there, as `make demo`
+        records its own in `var/dagster_home`, so a UI opened on it shows them (copied along)."""
+        return self.root / "dagster_home"
+
+    def instance(self):
+        """The scenario's Dagster instance (created with the project's `dagster.yaml`)."""
         from dagster import DagsterInstance
 
+        from foundation.paths import PROJECT_ROOT
+
+        self.dagster_home.mkdir(parents=True, exist_ok=True)
+        settings = self.dagster_home / "dagster.yaml"
+        if not settings.exists():
+            shutil.copyfile(PROJECT_ROOT / "dagster.yaml", settings)
+        return DagsterInstance.local_temp(str(self.dagster_home))
+
+    def run(self, first: date, last: date, raise_on_error: bool = False):
         from orchestration.runner import run_flow
 
-        with DagsterInstance.ephemeral() as instance:
+        with self.instance() as instance:
             results, _ = run_flow(self.defs(), first, last, instance, raise_on_error)
         return results
 
@@ -169,5 +185,22 @@ def scenario_fixture(scenario: str, name: str):
                 f"{request.node.nodeid} changed the shared {scenario} scenario "
                 f"({', '.join(sorted({path for path, _ in changed}))}); mark it "
                 "@pytest.mark.writes to give it a copy")
+
+    return fixture
+
+
+def module_copy_fixture(scenario: str, name: str):
+    """A module fixture `name`: one private copy of the session scenario `scenario` for every test
+    of the module (for a long-lived process that writes beside it, such as a Dagster UI on its
+    instance), with `$GRIDLEDGER_WAREHOUSE` / `$GRIDLEDGER_DATA_DIR` pointing at it."""
+    USERS.setdefault(sys._getframe(1).f_globals["__name__"], set()).add(scenario)
+
+    @pytest.fixture(name=name, scope="module")
+    def fixture(request: pytest.FixtureRequest,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
+        shared: Flow = request.getfixturevalue(scenario)
+        copy = copy_flow(shared, tmp_path_factory.mktemp(f"{scenario}_copy", numbered=True))
+        with pointed_at(copy):
+            yield copy
 
     return fixture

@@ -178,10 +178,8 @@ def run_workflows(defs, instance, timings) -> list:
     for stage, moment in inbox.evaluation_times.items():
         started = time.perf_counter()
         config = {"ops": {"curtailment_workflow": {"config": {"now": f"{moment:%Y-%m-%d %H:%M}"}}}}
-        job = defs.resolve_job_def("curtailment_job")
-        results.append(job.execute_in_process(
-            instance=instance, run_config=config, raise_on_error=False
-        ))
+        results.append(run_job(defs, "curtailment_job", instance, raise_on_error=False,
+                               run_config=config))
         timings.record(f"curtailment_job:{stage}", started, results[-1].success)
     return results
 

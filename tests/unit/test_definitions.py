@@ -112,3 +112,18 @@ def test_every_daily_and_monthly_run_ends_with_the_bi_snapshot():
     daily = daily_job.selection.resolve(graph)
     assert snapshot in daily and marts <= daily
     assert snapshot in monthly_job.selection.resolve(graph)
+
+
+def test_every_asset_names_its_owners_and_every_dbt_check_its_purpose():
+    graph = build_defs().resolve_asset_graph()
+    unowned = [key.to_user_string() for key in graph.get_all_asset_keys()
+               if not graph.get(key).owners]
+    assert unowned == []
+    owners = {key.to_user_string(): graph.get(key).owners for key in graph.get_all_asset_keys()}
+    assert owners["finance/bills"] == ["team:billing"]  # dbt_project.yml, finance folder
+    assert owners["core/int_interval_validated"] == ["team:metering"]  # core/vee folder
+    assert owners["finance/bill_documents"] == ["team:billing"]  # a Python asset, by group
+    assert owners["notify/monthly_notices"] == ["team:customer-service"]
+    undescribed = [check.to_user_string() for check in graph.asset_check_keys
+                   if not graph.get_check_spec(check).description]
+    assert undescribed == []
