@@ -304,7 +304,7 @@ def print_summary() -> None:
           "finance.adjustments, finance.retailer_margin, marts.alerts)")
     print(f"BI:         {bi_snapshot_path()}  (read-only snapshot of finance and marts: "
           "open this one from BI tools, never the warehouse)")
-    print(f"bills:      {data_dir().parent / 'bills'}")
+    print(f"bills:      {data_dir().parent / 'bills'}  (notices: <YYYY-MM>/adjustments/)")
     print("outbox:     notify.outbox and notify.delivery_ledger in the warehouse")
     print("UI:         make ui  → http://127.0.0.1:3000")
 

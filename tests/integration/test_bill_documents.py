@@ -180,17 +180,23 @@ def test_asset_writes_documents_pdfs_up_to_max_and_exports(worked) -> None:
             assert result.success
             return result.asset_materializations_for_node("finance__bill_documents")[0].metadata
 
-    meta = run(0)
-    assert meta["bills"].value == 1 and meta["pdf_files"].value == 0
-    assert meta["pdfs_skipped"].value == 1
+    issued = {name: (folder / name).read_bytes() for name in ("C_WORKED.html", "C_WORKED.pdf")}
+    meta = run(0)  # the scenario's monthly run issued the bill: kept, not rendered again
+    assert meta["bills"].value == 1 and meta["documents_kept"].value == 1
+    assert meta["html_files"].value == 0 and meta["pdf_files"].value == 0
     assert sorted(p.name for p in folder.iterdir()) == [  # stale gone
-        "C_WORKED.html", "exports", "issued.json"]
-    assert "228,120.46" in (folder / "C_WORKED.html").read_text(encoding="utf-8")
+        "C_WORKED.html", "C_WORKED.pdf", "exports", "issued.json"]
+    assert {name: (folder / name).read_bytes() for name in issued} == issued
 
-    meta = run(1)
+    (folder / "C_WORKED.pdf").unlink()  # a PDF never rendered (over max_pdfs) ...
+    meta = run(0)
+    assert meta["pdfs_skipped"].value == 1 and not (folder / "C_WORKED.pdf").exists()
+    meta = run(1)  # ... is rendered later from the issued HTML, which stays as it was
     assert meta["pdf_files"].value == 1 and meta["export_files"].value == 4
     assert Path(meta["folder"].value).resolve() == folder.resolve()
     assert (folder / "C_WORKED.pdf").read_bytes().startswith(b"%PDF")
+    assert (folder / "C_WORKED.html").read_bytes() == issued["C_WORKED.html"]
+    assert "228,120.46" in issued["C_WORKED.html"].decode("utf-8")
     assert len(list((folder / "exports").iterdir())) == 4
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no leftovers
 
