@@ -12,6 +12,7 @@ folder with the stdlib `html.parser`, reads the printed text as Decimal and comp
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
@@ -189,3 +190,36 @@ def verify_month(con: duckdb.DuckDBPyConnection, folder: Path, period: str) -> l
     for path in notices:
         problems += _check_notice(path, period, bills, adjustments)
     return problems
+
+
+# bill-ready notices as written to the local outbox (amounts are not masked there)
+BILL_NOTICES_SQL = """
+select notice_key, title, body from notify.outbox where notice_key like 'bill_ready:%'
+"""
+NOTICE_AMOUNT = re.compile(r"应缴金额\s*([\d,]+\.\d{2})\s*元")
+
+
+def verify_bill_notices(con: duckdb.DuckDBPyConnection) -> tuple[int, list[str]]:
+    """(notices read, differences): each bill-ready notice in `notify.outbox` names the period
+    and the amount of an issued bill of `finance.bills` (key `bill_ready:<customer>:<period>`).
+    Notices sent through live channels leave no text to read: only the outbox's are checked."""
+    if not con.execute("select count(*) from information_schema.tables where table_schema = "
+                       "'notify' and table_name = 'outbox'").fetchone()[0]:
+        return 0, []
+    bills = {(c, p): t for c, p, t in con.execute(
+        "select customer_id, period, total_yuan from finance.bills "
+        "where coalesce(bill_status, 'issued') = 'issued'").fetchall()}
+    notices = con.execute(BILL_NOTICES_SQL).fetchall()
+    problems = []
+    for notice_key, title, body in notices:
+        _, customer, period = notice_key.split(":", 2)
+        total = bills.get((customer, period))
+        found = NOTICE_AMOUNT.search(body or "")
+        printed = printed_number(found.group(1)) if found else None
+        if total is None:
+            problems.append(f"{notice_key}: no issued bill of {customer} in {period}")
+        elif printed != total:
+            problems.append(f"{notice_key}: notice says {printed}, bill {total}")
+        if period not in f"{title} {body}":
+            problems.append(f"{notice_key}: the notice does not name the period {period}")
+    return len(notices), problems

@@ -29,7 +29,12 @@ from assets.bills import (
 from assets.bills.adjustments import pending_adjustments
 from assets.bills.issued import carried_before, read_record
 from foundation.warehouse import connect
-from quality.bill_documents import printed_number, read_figures, verify_month
+from quality.bill_documents import (
+    printed_number,
+    read_figures,
+    verify_bill_notices,
+    verify_month,
+)
 from tests.scenarios import scenario_fixture
 
 WORKED_AMOUNTS = [
@@ -275,7 +280,9 @@ def test_a_closed_months_documents_stay_byte_identical_after_re_settlement(reset
     (adjusted,), = resettled.sql("select count(distinct customer_id) from finance.adjustments")
     assert adjusted == 1  # the re-settlement did change the month ...
     issued = resettled.issued_documents
-    assert len([name for name in issued if name.endswith(".pdf")]) == 20  # max_pdfs default
+    (bills,), = resettled.sql("select count(*) from finance.bills where period = '2026-10' "
+                              "and coalesce(bill_status, 'issued') = 'issued'")
+    assert len([name for name in issued if name.endswith(".pdf")]) == min(bills, 20)  # max_pdfs
     now = _document_bytes(resettled.root / "bills" / "2026-10")
     bills_now = {name: data for name, data in now.items() if "/" not in name}
     assert bills_now == issued  # ... and not one byte of an issued document
@@ -315,18 +322,21 @@ def test_re_settlement_issues_an_adjustment_notice_with_every_line(resettled) ->
 @pytest.mark.writes("resettled")
 def test_adjusted_kwh_and_amount_by_hand_from_the_corrected_reads(resettled) -> None:
     """The corrected file raised 08:00–20:00 of one meter-day by 10 %: the kWh delta is the
-    difference of the two landed versions (raw reads × multiplier), and the T&D line's delta is
+    difference of the two landed versions of those reads, and the T&D line's delta is
     round(kWh × price, 2) of the new quantity minus the issued amount."""
-    meter, day = resettled.correction.meter_id, resettled.correction.day
+    correction = resettled.correction
     (delta_kwh,), = resettled.sql("""
-        with versions as (
-            select interval_start, value * multiplier as kwh,
-                   row_number() over (partition by interval_start order by file_id) as v
-            from raw.interval_reads
-            where meter_id = ? and channel = 'kwh_imp' and interval_start::date = ?)
-        select sum(kwh) filter (where v = 2) - sum(kwh) filter (where v = 1 and interval_start
-               in (select interval_start from versions where v = 2))
-        from versions""", [meter, day])
+        with corrected as (
+            select r.interval_start, r.value
+            from raw.interval_reads r join raw.file_ledger l using (file_id)
+            where l.file_name = ? and r.meter_id = ? and r.channel = 'kwh_imp'),
+        first_landed as (
+            select interval_start, value from raw.interval_reads
+            where meter_id = ? and channel = 'kwh_imp'
+            qualify row_number() over (partition by interval_start
+                                       order by file_id, source_row) = 1)
+        select sum(c.value - f.value) from corrected c join first_landed f using (interval_start)
+        """, [correction.file.name, correction.meter_id, correction.meter_id])
     (customer, quantity, amount), = resettled.sql(
         "select customer_id, quantity_delta, amount_delta_yuan from finance.adjustments "
         "where line_code = 'td_energy'")
@@ -394,3 +404,19 @@ def test_document_check_passes_on_real_documents_and_fails_on_an_altered_one(
             run_config={"ops": {"finance__bill_documents": {"config": {"max_pdfs": 0}}}})
     (check,), = result.get_asset_check_evaluations()
     assert not check.passed and check.metadata["differences"].value == 1
+
+
+@pytest.mark.writes("resettled")
+def test_bill_ready_notices_match_their_bills_and_an_altered_one_is_caught(resettled) -> None:
+    with connect(resettled.warehouse, read_only=True) as con:
+        checked, problems = verify_bill_notices(con)
+        (bills,) = con.execute("select count(distinct notice_key) from notify.outbox "
+                               "where notice_key like 'bill_ready:%'").fetchone()
+    assert checked >= bills > 0 and problems == []
+    with connect(resettled.warehouse) as con:
+        (key,) = con.execute("select min(notice_key) from notify.outbox "
+                             "where notice_key like 'bill_ready:%'").fetchone()
+        con.execute("update notify.outbox set body = regexp_replace(body, '应缴金额[0-9,.]+元', "
+                    "'应缴金额1.00元') where notice_key = ?", [key])
+        checked, problems = verify_bill_notices(con)
+    assert problems and all(p.startswith(f"{key}: notice says 1.00") for p in problems)
