@@ -101,6 +101,12 @@ def bill_number(customer_id: str, period: str) -> str:
     return f"{period.replace('-', '')}-{customer_id}"
 
 
+def run_tag(run_id: str) -> str:
+    """The distinctive part of a settlement run id (`SR-202610-3b154d773d5b` → `3b154d773d5b`),
+    naming its adjustment notices (`<customer>_<tag>.html`, notice number `ZTB-…-<tag[:8]>`)."""
+    return run_id.rsplit("-", 1)[-1][:12]
+
+
 def _differs(label: str, printed: str | None, expected: Decimal | None) -> list[str]:
     value = printed_number(printed)
     if expected is None or value != expected:
@@ -147,12 +153,12 @@ def _check_notice(path: Path, period: str, bills: dict[str, tuple],
         return [f"{name}: no issued bill of {customer!r} in {found.attributes.get('data-period')}"]
     if found.attributes.get("data-original-bill") != bill_number(customer, period):
         problems.append(f"{name}: original bill {found.attributes.get('data-original-bill')!r}")
-    run_prefix = found.attributes.get("data-notice-no", "").rsplit("-", 1)[-1]
+    tag = path.stem.rsplit("_", 1)[-1]  # <customer>_<run tag>.html
     rows = [a for a in adjustments if a[0] == customer and a[1] == period
-            and a[6].startswith(run_prefix)]
+            and run_tag(a[6]) == tag]
     expected = {f"{a[1]}:{a[2]}:{a[3]}": a for a in rows}
     printed = dict(found.adjustments)
-    if not run_prefix or set(printed) != set(expected):
+    if not rows or set(printed) != set(expected):
         problems.append(f"{name}: lines {sorted(printed)} vs finance {sorted(expected)}")
     for key, row in printed.items():
         if key in expected:
@@ -183,10 +189,10 @@ def verify_month(con: duckdb.DuckDBPyConnection, folder: Path, period: str) -> l
         problems += _check_bill(documents[customer], customer, period, total, kwh,
                                 lines.get(customer, {}), adjustments)
     notices = sorted((folder / "adjustments").glob("*.html"))
-    noticed = {tuple(p.stem.rsplit("_", 1)) for p in notices}  # <customer>_<run id[:12]>
+    noticed = {tuple(p.stem.rsplit("_", 1)) for p in notices}  # <customer>_<run tag>
     for customer, run_id in sorted({(a[0], a[6]) for a in adjustments if a[1] == period}):
-        if (customer, run_id[:12]) not in noticed:
-            problems.append(f"adjustments of {customer} (run {run_id[:12]}): no notice")
+        if (customer, run_tag(run_id)) not in noticed:
+            problems.append(f"adjustments of {customer} (run {run_id}): no notice")
     for path in notices:
         problems += _check_notice(path, period, bills, adjustments)
     return problems

@@ -21,7 +21,7 @@ from assets.bills.customer_texts import line_text, texts_on
 from assets.bills.data import AdjustmentLine
 from assets.bills.formatting import UNITS, line_unit_price, number, signed_yuan
 from foundation.warehouse import table_exists
-from quality.bill_documents import bill_number
+from quality.bill_documents import bill_number, run_tag
 
 ADJUSTMENT_COLUMNS = """
 select adjustment_id, customer_id, period, original_bill_ref, line_no, line_code,
@@ -57,11 +57,11 @@ class AdjustmentNotice:
 
     @property
     def notice_no(self) -> str:
-        return f"ZTB-{bill_number(self.customer_id, self.period)}-{self.run_id[:8]}"
+        return f"ZTB-{bill_number(self.customer_id, self.period)}-{run_tag(self.run_id)[:8]}"
 
     @property
     def file_name(self) -> str:
-        return f"{self.customer_id}_{self.run_id[:12]}.html"
+        return f"{self.customer_id}_{run_tag(self.run_id)}.html"
 
     @property
     def original_bill_no(self) -> str:

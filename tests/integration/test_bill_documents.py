@@ -301,7 +301,8 @@ def test_re_settlement_issues_an_adjustment_notice_with_every_line(resettled) ->
                                  "period = '2026-10'", [customer])
     assert {r[4] for r in rows} == {f"{customer}:2026-10:{bill_run}"}
     notices = list((resettled.root / "bills" / "2026-10" / "adjustments").iterdir())
-    assert [p.name for p in notices] == [f"{customer}_{rows[0][5][:12]}.html"]
+    (run_id,) = {r[5] for r in rows}
+    assert [p.name for p in notices] == [f"{customer}_{run_id.rsplit('-', 1)[1]}.html"]
     html = notices[0].read_text(encoding="utf-8")
     figures = read_figures(html)
     assert figures.attributes["data-original-bill"] == f"202610-{customer}"
@@ -420,3 +421,25 @@ def test_bill_ready_notices_match_their_bills_and_an_altered_one_is_caught(reset
                     "'应缴金额1.00元') where notice_key = ?", [key])
         checked, problems = verify_bill_notices(con)
     assert problems and all(p.startswith(f"{key}: notice says 1.00") for p in problems)
+
+
+def test_linked_and_spread_bills_print_their_price_formula(demo) -> None:
+    """PKG_LINKED: (1 − 0.3) × 0.390 + 0.3 × 0.414 (agency price, October 2026) = 0.3972;
+    PKG_SPREAD: 0.366 (market average) − 0.030 × 0.5 + 0 = 0.3510 (retail_packages.csv,
+    market_index_prices.csv)."""
+    folder = demo.root / "bills" / "2026-10"
+    expected = {
+        "LINKED": ("(1 − 联动比例 0.3) × 合同固定价 0.3900 + 联动比例 0.3 × 电网企业代理购电价格 "
+                   "0.4140 = 0.3972 元/kWh", Decimal("0.397200")),
+        "SPREAD": ("市场月度交易均价 0.3660 − 价差 0.0300 × 分成比例 0.5 + 浮动价 0.0000 = 0.3510 "
+                   "元/kWh", Decimal("0.351000")),
+    }
+    for model, (formula, price) in expected.items():
+        (customer, flat), = demo.sql(
+            "select b.customer_id, l.unit_price from finance.bills b join finance.bill_lines l "
+            "using (customer_id, period) where b.period = '2026-10' and b.package_model = ? "
+            "and l.line_code = 'energy_flat' order by 1 limit 1", [model])
+        assert flat == price
+        html = (folder / f"{customer}.html").read_text(encoding="utf-8")
+        assert formula in html, model
+        assert "% 以内</td><td>0.00</td><td>免考核" in html  # the clause's free band
