@@ -198,9 +198,14 @@ def verify_month(con: duckdb.DuckDBPyConnection, folder: Path, period: str) -> l
     return problems
 
 
-# bill-ready notices as written to the local outbox (amounts are not masked there)
-BILL_NOTICES_SQL = """
-select notice_key, title, body from notify.outbox where notice_key like 'bill_ready:%'
+# bill-ready notices as written to the local outbox (amounts are not masked there), the parts of
+# a long SMS ("…(1/2)", "…(2/2)") joined again per recipient and channel
+BILL_NOTICES_SQL = r"""
+select notice_key,
+       string_agg(coalesce(title, '') || regexp_replace(body, '\(\d+/\d+\)$', ''), ''
+                  order by written_at) as text
+from notify.outbox where notice_key like 'bill_ready:%'
+group by notice_key, recipient, channel
 """
 NOTICE_AMOUNT = re.compile(r"应缴金额\s*([\d,]+\.\d{2})\s*元")
 
@@ -217,15 +222,14 @@ def verify_bill_notices(con: duckdb.DuckDBPyConnection) -> tuple[int, list[str]]
         "where coalesce(bill_status, 'issued') = 'issued'").fetchall()}
     notices = con.execute(BILL_NOTICES_SQL).fetchall()
     problems = []
-    for notice_key, title, body in notices:
+    for notice_key, text in notices:
         _, customer, period = notice_key.split(":", 2)
         total = bills.get((customer, period))
-        found = NOTICE_AMOUNT.search(body or "")
-        printed = printed_number(found.group(1)) if found else None
+        printed = [printed_number(amount) for amount in NOTICE_AMOUNT.findall(text)]
         if total is None:
             problems.append(f"{notice_key}: no issued bill of {customer} in {period}")
-        elif printed != total:
+        elif not printed or any(amount != total for amount in printed):
             problems.append(f"{notice_key}: notice says {printed}, bill {total}")
-        if period not in f"{title} {body}":
+        if period not in text:
             problems.append(f"{notice_key}: the notice does not name the period {period}")
     return len(notices), problems

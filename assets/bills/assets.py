@@ -13,8 +13,8 @@ Writes, per month of the partition window, into `<data_dir>/../bills/<YYYY-MM>/`
 
 Bills are documents of record: a document issued for a bill (customer:period:run_id) is carried
 over byte for byte by every later run, never rendered again (a closed month's re-settlement
-changes `finance.adjustments`, not the bill, so its documents stay as issued); a missing PDF is
-rendered from the issued HTML. A customer's next new bill carries the adjustments of earlier
+changes `finance.adjustments`, not the bill, so its documents stay as issued, PDF or not). A
+customer's next new bill carries the adjustments of earlier
 months that no earlier bill carried. The month's folder is built beside the old one and swapped
 in whole, so a re-run never leaves documents of customers that are no longer billed. The check
 `documents_match_finance` then reads the figures back from the HTML (quality/bill_documents.py).
@@ -183,15 +183,16 @@ def bill_documents(
                 pending.get(bill.customer_id, []), issued_on)
             counts["kept" if kept else "html"] += 1
             seconds["html"] += time.perf_counter() - started
-            pdf = contained(staging, f"{bill.customer_id}.pdf")
-            if not pdf.exists() and pdf_budget > 0:  # from the issued HTML: says what it says
+            # a kept bill keeps the documents issued for it, no more and no fewer
+            if not kept and pdf_budget > 0:
                 started = time.perf_counter()
+                pdf = contained(staging, f"{bill.customer_id}.pdf")
                 pdf.write_bytes(render_bill_pdf(html))
                 entry["pdf_sha256"] = sha256(pdf)
                 seconds["pdf"] += time.perf_counter() - started
                 pdf_budget -= 1
                 counts["pdf"] += 1
-            elif not pdf.exists():
+            elif not kept:
                 counts["pdf_skipped"] += 1
             record["bills"][bill.customer_id] = entry
 

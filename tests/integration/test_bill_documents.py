@@ -193,15 +193,19 @@ def test_asset_writes_documents_pdfs_up_to_max_and_exports(worked) -> None:
         "C_WORKED.html", "C_WORKED.pdf", "exports", "issued.json"]
     assert {name: (folder / name).read_bytes() for name in issued} == issued
 
-    (folder / "C_WORKED.pdf").unlink()  # a PDF never rendered (over max_pdfs) ...
+    (folder / "issued.json").unlink()  # a month without a record is issued anew ...
     meta = run(0)
-    assert meta["pdfs_skipped"].value == 1 and not (folder / "C_WORKED.pdf").exists()
-    meta = run(1)  # ... is rendered later from the issued HTML, which stays as it was
+    assert meta["html_files"].value == 1 and meta["pdfs_skipped"].value == 1
+    assert not (folder / "C_WORKED.pdf").exists()
+    meta = run(1)  # ... and then kept: no PDF is added to an issued bill
+    assert meta["documents_kept"].value == 1 and meta["pdf_files"].value == 0
+    assert not (folder / "C_WORKED.pdf").exists()
+    (folder / "issued.json").unlink()
+    meta = run(1)
     assert meta["pdf_files"].value == 1 and meta["export_files"].value == 4
     assert Path(meta["folder"].value).resolve() == folder.resolve()
     assert (folder / "C_WORKED.pdf").read_bytes().startswith(b"%PDF")
-    assert (folder / "C_WORKED.html").read_bytes() == issued["C_WORKED.html"]
-    assert "228,120.46" in issued["C_WORKED.html"].decode("utf-8")
+    assert "228,120.46" in (folder / "C_WORKED.html").read_text(encoding="utf-8")
     assert len(list((folder / "exports").iterdir())) == 4
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no leftovers
 
@@ -285,7 +289,7 @@ def test_a_closed_months_documents_stay_byte_identical_after_re_settlement(reset
     assert len([name for name in issued if name.endswith(".pdf")]) == min(bills, 20)  # max_pdfs
     now = _document_bytes(resettled.root / "bills" / "2026-10")
     bills_now = {name: data for name, data in now.items() if "/" not in name}
-    assert bills_now == issued  # ... and not one byte of an issued document
+    assert bills_now == issued  # ... and not one byte of an issued document, nor a new one
     meta = resettled.monthly.asset_materializations_for_node("finance__bill_documents")[0].metadata
     assert meta["documents_kept"].value == meta["bills"].value
     assert meta["html_files"].value == 0 and meta["adjustment_notices"].value == 1
