@@ -229,7 +229,8 @@ def verify_bill_notices(con: duckdb.DuckDBPyConnection) -> tuple[int, list[str]]
         if total is None:
             problems.append(f"{notice_key}: no issued bill of {customer} in {period}")
         elif not printed or any(amount != total for amount in printed):
-            problems.append(f"{notice_key}: notice says {printed}, bill {total}")
+            said = ", ".join(str(amount) for amount in printed) or "no amount"
+            problems.append(f"{notice_key}: notice says {said}, bill {total}")
         if period not in text:
             problems.append(f"{notice_key}: the notice does not name the period {period}")
     return len(notices), problems

@@ -407,7 +407,7 @@ def test_document_check_passes_on_real_documents_and_fails_on_an_altered_one(
             resources={"gridledger": Gridledger(warehouse=str(resettled.warehouse),
                                                 data_dir=str(resettled.data_dir))},
             run_config={"ops": {"finance__bill_documents": {"config": {"max_pdfs": 0}}}})
-    (check,), = result.get_asset_check_evaluations()
+    (check,) = result.get_asset_check_evaluations()
     assert not check.passed and check.metadata["differences"].value == 1
 
 
@@ -424,7 +424,10 @@ def test_bill_ready_notices_match_their_bills_and_an_altered_one_is_caught(reset
         con.execute("update notify.outbox set body = regexp_replace(body, '应缴金额[0-9,.]+元', "
                     "'应缴金额1.00元') where notice_key = ?", [key])
         checked, problems = verify_bill_notices(con)
-    assert problems and all(p.startswith(f"{key}: notice says 1.00") for p in problems)
+    (total,), = resettled.sql("select total_yuan from finance.bills "
+                              "where customer_id || ':' || period = ?", [key.split(":", 1)[1]])
+    assert total != Decimal("1.00")
+    assert problems == [f"{key}: notice says 1.00, bill {total}"]
 
 
 def test_linked_and_spread_bills_print_their_price_formula(demo) -> None:
