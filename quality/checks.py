@@ -19,6 +19,7 @@ from dagster import (
 
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
+from quality.bill_documents import verify_bill_notices
 from quality.gx_runner import SuiteOutcome, validate_frame
 from quality.suites import (
     LANDING_LEDGER,
@@ -168,6 +169,18 @@ def run_window(context: AssetCheckExecutionContext) -> tuple[date, date]:
     return date(1900, 1, 1), date(2999, 12, 31)
 
 
-default_checks = [landing_ledger_reconciles, validated_consumption_gate]
+@asset_check(asset=AssetKey(["notify", "monthly_notices"]),
+             description="Each bill-ready notice in the outbox names the period and amount of "
+                         "an issued bill (finance.bills).")
+def bill_notices_match_bills(gridledger: Gridledger) -> AssetCheckResult:
+    """quality.bill_documents.verify_bill_notices over the local outbox."""
+    with connect(gridledger.warehouse_path, read_only=True) as con:
+        checked, problems = verify_bill_notices(con)
+    return AssetCheckResult(passed=not problems, severity=AssetCheckSeverity.ERROR, metadata={
+        "notices_checked": checked, "differences": len(problems),
+        "first": "\n".join(problems[:20]) or "none"})
+
+
+default_checks = [landing_ledger_reconciles, validated_consumption_gate, bill_notices_match_bills]
 
 __all__ = ["default_checks"]

@@ -311,7 +311,7 @@ def print_summary() -> None:
           "warehouse)")
     print("console:    make console  → http://127.0.0.1:8501  (finance and operations console "
           "on the BI snapshot; another port with make console PORT=8502)")
-    print(f"bills:      {data_dir().parent / 'bills'}")
+    print(f"bills:      {data_dir().parent / 'bills'}  (notices: <YYYY-MM>/adjustments/)")
     print("outbox:     notify.outbox and notify.delivery_ledger in the warehouse")
     print("UI:         make ui  → http://127.0.0.1:3000")
     print(f"SMS query:  make serve-sms  → http://127.0.0.1:8025 (answers from "

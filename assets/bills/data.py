@@ -53,6 +53,33 @@ class DailyUsage:
         return self.actual_kwh + self.estimated_kwh + self.failed_kwh
 
 
+@dataclass(frozen=True)
+class DeviationTier:
+    tier_no: int
+    lower_ratio: Decimal
+    upper_ratio: Decimal | None
+    coefficient: Decimal
+
+
+@dataclass(frozen=True)
+class AdjustmentLine:
+    """One finance.adjustments row: a line of a closed month's bill, corrected."""
+
+    adjustment_id: str
+    customer_id: str
+    period: str
+    original_bill_no: str
+    line_no: int
+    line_code: str
+    segment_no: int
+    unit: str
+    unit_price: Decimal | None
+    quantity_delta: Decimal
+    amount_delta_yuan: Decimal
+    reason: str
+    run_id: str
+
+
 @dataclass
 class BillData:
     """One customer's bill for one month: the bill row, its lines and its consumption."""
@@ -65,7 +92,9 @@ class BillData:
     interval_counts: dict[str, int] = field(default_factory=dict)  # quality flag → intervals
     peak_slot: datetime | None = None
     tou_bands: dict[int, str] = field(default_factory=dict)  # minute (15-min) → workday block
-    tou_source: str | None = None
+    tou_source: str | None = None  # the config seed's source: internal, never printed
+    deviation_tiers: list[DeviationTier] = field(default_factory=list)
+    adjustments: list[AdjustmentLine] = field(default_factory=list)  # pending, carried here
 
     @property
     def customer_id(self) -> str:
@@ -102,9 +131,12 @@ packages as (
 volumes as (
     select contract_id, sum(contracted_kwh) as contracted_kwh
     from master.contract_volumes where period = $period group by all
+),
+indexes as (
+    select index_code, price from config.market_index_prices where period = $period
 )
 select
-    b.customer_id, b.period, b.period_start, b.retailer_id, b.contract_id, b.package_id,
+    b.customer_id, b.period, b.period_start, b.run_id, b.retailer_id, b.contract_id, b.package_id,
     b.package_model, b.billed_kwh, b.billed_kvarh, b.max_demand_kw, b.power_factor, b.total_yuan,
     b.average_price_yuan_per_kwh, b.estimated_kwh_share, b.line_count,
     $customer_name as customer_name, c.customer_class, c.voltage_level, c.region, c.industry,
@@ -113,7 +145,10 @@ select
     c.transformer_kva,
     r.retailer_name, r.bank_name, r.bank_account, r.account_holder,
     k.start_month, k.end_month, k.status as contract_status, k.deviation_clause_id,
-    p.package_name, p.flat_price, p.green_value,
+    p.package_name, p.flat_price, p.green_value, p.sharp_ratio, p.peak_ratio, p.valley_ratio,
+    p.deep_valley_ratio, p.linked_ratio, p.linked_target, p.reference_type,
+    p.spread, p.sharing_ratio, p.float_price, p.cap_price,
+    link.price as linked_index_price, ref.price as reference_index_price,
     v.contracted_kwh
 from finance.bills b
 left join customers c on c.customer_id = b.customer_id
@@ -121,6 +156,8 @@ left join retailers r on r.retailer_id = b.retailer_id
 left join contracts k on k.contract_id = b.contract_id
 left join packages p on p.package_id = b.package_id
 left join volumes v on v.contract_id = b.contract_id
+left join indexes link on link.index_code = p.linked_target
+left join indexes ref on ref.index_code = p.reference_type
 where b.period = $period {{bill_filter}}
   and coalesce(b.bill_status, 'issued') = 'issued'  -- held bills (finance.bill_holds): no document
 order by b.customer_id
@@ -196,6 +233,14 @@ qualify row_number() over (partition by customer_id order by kw desc, slot) = 1
 CALENDARS_SQL = """
 select customer_id, tou_calendar_id from core.int_customer_month
 where period = $period {customer_filter}
+"""
+
+# the deviation clause's tiers in force on the month's first day (domain.md §4)
+DEVIATION_SQL = """
+select deviation_clause_id, tier_no, lower_ratio, upper_ratio, coefficient
+from config.deviation_clauses
+where valid_from <= $start and (valid_to is null or valid_to >= $start)
+order by deviation_clause_id, tier_no
 """
 
 TOU_SQL = """
@@ -285,6 +330,13 @@ def load_bills(
             bill.peak_slot = row["peak_slot"]
         else:
             bill.profile_kw[int(row["minute_of_day"])] = float(row["kw"])
+
+    tiers: dict[str, list[DeviationTier]] = {}
+    for row in _records(con, DEVIATION_SQL, {"start": start}):
+        tiers.setdefault(row["deviation_clause_id"], []).append(DeviationTier(
+            int(row["tier_no"]), row["lower_ratio"], row["upper_ratio"], row["coefficient"]))
+    for bill in bills.values():
+        bill.deviation_tiers = tiers.get(bill.bill["deviation_clause_id"], [])
 
     calendars = {row["customer_id"]: row["tou_calendar_id"] for row in query(CALENDARS_SQL)}
     tou: dict[str | None, tuple[dict[int, str], str | None]] = {}

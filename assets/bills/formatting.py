@@ -13,32 +13,6 @@ from typing import Any
 
 CENT = Decimal("0.01")
 
-# line_code → Chinese description (English hint in the template's small print)
-LINE_NAMES: dict[str, str] = {
-    "energy_sharp": "尖峰电量电费",
-    "energy_peak": "高峰电量电费",
-    "energy_flat": "平段电量电费",
-    "energy_valley": "低谷电量电费",
-    "energy_deep_valley": "深谷电量电费",
-    "energy_single": "电量电费（单一综合价）",
-    "energy_tier1": "第一档阶梯电费",
-    "energy_tier2": "第二档阶梯电费",
-    "energy_tier3": "第三档阶梯电费",
-    "green_value": "绿色环境价值",
-    "line_loss": "上网环节线损费用",
-    "td_energy": "输配电费（电量电价）",
-    "system_operation": "系统运行费",
-    "basic_capacity": "基本电费（按容量）",
-    "basic_demand": "基本电费（按合同需量）",
-    "basic_demand_excess": "基本电费（超合同需量部分）",
-    "basic_demand_actual": "基本电费（按实际最大需量）",
-    "pf_adjustment": "功率因数调整电费",
-    "deviation_tier1": "偏差考核费用（第一档）",
-    "deviation_tier2": "偏差考核费用（第二档）",
-    "deviation_tier3": "偏差考核费用（第三档）",
-    "government_funds": "政府性基金及附加",
-}
-
 # Bill sections in the order of domain.md §1 (①–⑤, then the adjustments).
 SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("energy", "① 市场化购电电费", ("energy_", "green_value")),
@@ -150,11 +124,6 @@ def line_unit_price(unit_price: Any, unit: str) -> str:
     if unit in ("kW", "kVA"):
         return number(unit_price, max_dp=8, min_dp=2)
     return number(unit_price, max_dp=8, min_dp=4)
-
-
-def line_name(line_code: str) -> str:
-    """Chinese description of a line code; unknown codes are shown as they are."""
-    return LINE_NAMES.get(line_code, line_code)
 
 
 def section_of(line_code: str) -> tuple[str, str]:

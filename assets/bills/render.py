@@ -27,7 +27,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from assets.bills import charts
+from assets.bills.adjustments import AdjustmentNotice, adjustment_rows
+from assets.bills.customer_texts import line_text, note_text
 from assets.bills.data import BillData, BillLine, load_bill
+from assets.bills.explanations import deviation_bands, price_formula
 from assets.bills.formatting import (
     BASIC_MODES,
     BLOCK_NAMES,
@@ -39,7 +42,6 @@ from assets.bills.formatting import (
     UNITS,
     VOLTAGE_LEVELS,
     capital_yuan,
-    line_name,
     line_quantity,
     line_unit_price,
     number,
@@ -50,6 +52,7 @@ from assets.bills.formatting import (
 )
 from foundation.months import month_end
 from notifications.masking import mask_account
+from quality.bill_documents import bill_number
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +99,12 @@ def _line_rows(bill: BillData) -> tuple[list[dict], Decimal]:
         total += subtotal
         rows.append({"kind": "section", "title": title, "amount": yuan(subtotal)})
         for line in lines:
+            text = line_text(line.line_code, bill.bill["period_start"])
             rows.append({
                 "kind": "line",
-                "name": line_name(line.line_code) + (_segment_label(line) if segmented else ""),
-                "code": line.line_code,
+                "name": text.label + (_segment_label(line) if segmented else ""),
+                "explanation": text.explanation,
+                "key": f"{line.line_no}:{line.segment_no}",  # data-line: checked against finance
                 "quantity": (number(line.quantity, kwh_dp, kwh_dp) if line.unit == "kWh"
                              else line_quantity(line.quantity, line.unit)),
                 "unit": "调整基数 元" if line.unit == "元" else UNITS.get(line.unit, line.unit),
@@ -119,15 +124,31 @@ def _segment_label(line: BillLine) -> str:
     return f"（第{line.segment_no}段）"
 
 
+def issued_block_kwh(bill: BillData) -> dict[str, Decimal]:
+    """Block kWh as issued: the energy_<block> lines' quantities when the bill has them (a bill
+    rendered later must not show corrected reads beside issued lines), else the usage blocks."""
+    issued: dict[str, Decimal] = {}
+    for line in bill.lines:
+        block = line.line_code.removeprefix("energy_")
+        if line.unit == "kWh" and block in BLOCK_ORDER:
+            issued[block] = issued.get(block, Decimal(0)) + line.quantity
+    if issued:
+        return issued
+    return {block.block: block.kwh for block in bill.blocks}
+
+
 def _blocks(bill: BillData) -> list[dict]:
-    total = sum((b.kwh for b in bill.blocks), Decimal(0))
+    kwh_of = issued_block_kwh(bill)
+    total = sum(kwh_of.values(), Decimal(0))
+    dp = _energy_dp(bill)
     rows = []
     for block in sorted(bill.blocks, key=lambda b: BLOCK_ORDER.index(b.block)
                         if b.block in BLOCK_ORDER else 99):
+        kwh = kwh_of.get(block.block, Decimal(0))
         rows.append({
             "name": BLOCK_NAMES.get(block.block, block.block),
-            "kwh": number(block.kwh, 0),
-            "share": percent(block.kwh / total if total else 0, 1),
+            "kwh": number(kwh, dp, dp),
+            "share": percent(kwh / total if total else 0, 1),
             "kvarh": number(block.kvarh, 0),
             "estimated": number(block.estimated_kwh, 0),
             "failed": block.failed_intervals,
@@ -152,6 +173,7 @@ def build_context(bill: BillData, issued_on: date | None = None) -> dict[str, An
     max_demand = b["max_demand_kw"]
     by_contract = b["basic_charge_mode"] == "contract_demand"
     contract_demand = b["contract_demand_kw"] if by_contract else None
+    adjusted = sum((a.amount_delta_yuan for a in bill.adjustments), Decimal(0))
 
     return {
         "retailer_name": b["retailer_name"] or b["retailer_id"],
@@ -161,7 +183,7 @@ def build_context(bill: BillData, issued_on: date | None = None) -> dict[str, An
         "period_label": f"{start.year}年{start.month:02d}月",
         "period_from": start.isoformat(),
         "period_to": last_day.isoformat(),
-        "bill_no": f"{b['period'].replace('-', '')}-{b['customer_id']}",
+        "bill_no": bill_number(b["customer_id"], b["period"]),
         "issued_on": issued_on.isoformat() if issued_on else None,
         "account": {
             "holder": _or_dash(b["account_holder"] or b["retailer_name"]),
@@ -203,19 +225,25 @@ def build_context(bill: BillData, issued_on: date | None = None) -> dict[str, An
             "package_id": _or_dash(b["package_id"]),
             "package_name": _or_dash(b["package_name"]),
             "model": PACKAGE_MODELS.get(b["package_model"], _or_dash(b["package_model"])),
-            "model_code": _or_dash(b["package_model"]),
             "flat_price": number(b["flat_price"], 6, 4) if b["flat_price"] is not None else None,
             "flat_price_label": BASE_PRICE_LABELS.get(b["package_model"], "平段基准价"),
             "green_value": number(b["green_value"], 6, 4) if b["green_value"] else None,
             "contracted_kwh": number(contracted, 0) if contracted is not None else None,
             "deviation": percent(deviation, 2, signed=True) if deviation is not None else None,
-            "deviation_clause": _or_dash(b["deviation_clause_id"]),
         },
+        "pricing": price_formula(bill),
+        "deviation_bands": deviation_bands(bill),
+        "adjustments": {
+            "rows": adjustment_rows(bill.adjustments, start),
+            "total": signed_yuan(adjusted),
+            "due_with_adjustments": yuan(total + adjusted),
+        } if bill.adjustments else None,
         "rows": rows,
         "lines_total_matches": lines_total == total,
         "lines_total": yuan(lines_total),
         "blocks": _blocks(bill),
-        "blocks_total_kwh": number(sum((x.kwh for x in bill.blocks), Decimal(0)), 0),
+        "blocks_total_kwh": number(sum(issued_block_kwh(bill).values(), Decimal(0)),
+                                   _energy_dp(bill), _energy_dp(bill)),
         "quality": {
             "counts": [{"flag": FLAGS.get(flag, flag), "intervals": f"{count:,}"}
                        for flag, count in sorted(bill.interval_counts.items(),
@@ -223,7 +251,7 @@ def build_context(bill: BillData, issued_on: date | None = None) -> dict[str, An
                                                  if kv[0] in FLAGS else 9)],
             "estimated_kwh": number(sum((x.estimated_kwh for x in bill.blocks), Decimal(0)), 0),
         },
-        "tou_source": bill.tou_source,
+        "notes": {"tou": note_text("tou", start), "adjustment": note_text("adjustment", start)},
         "charts": {
             "tou": Markup(charts.tou_chart([(x.block, x.kwh) for x in bill.blocks])),
             "daily": Markup(charts.daily_chart(bill.daily, start)),
@@ -284,3 +312,26 @@ def render_bill_pdf(html: str) -> bytes:
     _check_cjk_font()
     fetcher = URLFetcher(allowed_protocols=("data",))
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
+
+
+def render_adjustment_notice(
+    notice: AdjustmentNotice, corrected: BillData | None, issued_on: date | None = None
+) -> str:
+    """The 追退补通知 of one customer and settlement run; `corrected` is the bill it corrects
+    (None when none was issued: the notice then names the customer by id)."""
+    start = date.fromisoformat(f"{notice.period}-01")
+    b = corrected.bill if corrected else {}
+    return _environment().get_template("adjustment_notice.html.j2").render(
+        notice_no=notice.notice_no,
+        customer_id=notice.customer_id,
+        customer_name=b.get("customer_name") or notice.customer_id,
+        retailer_name=b.get("retailer_name") or b.get("retailer_id") or "售电公司",
+        period=notice.period,
+        period_label=f"{start.year}年{start.month:02d}月",
+        original_bill_no=notice.original_bill_no or "—",
+        issued_on=issued_on.isoformat() if issued_on else None,
+        rows=adjustment_rows(notice.lines, start),
+        total=signed_yuan(notice.total),
+        refund=notice.total < 0,
+        note=note_text("adjustment", start),
+    )

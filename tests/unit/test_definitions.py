@@ -31,6 +31,8 @@ def test_definitions_have_the_graph_checks_jobs_sensors_and_schedule():
     assert ("core/int_interval_validated", "validated_consumption_gate") in checks
     assert ("finance/bills", "assert_bill_lines_sum_to_total") in checks
     assert ("finance/unbilled", "assert_every_validated_kwh_is_billed_or_unbilled") in checks
+    assert ("finance/bill_documents", "documents_match_finance") in checks
+    assert ("notify/monthly_notices", "bill_notices_match_bills") in checks
     for notices in ("notify/monthly_notices", "notify/notice_retries",
                     "workflow/termination_audit", "workflow/curtailment_stages"):
         assert (notices, "all_contacts_reached") in checks, notices
