@@ -8,12 +8,16 @@ working tree's `transforms/` (changed tariffs, packages, parameters or settlemen
 
     sqlmesh table_diff prod:dev finance.bills --on customer_id --on period
 
-and prints, per customer and month, the bill total before and after and the difference. Only the
-scratch copy is written; the warehouse, the repository and dbt's target/ are never touched.
+and prints, per customer and month, three figures: **issued** (finance.bills as the warehouse
+holds them: what customers were billed), **recomputed** (the committed logic on today's reads) and
+**preview** (the working tree's logic), with Δ = preview − recomputed, the change's own effect.
+Only the scratch copy is written; the warehouse, the repository and dbt's target/ are never
+touched.
 
-Both environments recompute every month from the validated reads (the models' first build), so a
-month finance has closed shows what a re-settlement would put into finance.adjustments; its
-issued bills never change. Not here: publishing (that is the monthly Dagster job).
+Both environments recompute every month from the validated reads (the models' first build). A
+month finance has closed (finance.period_close) keeps its issued bills; for those the preview
+also lists the adjustments (追退补) a re-settlement under the change would produce: preview −
+issued per customer. Not here: publishing (that is the monthly Dagster job).
 """
 
 from __future__ import annotations
@@ -37,25 +41,47 @@ TRANSFORMS = PROJECT_ROOT / "transforms"
 DBT_SCHEMAS = ("config", "staging", "core", "marts", "finance")
 IGNORE = shutil.ignore_patterns("target", "logs", "dbt_packages", ".cache", "__pycache__")
 
-CHANGED_BILLS_SQL = """
-select coalesce(p.customer_id, d.customer_id) as customer_id,
-       coalesce(p.period, d.period) as period,
-       p.total_yuan as published_yuan, d.total_yuan as preview_yuan,
-       coalesce(d.total_yuan, 0) - coalesce(p.total_yuan, 0) as delta_yuan
-from finance.bills p
-full join finance__dev.bills d using (customer_id, period)
-where p.total_yuan is distinct from d.total_yuan
-order by abs(coalesce(d.total_yuan, 0) - coalesce(p.total_yuan, 0)) desc, 1, 2
+# the issued bills and closed months, kept in the scratch copy before SQLMesh rebuilds finance
+ISSUED_SCHEMA = "issued"
+KEEP_ISSUED = ("bills", "period_close")
+
+# one row per customer-month in any of the three: issued, recomputed (prod), preview (dev)
+BILLS_SQL = f"""
+with keys as (
+    select customer_id, period from {ISSUED_SCHEMA}.bills
+    union select customer_id, period from finance.bills
+    union select customer_id, period from finance__dev.bills
+)
+select k.customer_id, k.period, c.period is not null as closed,
+       i.total_yuan as issued_yuan, p.total_yuan as recomputed_yuan,
+       d.total_yuan as preview_yuan,
+       coalesce(d.total_yuan, 0) - coalesce(p.total_yuan, 0) as delta_yuan,
+       coalesce(d.total_yuan, 0) - coalesce(i.total_yuan, 0) as adjustment_yuan
+from keys k
+left join {ISSUED_SCHEMA}.bills i using (customer_id, period)
+left join finance.bills p using (customer_id, period)
+left join finance__dev.bills d using (customer_id, period)
+left join {ISSUED_SCHEMA}.period_close c on c.period = k.period
 """
 
-PERIOD_TOTALS_SQL = """
-select period, count(*) filter (where p.total_yuan is distinct from d.total_yuan) as changed,
-       count(*) as bills, sum(p.total_yuan) as published_yuan, sum(d.total_yuan) as preview_yuan,
-       coalesce(sum(d.total_yuan), 0) - coalesce(sum(p.total_yuan), 0) as delta_yuan
-from finance.bills p
-full join finance__dev.bills d using (customer_id, period)
-group by all
-order by period
+PERIOD_TOTALS_SQL = f"""
+select period, case when bool_or(closed) then 'closed' else 'open' end,
+       count(*), count(*) filter (where delta_yuan <> 0),
+       sum(issued_yuan), sum(recomputed_yuan), sum(preview_yuan), sum(delta_yuan)
+from ({BILLS_SQL}) group by period order by period
+"""
+
+CHANGED_BILLS_SQL = f"""
+select customer_id, period, issued_yuan, recomputed_yuan, preview_yuan, delta_yuan
+from ({BILLS_SQL}) where delta_yuan <> 0
+order by abs(delta_yuan) desc, 1, 2
+"""
+
+# closed months: what a re-settlement under the change would put into finance.adjustments
+CLOSED_ADJUSTMENTS_SQL = f"""
+select customer_id, period, issued_yuan, preview_yuan, adjustment_yuan
+from ({BILLS_SQL}) where closed and delta_yuan <> 0
+order by abs(adjustment_yuan) desc, 1, 2
 """
 
 
@@ -87,12 +113,30 @@ def scratch_warehouse(source: Path, folder: Path) -> Path:
     (beside it, where transforms/config.py attaches it), without dbt's relations."""
     target = copy_warehouse(source, folder / source.name)
     with duckdb.connect(str(target)) as con:
+        keep_issued(con)
         relations = con.execute(
             "select table_schema, table_name, table_type from information_schema.tables "
             f"where table_schema in {DBT_SCHEMAS}").fetchall()
         for schema, name, kind in relations:
             con.execute(f'drop {"view" if kind == "VIEW" else "table"} "{schema}"."{name}" cascade')
     return target
+
+
+def keep_issued(con: duckdb.DuckDBPyConnection) -> None:
+    """Copy the issued bills and the closed months to the schema `issued` (empty when the
+    warehouse has none yet), before SQLMesh rebuilds the finance tables."""
+    con.execute(f"create schema if not exists {ISSUED_SCHEMA}")
+    present = {name for (name,) in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'finance'"
+    ).fetchall()}
+    empty = {"bills": "customer_id varchar, period varchar, total_yuan decimal(18, 2)",
+             "period_close": "period varchar"}
+    for table in KEEP_ISSUED:
+        source = (f"select * from finance.{table}" if table in present else None)
+        if source:
+            con.execute(f"create or replace table {ISSUED_SCHEMA}.{table} as {source}")
+        else:
+            con.execute(f"create or replace table {ISSUED_SCHEMA}.{table} ({empty[table]})")
 
 
 def sqlmesh(project: Path, env: dict[str, str], *args: str) -> None:
@@ -104,21 +148,38 @@ def sqlmesh(project: Path, env: dict[str, str], *args: str) -> None:
 
 
 def print_changes(warehouse: Path, limit: int) -> int:
-    """Per-month totals and the customers whose bill changes, largest change first."""
+    """Per-month totals, the customers whose bill the change moves (largest first) and, for
+    closed months, the adjustments it would produce."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         totals = con.execute(PERIOD_TOTALS_SQL).fetchall()
         changed = con.execute(CHANGED_BILLS_SQL).fetchall()
-    print("\nBills per month (published = committed logic, preview = working tree):")
-    print("| period | bills | changed | published 元 | preview 元 | Δ 元 |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for period, n_changed, bills, published, preview, delta in totals:
-        print(f"| {period} | {bills} | {n_changed} | {published} | {preview} | {delta:+} |")
-    print(f"\nCustomers whose bill changes ({len(changed)}; largest first, at most {limit}):")
-    print("| customer | period | published 元 | preview 元 | Δ 元 |")
+        adjustments = con.execute(CLOSED_ADJUSTMENTS_SQL).fetchall()
+    print("\nBills per month (issued = finance.bills as billed; recomputed = committed logic on "
+          "today's reads; preview = working tree; Δ = preview − recomputed):")
+    print("| period | month | bills | changed | issued 元 | recomputed 元 | preview 元 | Δ 元 |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for period, state, bills, n_changed, issued, recomputed, preview, delta in totals:
+        print(f"| {period} | {state} | {bills} | {n_changed} | {_yuan(issued)} | "
+              f"{_yuan(recomputed)} | {_yuan(preview)} | {delta:+} |")
+    print(f"\nCustomers whose bill the change moves ({len(changed)}; largest first, at most "
+          f"{limit}):")
+    print("| customer | period | issued 元 | recomputed 元 | preview 元 | Δ 元 |")
+    print("|---|---|---:|---:|---:|---:|")
+    for customer, period, issued, recomputed, preview, delta in changed[:limit]:
+        print(f"| {customer} | {period} | {_yuan(issued)} | {_yuan(recomputed)} | "
+              f"{_yuan(preview)} | {delta:+} |")
+    print(f"\nClosed months: adjustments (追退补) a re-settlement under the change would produce, "
+          f"preview − issued; the issued bills stay ({len(adjustments)}):")
+    print("| customer | period | issued 元 | preview 元 | adjustment 元 |")
     print("|---|---|---:|---:|---:|")
-    for customer, period, published, preview, delta in changed[:limit]:
-        print(f"| {customer} | {period} | {published} | {preview} | {delta:+} |")
+    for customer, period, issued, preview, adjustment in adjustments[:limit]:
+        print(f"| {customer} | {period} | {_yuan(issued)} | {_yuan(preview)} | {adjustment:+} |")
     return len(changed)
+
+
+def _yuan(amount) -> str:
+    """An amount as printed, '—' where the month has no such bill."""
+    return "—" if amount is None else str(amount)
 
 
 def main(argv: list[str] | None = None) -> int:
