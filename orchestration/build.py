@@ -17,6 +17,7 @@ from assets.workflows.assets import workflow_assets
 from foundation.resources import Gridledger
 from notifications.resource import DELIVERY_KEY, LiveDelivery
 from orchestration.dbt import build_dbt_assets, dbt_resource
+from orchestration.freshness import with_freshness
 from orchestration.jobs import default_jobs
 from orchestration.notice_retry import notice_retry_job, notice_retry_sensor
 from orchestration.owners import with_owners
@@ -37,10 +38,11 @@ def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitio
     }
     resources.update(resource_overrides or {})
     return Definitions(
-        assets=[*with_owners([master_data, landing_reads, config_preflight, build_publish_asset(),
-                              bi_snapshot, bill_documents, monthly_notices, notice_retries,
-                              service_snapshot, *workflow_assets, *analytics_assets]),
-                *build_dbt_assets()],
+        assets=with_freshness([
+            *with_owners([master_data, landing_reads, config_preflight, build_publish_asset(),
+                          bi_snapshot, bill_documents, monthly_notices, notice_retries,
+                          service_snapshot, *workflow_assets, *analytics_assets]),
+            *build_dbt_assets()]),
         asset_checks=default_checks,
         jobs=[*default_jobs, notice_retry_job],
         schedules=default_schedules,

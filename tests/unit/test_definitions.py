@@ -129,3 +129,16 @@ def test_every_asset_names_its_owners_and_every_dbt_check_its_purpose():
     undescribed = [check.to_user_string() for check in graph.asset_check_keys
                    if not graph.get_check_spec(check).description]
     assert undescribed == []
+
+
+def test_bills_alerts_and_notices_are_due_after_the_monthly_close():
+    """Freshness policies (orchestration/freshness.py): the finance bills, bill documents,
+    alerts and notices are due by the 8th at 12:00 China time, after the schedule's 7th 08:00."""
+    from orchestration.freshness import DUE_AFTER_MONTHLY_CLOSE, MONTHLY_CLOSE
+
+    graph = build_defs().resolve_asset_graph()
+    due = {key for key in graph.get_all_asset_keys() if graph.get(key).freshness_policy}
+    assert due == DUE_AFTER_MONTHLY_CLOSE
+    assert all(graph.get(key).freshness_policy == MONTHLY_CLOSE for key in due)
+    assert MONTHLY_CLOSE.timezone == "Asia/Shanghai"
+    assert MONTHLY_CLOSE.deadline_cron == "0 12 8 * *"
