@@ -10,7 +10,9 @@ Bill documents and notices depend on it: they are made from published data only.
 No `from __future__ import annotations` here: Dagster rejects string annotations on `context`.
 """
 
+from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
@@ -84,9 +86,16 @@ BI_SNAPSHOT_DEPS = [PUBLISH_KEY, AssetKey(["marts", "alerts"]),
 )
 def bi_snapshot(context: AssetExecutionContext, gridledger: Gridledger) -> MaterializeResult:
     """Refresh the BI snapshot after the run's last BI-facing step; metadata: path and rows."""
-    target = bi_snapshot_path(gridledger.warehouse_path)
+    return refresh_snapshot(context, gridledger, bi_snapshot_path(gridledger.warehouse_path),
+                            write_bi_snapshot, "BI snapshot")
+
+
+def refresh_snapshot(context: AssetExecutionContext, gridledger: Gridledger, target: Path,
+                     write: Callable[..., dict[str, int]], label: str) -> MaterializeResult:
+    """Write a snapshot of the warehouse with `write(con, target, run_id)` (rows per table);
+    the materialization's metadata: its path, tables and rows."""
     with connect(gridledger.warehouse_path) as con:
-        rows = write_bi_snapshot(con, target, context.run_id)
-    context.log.info(f"BI snapshot {target}: {len(rows)} tables")
+        rows = write(con, target, context.run_id)
+    context.log.info(f"{label} {target}: {len(rows)} tables")
     return MaterializeResult(metadata={"path": str(target), "tables": len(rows),
                                        **{f"rows:{name}": n for name, n in rows.items()}})

@@ -13,8 +13,8 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 from assets.settlement.publish import PUBLISH_KEY
 from foundation.paths import service_snapshot_path
 from foundation.resources import Gridledger
-from foundation.warehouse import connect
 from notifications.sms_query.snapshot import write_service_snapshot
+from orchestration.publish import refresh_snapshot
 from quality.checks import VALIDATED
 
 SERVICE_SNAPSHOT_KEY = AssetKey(["sms", "service_snapshot"])
@@ -34,9 +34,5 @@ SERVICE_SNAPSHOT_KEY = AssetKey(["sms", "service_snapshot"])
 )
 def service_snapshot(context: AssetExecutionContext, gridledger: Gridledger) -> MaterializeResult:
     """Refresh the service snapshot after the run's validation or publish."""
-    target = service_snapshot_path(gridledger.warehouse_path)
-    with connect(gridledger.warehouse_path) as con:
-        rows = write_service_snapshot(con, target, context.run_id)
-    context.log.info(f"service snapshot {target}: {rows}")
-    return MaterializeResult(metadata={"path": str(target),
-                                       **{f"rows:{name}": n for name, n in rows.items()}})
+    return refresh_snapshot(context, gridledger, service_snapshot_path(gridledger.warehouse_path),
+                            write_service_snapshot, "service snapshot")

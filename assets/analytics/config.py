@@ -21,22 +21,27 @@ def rows_in_force(seed: str, day: date, seeds_dir: Path = SEEDS_DIR) -> list[dic
     return found
 
 
+def _tiled(seed: str, columns: tuple[str, str, str], day: date,
+           seeds_dir: Path) -> list[tuple[str, Decimal, Decimal]]:
+    """(name, lower inclusive, upper exclusive) rows of `seed` in force on `day`, ordered by the
+    lower bound; they must tile [0, 1]."""
+    name, lower, upper = columns
+    rows = sorted(((r[name], Decimal(r[lower]), Decimal(r[upper]))
+                   for r in rows_in_force(seed, day, seeds_dir)), key=lambda row: row[1])
+    _check_tiling(seed, [(lo, hi) for _, lo, hi in rows])
+    return rows
+
+
 def bands(day: date, seeds_dir: Path = SEEDS_DIR) -> list[tuple[str, Decimal, Decimal]]:
     """(band, min inclusive, max exclusive) ordered by min; must tile [0, 1]."""
-    rows = sorted(((r["band"], Decimal(r["min_probability"]), Decimal(r["max_probability"]))
-                   for r in rows_in_force("churn_risk_bands", day, seeds_dir)),
-                  key=lambda b: b[1])
-    _check_tiling("churn_risk_bands", [(lo, hi) for _, lo, hi in rows])
-    return rows
+    return _tiled("churn_risk_bands", ("band", "min_probability", "max_probability"), day,
+                  seeds_dir)
 
 
 def grades(day: date, seeds_dir: Path = SEEDS_DIR) -> list[tuple[str, Decimal, Decimal]]:
     """(grade, share-above from inclusive, to exclusive) ordered; must tile [0, 1]."""
-    rows = sorted(((r["grade"], Decimal(r["share_above_from"]), Decimal(r["share_above_to"]))
-                   for r in rows_in_force("value_grades", day, seeds_dir)),
-                  key=lambda g: g[1])
-    _check_tiling("value_grades", [(lo, hi) for _, lo, hi in rows])
-    return rows
+    return _tiled("value_grades", ("grade", "share_above_from", "share_above_to"), day,
+                  seeds_dir)
 
 
 def indicators(day: date, seeds_dir: Path = SEEDS_DIR) -> dict[str, bool]:
