@@ -32,10 +32,14 @@ JULY = (date(2026, 7, 1), date(2026, 7, 31))
 class Flow:
     """Run the real Dagster jobs in-process against one temporary warehouse."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, record_runs: bool = False) -> None:
         self.root = root
         self.warehouse = root / "warehouse.duckdb"
         self.data_dir = root / "data"
+        # runs on the persistent instance in `dagster_home` (for a UI opened on the scenario),
+        # else on an ephemeral one: a persistent instance captures compute logs (a `tail`
+        # process per step), which costs every run of the suite time
+        self.record_runs = record_runs
 
     def defs(self):
         from foundation.resources import Gridledger
@@ -64,9 +68,11 @@ class Flow:
         return DagsterInstance.local_temp(str(self.dagster_home))
 
     def run(self, first: date, last: date, raise_on_error: bool = False):
+        from dagster import DagsterInstance
+
         from orchestration.runner import run_flow
 
-        with self.instance() as instance:
+        with (self.instance() if self.record_runs else DagsterInstance.ephemeral()) as instance:
             results, _ = run_flow(self.defs(), first, last, instance, raise_on_error)
         return results
 
@@ -77,7 +83,7 @@ class Flow:
             return con.execute(query, params or []).fetchall()
 
 
-PATH_ATTRIBUTES = ("root", "warehouse", "data_dir")
+PATH_ATTRIBUTES = ("root", "warehouse", "data_dir", "record_runs")  # not carried to a copy
 COPIES = pytest.StashKey[dict[tuple[str, str, str], Flow]]()
 
 
@@ -115,10 +121,11 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def build(root: Path, write: Callable[[Flow], None], span: tuple[date, date]) -> Flow:
+def build(root: Path, write: Callable[[Flow], None], span: tuple[date, date],
+          record_runs: bool = False) -> Flow:
     """Write a scenario's input files, then run reference, daily and monthly jobs over a span of
-    one month; every job must succeed."""
-    flow = Flow(root)
+    one month; every job must succeed. `record_runs`: on the scenario's persistent instance."""
+    flow = Flow(root, record_runs)
     with pointed_at(flow):
         write(flow)
         flow.results = flow.run(*span)
@@ -144,7 +151,8 @@ def worked_bill_month(root: Path) -> Flow:
     daily and monthly jobs."""
     from tests.builders import write_worked_bill_case
 
-    return build(root, lambda flow: write_worked_bill_case(flow.data_dir), JULY)
+    # its runs recorded on its instance: tests/integration/test_dagster_ui.py opens a UI on it
+    return build(root, lambda flow: write_worked_bill_case(flow.data_dir), JULY, record_runs=True)
 
 
 USERS: dict[str, set[str]] = {}  # test module name -> session scenarios it uses
