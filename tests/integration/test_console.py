@@ -77,8 +77,14 @@ def metric(page, label: str) -> str:
 
 
 def table_rows(page) -> dict[str, list[str]]:
-    """Rows of the st.table in the visible tab, by their first cell."""
-    rows = page.get_by_role("tabpanel").get_by_test_id("stTable").locator("tbody tr")
+    """Rows of the st.tables in the visible tab, by their first cell.
+
+    Streamlit sends the metrics before the tables below them; wait until the last table of the
+    tab has its rows (a busy machine rendered the metrics and not yet the table: KeyError).
+    """
+    tables = page.get_by_role("tabpanel").get_by_test_id("stTable")
+    tables.last.locator("tbody tr").first.wait_for()
+    rows = tables.locator("tbody tr")
     cells = [[c.strip() for c in row.locator("th, td").all_inner_texts()] for row in rows.all()]
     return {row[0]: row[1:] for row in cells}
 
