@@ -9,11 +9,18 @@ to every connection as the catalog `restricted`: `restricted.contacts` is its `m
 A read-only connection attaches it read-only (and not at all while it does not exist yet); a
 writable one creates it and moves a warehouse's old in-file `restricted` schema into it, once.
 DuckDB lets one transaction write to one file only: write the two catalogs in separate ones.
+
+Engine limits come from configuration: `$GRIDLEDGER_DUCKDB_MEMORY_LIMIT` (e.g. `8GB`) and
+`$GRIDLEDGER_DUCKDB_THREADS` are SET on every connection opened here (instance-wide settings, so
+connections of one process never differ in configuration); dbt applies the same two in its
+`on-run-start` hook (transforms/macros/engine_settings.sql). Unset: DuckDB's defaults (80 % of
+RAM, one thread per core).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -26,6 +33,9 @@ from foundation.paths import RESTRICTED_CATALOG, restricted_path
 
 LOCK_WAIT_ENV = "GRIDLEDGER_LOCK_WAIT_SECONDS"
 DEFAULT_LOCK_WAIT_SECONDS = 60.0
+MEMORY_LIMIT_ENV = "GRIDLEDGER_DUCKDB_MEMORY_LIMIT"
+THREADS_ENV = "GRIDLEDGER_DUCKDB_THREADS"
+MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
 
 
 class WarehouseBusy(RuntimeError):
@@ -35,6 +45,30 @@ class WarehouseBusy(RuntimeError):
 def lock_wait_seconds() -> float:
     """How long an open waits for another process's lock: `$GRIDLEDGER_LOCK_WAIT_SECONDS`."""
     return float(os.environ.get(LOCK_WAIT_ENV) or DEFAULT_LOCK_WAIT_SECONDS)
+
+
+def engine_settings() -> dict[str, str]:
+    """DuckDB settings from the environment (`memory_limit`, `threads`), checked: a bad value
+    fails naming the variable, its value and what is expected."""
+    settings: dict[str, str] = {}
+    memory = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if memory:
+        if not MEMORY_SIZE.fullmatch(memory):
+            raise ValueError(f"{MEMORY_LIMIT_ENV}={memory!r}: expected a size such as 8GB or "
+                             "6GiB (units KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
+        settings["memory_limit"] = memory
+    threads = os.environ.get(THREADS_ENV, "").strip()
+    if threads:
+        if not threads.isdigit() or int(threads) < 1:
+            raise ValueError(f"{THREADS_ENV}={threads!r}: expected a whole number of threads >= 1")
+        settings["threads"] = threads
+    return settings
+
+
+def apply_engine_settings(con: duckdb.DuckDBPyConnection) -> None:
+    """SET the configured `engine_settings()` on `con` (values checked there)."""
+    for name, value in engine_settings().items():
+        con.execute(f"SET {name} = '{value}'")
 
 
 def open_warehouse(
@@ -49,6 +83,7 @@ def open_warehouse(
     con = _waiting(path, read_only, wait, deadline,
                    lambda: duckdb.connect(str(path), read_only=read_only))
     try:
+        apply_engine_settings(con)
         attach_restricted(con, path, read_only, wait, deadline)
     except BaseException:
         con.close()

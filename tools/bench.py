@@ -21,6 +21,7 @@ import psutil
 
 from foundation.months import month_end
 from foundation.paths import PROJECT_ROOT
+from foundation.warehouse import engine_settings
 
 
 class MemorySampler:
@@ -161,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {platform.platform()}, {psutil.cpu_count()} cores, "
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB; {datetime.now():%Y-%m-%d %H:%M}"
     )
+    configured = engine_settings()
+    print("DuckDB: " + (", ".join(f"{k}={v}" for k, v in configured.items())
+                        or "default settings (memory_limit 80 % of RAM, one thread per core)")
+          + " (GRIDLEDGER_DUCKDB_MEMORY_LIMIT, GRIDLEDGER_DUCKDB_THREADS)")
     print("\n| stage | seconds | readings/s | peak MB |\n|---|---:|---:|---:|")
     vee = None
     for name, seconds, _, peak in rows:
