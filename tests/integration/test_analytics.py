@@ -143,3 +143,29 @@ def test_credit_rating_per_customer_and_month_with_points_and_grades(run):
     measures = tables["customer_measures"].set_index("customer_id")
     assert (measures["credit_grade"].dropna() == latest.loc[
         measures["credit_grade"].dropna().index, "credit_grade"]).all()
+
+
+def test_without_payments_file_the_inputs_load_and_nobody_is_graded(tmp_path):
+    """master/payments.csv is optional: the inputs asset names it missing in its metadata,
+    analytics.payments is empty and every rating is no_payment_records."""
+    from assets.analytics.assets import churn_inputs, credit_rating
+
+    write_history(tmp_path, simulate_history(np.random.default_rng([3, 6]), ACTIVE[:20], 2,
+                                             AS_OF))
+    (tmp_path / "master" / "payments.csv").unlink()
+    warehouse = tmp_path / "warehouse.duckdb"
+    result = materialize([churn_inputs, credit_rating], instance=DagsterInstance.ephemeral(),
+                         resources={"gridledger": Gridledger(warehouse=str(warehouse),
+                                                             data_dir=str(tmp_path))})
+    assert result.success
+    metadata = {e.asset_key.to_user_string(): {k: v.value for k, v in
+                                               e.materialization.metadata.items()}
+                for e in result.get_asset_materialization_events()}
+    assert metadata["analytics/payments"]["missing_file"].startswith(
+        "master/payments.csv not found")
+    assert metadata["analytics/credit_rating"]["payment_records"].startswith("none")
+    with connect(warehouse, read_only=True) as con:
+        assert con.execute("select count(*) from analytics.payments").fetchone() == (0,)
+        credit = con.execute("select credit_grade, caveat from analytics.credit_rating").df()
+    assert len(credit) > 0 and credit["credit_grade"].isna().all()
+    assert credit["caveat"].str.startswith("no_payment_records").all()
