@@ -39,6 +39,12 @@ def _q(value: Decimal, places: str) -> Decimal:
     return value.quantize(Decimal(places), ROUND_HALF_UP)
 
 
+def window(month: str) -> tuple[date, date]:
+    """First day of month − 11 and last day of `month`: the 12 months rated."""
+    return (month_bounds(add_months(month, 1 - WINDOW_MONTHS))[0],
+            month_end(month_bounds(month)[0]))
+
+
 def customers_in_month(history: pd.DataFrame, month: str) -> pd.DataFrame:
     """customer_id and penalties_12m_yuan of the latest contract in force in `month`."""
     live = history[(history["start_month"] <= month) & (history["end_month"] >= month)]
@@ -52,8 +58,7 @@ def payment_indicators(payments: pd.DataFrame, month: str) -> pd.DataFrame:
     """Per customer with a bill due by the end of `month`: bills_12m, on_time_12m,
     days_late_12m, amount_due_12m_yuan, arrears_yuan. `payments` holds due_on / paid_on as
     dates (paid_on None when unpaid) and the amounts as Decimal."""
-    end = month_end(month_bounds(month)[0])
-    first = month_bounds(add_months(month, 1 - WINDOW_MONTHS))[0]
+    first, end = window(month)
     bills = payments[payments["due_on"] <= end]
     rows: dict[str, dict[str, object]] = {}
     for b in bills.itertuples(index=False):
@@ -80,8 +85,7 @@ def credit_rows(month: str, customers: pd.DataFrame, payments: pd.DataFrame | No
     """One row per customer of `customers` (customer_id, penalties_12m_yuan as Decimal): the
     indicators, each one's points, score, grade and caveat. `complaints`: customer_id and
     opened_on (date) of the complaint tickets; `payments` None = no payments file."""
-    first, end = month_bounds(add_months(month, 1 - WINDOW_MONTHS))[0], \
-        month_end(month_bounds(month)[0])
+    first, end = window(month)
     opened = complaints[(complaints["opened_on"] >= first) & (complaints["opened_on"] <= end)]
     counts = opened.groupby("customer_id").size()
     paid = payment_indicators(payments, month) if payments is not None else pd.DataFrame()
