@@ -6,8 +6,19 @@ import csv
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from quality.config_rules import SEEDS_DIR
+
+
+class CreditRule(NamedTuple):
+    """Points of one credit indicator: `max_points` at `full_at` or better, 0 at `zero_at` or
+    worse, linear between."""
+
+    indicator: str
+    max_points: Decimal
+    full_at: Decimal
+    zero_at: Decimal
 
 
 def rows_in_force(seed: str, day: date, seeds_dir: Path = SEEDS_DIR) -> list[dict[str, str]]:
@@ -21,14 +32,14 @@ def rows_in_force(seed: str, day: date, seeds_dir: Path = SEEDS_DIR) -> list[dic
     return found
 
 
-def _tiled(seed: str, columns: tuple[str, str, str], day: date,
-           seeds_dir: Path) -> list[tuple[str, Decimal, Decimal]]:
+def _tiled(seed: str, columns: tuple[str, str, str], day: date, seeds_dir: Path,
+           top: Decimal = Decimal(1)) -> list[tuple[str, Decimal, Decimal]]:
     """(name, lower inclusive, upper exclusive) rows of `seed` in force on `day`, ordered by the
-    lower bound; they must tile [0, 1]."""
+    lower bound; they must tile [0, top]."""
     name, lower, upper = columns
     rows = sorted(((r[name], Decimal(r[lower]), Decimal(r[upper]))
                    for r in rows_in_force(seed, day, seeds_dir)), key=lambda row: row[1])
-    _check_tiling(seed, [(lo, hi) for _, lo, hi in rows])
+    _check_tiling(seed, [(lo, hi) for _, lo, hi in rows], top)
     return rows
 
 
@@ -56,15 +67,41 @@ def measures(day: date, seeds_dir: Path = SEEDS_DIR) -> dict[tuple[str, str], tu
             for r in rows_in_force("customer_measures", day, seeds_dir)}
 
 
-def _check_tiling(seed: str, spans: list[tuple[Decimal, Decimal]]) -> None:
+def credit_rules(day: date, seeds_dir: Path = SEEDS_DIR) -> list[CreditRule]:
+    """The credit indicators in force; their max_points must add up to 100."""
+    rules = [CreditRule(r["indicator"], Decimal(r["max_points"]), Decimal(r["full_points_at"]),
+                        Decimal(r["zero_points_at"]))
+             for r in rows_in_force("credit_rating_rules", day, seeds_dir)]
+    total = sum(r.max_points for r in rules)
+    if total != 100:
+        raise ValueError(f"credit_rating_rules.csv: the rows in force give {total} points, "
+                         "not 100")
+    if any(r.full_at == r.zero_at for r in rules):
+        raise ValueError("credit_rating_rules.csv: full_points_at equals zero_points_at")
+    return rules
+
+
+def credit_grades(day: date, seeds_dir: Path = SEEDS_DIR) -> list[tuple[str, Decimal, Decimal]]:
+    """(grade, min score inclusive, max exclusive) ordered; must tile [0, 100]."""
+    return _tiled("credit_grades", ("grade", "min_score", "max_score"), day, seeds_dir,
+                  Decimal(100))
+
+
+def credit_grade_labels(day: date, seeds_dir: Path = SEEDS_DIR) -> dict[str, str]:
+    """Grade -> its Chinese name (良好 / 一般 / 较差)."""
+    return {r["grade"]: r["grade_zh"] for r in rows_in_force("credit_grades", day, seeds_dir)}
+
+
+def _check_tiling(seed: str, spans: list[tuple[Decimal, Decimal]],
+                  top: Decimal = Decimal(1)) -> None:
     edges = [Decimal(0)]
     for lo, hi in spans:
         if lo != edges[-1] or hi <= lo:
-            raise ValueError(f"{seed}.csv: the rows in force must tile [0, 1] without gaps "
+            raise ValueError(f"{seed}.csv: the rows in force must tile [0, {top}] without gaps "
                              f"or overlaps, found {spans}")
         edges.append(hi)
-    if edges[-1] != 1:
-        raise ValueError(f"{seed}.csv: the rows in force end at {edges[-1]}, not 1")
+    if edges[-1] != top:
+        raise ValueError(f"{seed}.csv: the rows in force end at {edges[-1]}, not {top}")
 
 
 def pick(spans: list[tuple[str, Decimal, Decimal]], value: float) -> str:

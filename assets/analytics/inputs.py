@@ -1,8 +1,9 @@
-"""The churn inputs: `master/contract_history.csv` and `master/service_tickets.csv`.
+"""The analytics inputs: `master/contract_history.csv`, `master/service_tickets.csv` and the
+optional `master/payments.csv`.
 
 Each row is checked (docs/data_contracts.md); a bad row is quarantined with file, physical
 line, rule and reason and the good rows load, so one typo does not stop the scoring. Tickets
-are checked against the customers known from the history and from `master.customers`.
+and payments are checked against the customers known from the history and `master.customers`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from foundation.months import parse_month
 from foundation.paths import is_safe_id
 
 HISTORY_FILE, TICKETS_FILE = "contract_history.csv", "service_tickets.csv"
+PAYMENTS_FILE = "payments.csv"
 OUTCOMES = ("renewed", "non_renewal", "switched", "early_termination", "active")
 CHURN_OUTCOMES = ("non_renewal", "switched", "early_termination")
 CATEGORIES = ("complaint", "service")
@@ -33,6 +35,11 @@ HISTORY_NUMBERS = {  # column -> (low, high) inclusive
 HISTORY_COLUMNS = ("contract_id", "customer_id", "customer_since", "start_month", "end_month",
                    "outcome", *HISTORY_NUMBERS)
 TICKET_COLUMNS = ("ticket_id", "customer_id", "opened_on", "category", "subject")
+PAYMENT_NUMBERS = {"amount_due_yuan": (Decimal(0), Decimal(10) ** 9),
+                   "amount_paid_yuan": (Decimal(0), Decimal(10) ** 9)}
+PAYMENT_COLUMNS = ("customer_id", "period", "due_on", "amount_due_yuan", "paid_on",
+                   "amount_paid_yuan")
+OVERPAYMENT_SHARE = Decimal("0.10")  # paid up to 10 % over the bill is credited forward
 PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 QUARANTINE_COLUMNS = ["file_name", "source_row", "rule", "reason", "raw_record"]
 
@@ -69,7 +76,8 @@ def _records(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return header, out
 
 
-def _load(path: Path, columns: tuple[str, ...], check) -> Loaded:
+def _load(path: Path, columns: tuple[str, ...], check,
+          optional: tuple[str, ...] = ("subject",)) -> Loaded:
     header, records = _records(path)
     missing = [c for c in columns if c not in header]
     if missing:
@@ -81,7 +89,7 @@ def _load(path: Path, columns: tuple[str, ...], check) -> Loaded:
                 raise Bad("wrong_field_count", f"{len(fields)} fields, header has {len(header)}")
             row = {c: fields[header.index(c)].strip() for c in columns}
             for c in columns:
-                if row[c] == "" and c != "subject":
+                if row[c] == "" and c not in optional:
                     raise Bad("missing_field", f"{c} is empty")
             good.append({**check(row), "line": line})
         except Bad as exc:
@@ -104,12 +112,19 @@ def _month(row: dict, column: str) -> str:
     return row[column]
 
 
-def _number(row: dict, column: str) -> Decimal:
+def _date(row: dict, column: str) -> date:
+    try:
+        return date.fromisoformat(row[column])
+    except ValueError:
+        raise Bad("bad_date", f"{column} {row[column]!r} is not YYYY-MM-DD") from None
+
+
+def _number(row: dict, column: str, ranges: dict = HISTORY_NUMBERS) -> Decimal:
     """Plain decimals only (no exponent, separator or sign other than a leading minus)."""
     if not PLAIN_NUMBER.fullmatch(row[column]):
         raise Bad("bad_number", f"{column} {row[column]!r} is not a plain decimal number")
     value = Decimal(row[column])
-    low, high = HISTORY_NUMBERS[column]
+    low, high = ranges[column]
     if not value.is_finite() or not low <= value <= high:
         raise Bad("out_of_range", f"{column} {row[column]} is outside [{low}, {high}]")
     return value
@@ -137,20 +152,60 @@ def load_tickets(master_dir: Path, known_customers: set[str]) -> Loaded:
     """Service tickets: id, a known customer, a date, a known category."""
     def check(row: dict) -> dict:
         _id(row, "ticket_id"), _id(row, "customer_id")
-        try:
-            opened = date.fromisoformat(row["opened_on"])
-        except ValueError:
-            raise Bad("bad_date", f"opened_on {row['opened_on']!r} is not YYYY-MM-DD") from None
+        opened = _date(row, "opened_on")
         if row["category"] not in CATEGORIES:
             raise Bad("unknown_category",
                       f"category {row['category']!r} is not one of {CATEGORIES}")
-        if row["customer_id"] not in known_customers:
-            raise Bad("unknown_customer", f"customer {row['customer_id']} is in neither the "
-                                          "contract history nor master.customers")
+        _known(row, known_customers)
         return {**row, "opened_on": opened}
 
     loaded = _load(master_dir / TICKETS_FILE, TICKET_COLUMNS, check)
     return _drop_duplicates(loaded, ["ticket_id"], TICKETS_FILE)
+
+
+def load_payments(master_dir: Path, known_customers: set[str]) -> Loaded | None:
+    """Bills and payments, or None without the file (optional: credit then has no records).
+
+    A known customer, a month, dates, money >= 0 with at most 2 decimals, a payment date
+    exactly when something was paid, at most 10 % paid over the bill; one row per
+    customer and period."""
+    if not (master_dir / PAYMENTS_FILE).is_file():
+        return None
+
+    def check(row: dict) -> dict:
+        _id(row, "customer_id"), _month(row, "period")
+        due = _date(row, "due_on")
+        paid_on = _date(row, "paid_on") if row["paid_on"] else None
+        money = {c: _money(row, c) for c in PAYMENT_NUMBERS}
+        owed, paid = money["amount_due_yuan"], money["amount_paid_yuan"]
+        if due < date.fromisoformat(f"{row['period']}-01"):
+            raise Bad("due_before_period", f"due_on {due} is before period {row['period']}")
+        if (paid_on is None) != (paid == 0):
+            raise Bad("paid_on_mismatch", f"paid_on {row['paid_on'] or 'empty'} with "
+                                          f"amount_paid_yuan {paid}: a date needs a payment "
+                                          "and a payment a date")
+        if paid > owed * (1 + OVERPAYMENT_SHARE):
+            raise Bad("overpaid", f"amount_paid_yuan {paid} is more than amount_due_yuan "
+                                  f"{owed} + {OVERPAYMENT_SHARE:.0%}")
+        _known(row, known_customers)
+        return {**row, **money, "due_on": due, "paid_on": paid_on}
+
+    loaded = _load(master_dir / PAYMENTS_FILE, PAYMENT_COLUMNS, check, optional=("paid_on",))
+    return _drop_duplicates(loaded, ["customer_id", "period"], PAYMENTS_FILE)
+
+
+def _money(row: dict, column: str) -> Decimal:
+    """A plain decimal within its range, in whole fen (at most 2 decimals)."""
+    value = _number(row, column, PAYMENT_NUMBERS)
+    if value != value.quantize(Decimal("0.01")):
+        raise Bad("bad_number", f"{column} {row[column]} has more than 2 decimals (fen)")
+    return value
+
+
+def _known(row: dict, known_customers: set[str]) -> None:
+    if row["customer_id"] not in known_customers:
+        raise Bad("unknown_customer", f"customer {row['customer_id']} is in neither the "
+                                      "contract history nor master.customers")
 
 
 def _drop_duplicates(loaded: Loaded, key: list[str], file_name: str) -> Loaded:
@@ -160,6 +215,7 @@ def _drop_duplicates(loaded: Loaded, key: list[str], file_name: str) -> Loaded:
         loaded.quarantined.append({
             "file_name": file_name, "source_row": int(row["line"]), "rule": "duplicate_key",
             "reason": f"{'/'.join(str(row[k]) for k in key)} already on an earlier line",
-            "raw_record": ",".join(str(row[c]) for c in loaded.rows.columns if c != "line")})
+            "raw_record": ",".join("" if pd.isna(row[c]) else str(row[c])
+                                   for c in loaded.rows.columns if c != "line")})
     return Loaded(loaded.rows[~repeated].drop(columns="line").reset_index(drop=True),
                   loaded.quarantined)

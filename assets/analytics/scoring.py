@@ -40,9 +40,12 @@ def customer_value(current: pd.DataFrame, month: str, indicators: dict[str, bool
 
 
 def customer_measures(risk: pd.DataFrame, value: pd.DataFrame,
-                      measures: dict[tuple[str, str], tuple[str, str]]) -> pd.DataFrame:
+                      measures: dict[tuple[str, str], tuple[str, str]],
+                      credit: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per customer scored for churn in the value month: band × grade → measure.
-    A customer without a grade (or a pair without a config row) keeps its row with a reason."""
+    A customer without a grade (or a pair without a config row) keeps its row with a reason.
+    With `credit` (analytics.credit_rating), that month's credit score and grade are added
+    beside (reported, not part of the measure)."""
     month = value["month"].iloc[0] if len(value) else None
     latest = risk[risk["month"] == month][["customer_id", "churn_probability_90d", "risk_band"]]
     table = latest.merge(value[["customer_id", "value_score", "value_grade"]],
@@ -56,4 +59,7 @@ def customer_measures(risk: pd.DataFrame, value: pd.DataFrame,
                                        f"no customer_measures row for {b} × {g}")
                        for f, b, g in zip(found, table["risk_band"], table["value_grade"],
                                           strict=True)]
+    if credit is not None:
+        table = table.merge(credit[credit["month"] == month][
+            ["customer_id", "credit_score", "credit_grade"]], on="customer_id", how="left")
     return table

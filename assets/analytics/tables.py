@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import duckdb
 import pandas as pd
 
@@ -28,5 +30,12 @@ def replace_tables(con: duckdb.DuckDBPyConnection,
             con.unregister("_analytics_frame")
 
 
-def read_table(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
-    return con.execute(f"select * from {SCHEMA}.{name}").df()
+def read_table(con: duckdb.DuckDBPyConnection, name: str,
+               decimals: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The table; the `decimals` columns as `Decimal` (read as text, never through a float)."""
+    replace = ", ".join(f'cast("{c}" as varchar) as "{c}"' for c in decimals)
+    frame = con.execute(f"select * {f'replace ({replace})' if decimals else ''} "
+                        f"from {SCHEMA}.{name}").df()
+    for column in decimals:
+        frame[column] = frame[column].map(lambda v: None if pd.isna(v) else Decimal(v))
+    return frame

@@ -1,6 +1,7 @@
-"""Customer analytics (issue 11) in-process: the four analytics assets materialized by Dagster
-on a generated 6-year history of 300 active customers (no meter data needed), with two bad
-inputs added: a complaint for an unknown customer and a customer signed in the last month."""
+"""Customer analytics (issue 11) in-process: the analytics assets materialized by Dagster on a
+generated 6-year history of 300 active customers (no meter data needed), with two bad inputs
+added: a complaint for an unknown customer and a customer signed in the last month (no bill
+due yet, so no payment records for its credit rating)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
@@ -43,7 +45,7 @@ def run(tmp_path_factory):
         con.execute("create schema master; create table master.customers as "
                     "select 'CUMASTER' as customer_id")
     lines = {name: len((master / name).read_text(encoding="utf-8").splitlines()) - 1
-             for name in ("contract_history.csv", "service_tickets.csv")}
+             for name in ("contract_history.csv", "service_tickets.csv", "payments.csv")}
     result = materialize(analytics_assets, instance=DagsterInstance.ephemeral(), resources={
         "gridledger": Gridledger(warehouse=str(warehouse), data_dir=str(data_dir))})
     metadata = {e.asset_key.to_user_string(): {k: v.value for k, v in
@@ -52,12 +54,14 @@ def run(tmp_path_factory):
     with connect(warehouse, read_only=True) as con:
         tables = {t: con.execute(f"select * from analytics.{t}").df() for t in (
             "contract_history", "service_tickets", "quarantine_rows", "churn_risk",
-            "customer_value", "customer_measures")}
-    return result, metadata, tables, lines
+            "customer_value", "customer_measures", "payments", "credit_rating")}
+        types = dict(con.execute("select column_name, data_type from information_schema.columns"
+                                 " where table_name = 'credit_rating'").fetchall())
+    return result, metadata, tables, lines, types
 
 
 def test_inputs_load_and_the_unknown_customer_is_quarantined(run):
-    result, metadata, tables, lines = run
+    result, metadata, tables, lines, _ = run
     assert result.success
     quarantine = tables["quarantine_rows"]
     assert quarantine[["file_name", "source_row", "rule"]].values.tolist() == [
@@ -72,7 +76,7 @@ def test_inputs_load_and_the_unknown_customer_is_quarantined(run):
 
 
 def test_churn_risk_scores_every_active_customer_with_its_band(run):
-    _, metadata, tables, _ = run
+    _, metadata, tables, _, _ = run
     risk = tables["churn_risk"]
     latest = risk[risk["month"] == AS_OF]
     assert sorted(latest["customer_id"]) == sorted([*ACTIVE, "CUNEW"])
@@ -93,7 +97,7 @@ def test_churn_risk_scores_every_active_customer_with_its_band(run):
 
 
 def test_value_grades_and_one_measure_per_customer(run):
-    _, metadata, tables, _ = run
+    _, metadata, tables, _, _ = run
     value = tables["customer_value"]
     assert len(value) == 301 and value["value_score"].max() == 100.0
     counts = value["value_grade"].value_counts().to_dict()
@@ -107,3 +111,61 @@ def test_value_grades_and_one_measure_per_customer(run):
     matrix = measures(date(2026, 9, 1))
     assert all(matrix[(b, g)][0] == m for b, g, m in
                zip(table["risk_band"], table["value_grade"], table["measure_code"], strict=True))
+
+
+def test_credit_rating_per_customer_and_month_with_points_and_grades(run):
+    _, metadata, tables, lines, types = run
+    assert len(tables["payments"]) == lines["payments.csv"]
+    credit, risk = tables["credit_rating"], tables["churn_risk"]
+    assert credit["month"].nunique() == 12 and credit["month"].max() == AS_OF
+    assert not credit.duplicated(["month", "customer_id"]).any()
+    latest = credit[credit["month"] == AS_OF].set_index("customer_id")
+    # every customer scored for churn in the month is rated (churn_risk leaves out a contract
+    # that churned in the month; the rating keeps it)
+    assert set(risk[risk["month"] == AS_OF]["customer_id"]) <= set(latest.index)
+    assert len(credit) == metadata["analytics/credit_rating"]["dagster/row_count"]
+    assert set(latest["credit_grade"].dropna()) == {"good", "fair", "poor"}
+    graded = latest.dropna(subset=["credit_grade"])
+    score = graded["credit_score"].astype(float)
+    expected = np.where(score >= 80, "good", np.where(score >= 60, "fair", "poor"))
+    assert list(graded["credit_grade"]) == list(expected)
+    points = graded[[c for c in graded.columns if c.startswith("points_")]].astype(float)
+    assert (points.sum(axis=1).round(2) == score.round(2)).all()
+    assert latest.loc["CUNEW", "caveat"].startswith("no_payment_records")
+    assert pd.isna(latest.loc["CUNEW", "credit_grade"])
+    assert types["arrears_yuan"] == "DECIMAL(18,2)" and types["credit_score"] == "DECIMAL(9,2)"
+    meta = metadata["analytics/credit_rating"]
+    assert meta["as_of_month"] == AS_OF and meta["payment_records"] == lines["payments.csv"]
+    assert json.loads(meta["customers_by_grade"]) == \
+        latest["credit_grade"].value_counts().to_dict()
+    assert json.loads(meta["caveats"])["no_payment_records"] >= 1
+    assert metadata["analytics/payments"]["quarantined_rows"] == 0
+    measures = tables["customer_measures"].set_index("customer_id")
+    assert (measures["credit_grade"].dropna() == latest.loc[
+        measures["credit_grade"].dropna().index, "credit_grade"]).all()
+
+
+def test_without_payments_file_the_inputs_load_and_nobody_is_graded(tmp_path):
+    """master/payments.csv is optional: the inputs asset names it missing in its metadata,
+    analytics.payments is empty and every rating is no_payment_records."""
+    from assets.analytics.assets import churn_inputs, credit_rating
+
+    write_history(tmp_path, simulate_history(np.random.default_rng([3, 6]), ACTIVE[:20], 2,
+                                             AS_OF))
+    (tmp_path / "master" / "payments.csv").unlink()
+    warehouse = tmp_path / "warehouse.duckdb"
+    result = materialize([churn_inputs, credit_rating], instance=DagsterInstance.ephemeral(),
+                         resources={"gridledger": Gridledger(warehouse=str(warehouse),
+                                                             data_dir=str(tmp_path))})
+    assert result.success
+    metadata = {e.asset_key.to_user_string(): {k: v.value for k, v in
+                                               e.materialization.metadata.items()}
+                for e in result.get_asset_materialization_events()}
+    assert metadata["analytics/payments"]["missing_file"].startswith(
+        "master/payments.csv not found")
+    assert metadata["analytics/credit_rating"]["payment_records"].startswith("none")
+    with connect(warehouse, read_only=True) as con:
+        assert con.execute("select count(*) from analytics.payments").fetchone() == (0,)
+        credit = con.execute("select credit_grade, caveat from analytics.credit_rating").df()
+    assert len(credit) > 0 and credit["credit_grade"].isna().all()
+    assert credit["caveat"].str.startswith("no_payment_records").all()

@@ -80,8 +80,8 @@ def test_analytics_assets_run_in_their_own_job_only():
 
     graph = build_defs().resolve_asset_graph()
     analytics = {AssetKey(["analytics", name]) for name in (
-        "contract_history", "service_tickets", "churn_risk", "customer_value",
-        "customer_measures")}
+        "contract_history", "service_tickets", "payments", "churn_risk", "customer_value",
+        "credit_rating", "customer_measures")}
     assert {graph.get(key).group_name for key in analytics} == {"analytics"}
     assert analytics_job.selection.resolve(graph) == analytics
     for job in (reference_job, daily_job, monthly_job):

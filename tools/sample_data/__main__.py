@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-rate-scale", type=float, default=1.0)
     parser.add_argument("--no-faults", action="store_true")
     parser.add_argument("--history-years", type=int, default=0,
-                        help="also write contract histories and service tickets (churn input)")
+                        help="also write contract histories, service tickets and payments "
+                             "(analytics input)")
     args = parser.parse_args(argv)
     manifest = generate(args.data_dir, args.meters, args.months, args.start, args.seed,
                         fmt=args.fmt, faults=not args.no_faults,

@@ -90,8 +90,9 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
              history_years: int = 0) -> dict:
     """Write master data, landing files and ground truth under `data_dir`; return the manifest.
 
-    `history_years` > 0 also writes contract histories and service tickets of that many years
-    up to the month before `start`, ending with every generated customer active (history.py).
+    `history_years` > 0 also writes contract histories, service tickets and payments of that
+    many years up to the month before `start`, ending with every generated customer active
+    (history.py).
     """
     if meters < 1 or months < 1:
         raise ValueError("meters and months must be positive")

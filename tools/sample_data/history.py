@@ -8,7 +8,9 @@ months before the start (万元). A churn time inside the contract ends it (last
 non-renewal; before: a switch to another retailer or an early termination); past it, the
 contract is renewed and a new spell starts with its own covariates. Spells still running at
 the end of the window are `active` (censored). The true β goes to
-`ground_truth/churn_coefficients.csv`, as the VEE faults go to `faults.csv`.
+`ground_truth/churn_coefficients.csv`, as the VEE faults go to `faults.csv`. Monthly bills and
+their payments (`master/payments.csv`, payments.py) follow each customer's latent payment
+discipline, drawn after every contract so the contracts and tickets do not depend on them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from foundation.months import add_months
 
+from .payments import PAYMENT_COLUMNS, simulate_payments
 from .writer import write_rows_csv
 
 # covariate -> true coefficient (per unit of the covariate, as the churn model reads it)
@@ -44,10 +47,13 @@ UNITS = {"complaints_12m": "tickets", "price_gap_yuan_per_mwh": "元/MWh",
 
 @dataclass
 class History:
-    """Rows of `master/contract_history.csv` and `master/service_tickets.csv`."""
+    """Rows of `master/contract_history.csv`, `master/service_tickets.csv` and
+    `master/payments.csv`, and each customer's latent on-time payment probability."""
 
     contracts: list[dict[str, object]] = field(default_factory=list)
     tickets: list[dict[str, object]] = field(default_factory=list)
+    payments: list[dict[str, object]] = field(default_factory=list)
+    discipline: dict[str, float] = field(default_factory=dict)
 
 
 def _tickets_before(rng: np.random.Generator, history: History, customer_id: str,
@@ -72,6 +78,7 @@ def _customer(rng: np.random.Generator, history: History, customer_id: str, wind
     gap_mean, margin = rng.normal(0, 8), rng.uniform(5, 35)
     annual_mwh = float(np.exp(rng.normal(7.0, 0.8)))
     on_time = rng.uniform(0.8, 1.0)
+    history.discipline[customer_id] = on_time
     offset = joined
     while True:
         start = add_months(window_start, offset)
@@ -131,19 +138,22 @@ def simulate_history(rng: np.random.Generator, active_ids: list[str], years: int
             customer_id = f"FC{former:06d}"
         for row in history.contracts[marker[0]:] + history.tickets[marker[1]:]:
             row["customer_id"] = customer_id
+        history.discipline[customer_id] = history.discipline.pop(placeholder)
+    history.payments = simulate_payments(rng, history.contracts, history.discipline, end_month)
     return history
 
 
 def write_history(data_dir: Path, history: History) -> list[str]:
-    """Write the two inputs and the true coefficients; return the relative paths written."""
+    """Write the three inputs and the true coefficients; return the relative paths written."""
     data_dir = Path(data_dir)
     (data_dir / "master").mkdir(parents=True, exist_ok=True)
     (data_dir / "ground_truth").mkdir(parents=True, exist_ok=True)
     write_rows_csv(data_dir / "master" / "contract_history.csv", HISTORY_COLUMNS,
                    history.contracts)
     write_rows_csv(data_dir / "master" / "service_tickets.csv", TICKET_COLUMNS, history.tickets)
+    write_rows_csv(data_dir / "master" / "payments.csv", PAYMENT_COLUMNS, history.payments)
     write_rows_csv(data_dir / "ground_truth" / "churn_coefficients.csv", COEFFICIENT_COLUMNS,
                    [{"covariate": k, "coefficient": v, "unit": UNITS[k]}
                     for k, v in TRUE_COEFFICIENTS.items()])
-    return ["master/contract_history.csv", "master/service_tickets.csv",
+    return ["master/contract_history.csv", "master/service_tickets.csv", "master/payments.csv",
             "ground_truth/churn_coefficients.csv"]
