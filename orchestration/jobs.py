@@ -45,7 +45,8 @@ curtailment_job = define_asset_job(
 
 analytics_job = define_asset_job(
     "analytics_job", selection=AssetSelection.groups("analytics"),
-    description="Customer analytics: churn inputs, churn risk (Cox), customer value, measures.",
+    description="Customer analytics: churn inputs and payments, churn risk (Cox), customer value, "
+                "credit rating, measures.",
 )
 
 default_jobs = [reference_job, daily_job, monthly_job, termination_job, curtailment_job,

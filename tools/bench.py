@@ -17,6 +17,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
+import pandas as pd
 import psutil
 
 from foundation.months import month_end
@@ -90,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from dagster import AssetSelection, DagsterInstance, define_asset_job
 
+    from assets.settlement.publish import PUBLISH_KEY
     from foundation.warehouse import connect
     from orchestration.build import build_defs
+    from orchestration.dbt import finance_tables
     from orchestration.runner import RANGE_END, RANGE_START, run_job
     from tools.sample_data import generate
 
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         money = define_asset_job(
             "bench_monthly_money",
             selection=(AssetSelection.groups("settlement") - alerts)
-            | AssetSelection.assets(*FINANCE_TABLES),
+            | AssetSelection.assets(*finance_tables(), PUBLISH_KEY),
         )
         quality = define_asset_job(
             "bench_monthly_quality", selection=AssetSelection.groups("quality") | alerts)
@@ -150,9 +153,18 @@ def main(argv: list[str] | None = None) -> int:
                 "from raw.interval_reads group by all"
             ).fetchall()
             bare = time.time() - s
-        rows.append(
-            ("bare DuckDB aggregate of raw reads", bare, readings, sampler.peak_mb(s, time.time()))
-        )
+            rows.append(("bare DuckDB aggregate of raw reads", bare, readings,
+                         sampler.peak_mb(s, time.time())))
+            s = time.time()
+            frames = pandas_inputs(con, first)
+            loaded = time.time()
+            rows.append(("pandas: load raw reads and TOU map", loaded - s, readings,
+                         sampler.peak_mb(s, loaded)))
+            pandas_determinants(*frames)
+            plain = time.time() - loaded
+            del frames
+            rows.append(("pandas: TOU kWh, max demand, PF", plain, readings,
+                         sampler.peak_mb(loaded, time.time())))
 
     print(
         f"\nGridledger benchmark: {args.meters} meters × 1 month ({args.start}), "
@@ -184,13 +196,50 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nVEE step (dbt_daily) / bare aggregate: {vee / bare:.1f}×")
     if "int_interval_validated" in models:
         print(f"VEE model / bare aggregate: {models['int_interval_validated'] / bare:.1f}×")
+    consumption = sum(models.get(m, 0.0) for m in CONSUMPTION_MODELS)
+    if consumption:
+        print(f"consumption models ({', '.join(CONSUMPTION_MODELS)}) / plain pandas "
+              f"determinants: {consumption / plain:.1f}×; VEE step / plain pandas: "
+              f"{(vee or 0) / plain:.1f}×")
     return 0
 
 
-# the finance models and the step that publishes them (built in finance_staging until then)
-FINANCE_TABLES = (["finance", "bills"], ["finance", "bill_lines"], ["finance", "adjustments"],
-                  ["finance", "settlement_runs"], ["finance", "period_close"],
-                  ["finance", "retailer_margin"], ["finance", "publish"])
+def pandas_inputs(con, first: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The month's raw reads, each day's day type and the TOU block of every minute (the first
+    TOU calendar in force), as DataFrames."""
+    reads = con.execute("select meter_id, channel::varchar as channel, interval_start, value "
+                        "from raw.interval_reads").df()
+    days = con.execute("select day, day_type from core.dim_calendar").df()
+    tou = con.execute("""
+        select month_no, day_type, minute_of_day, block from core.dim_tou_minutes
+        where calendar_id = (select min(calendar_id) from core.dim_tou_minutes)
+          and ? between valid_from and valid_to""", [first]).df()
+    return reads, days, tou
+
+
+def pandas_determinants(reads: pd.DataFrame, days: pd.DataFrame,
+                        tou: pd.DataFrame) -> pd.DataFrame:
+    """The core determinants in plain pandas, the bench's yardstick for the consumption models:
+    kWh per meter and TOU block, maximum 15-minute demand (kW) and power factor per meter. No
+    VEE, one TOU calendar for every meter: a lower bound, not a second implementation."""
+    kwh = reads[reads["channel"] == "kwh_imp"]
+    start = kwh["interval_start"]
+    keyed = pd.DataFrame({
+        "meter_id": kwh["meter_id"].to_numpy(), "value": kwh["value"].astype(float).to_numpy(),
+        "day": start.dt.normalize().to_numpy(), "month_no": start.dt.month.to_numpy(),
+        "minute_of_day": (start.dt.hour * 60 + start.dt.minute).to_numpy()})
+    days = days.assign(day=pd.to_datetime(days["day"]))
+    keyed = keyed.merge(days, on="day").merge(tou, on=["month_no", "day_type", "minute_of_day"])
+    blocks = keyed.pivot_table(index="meter_id", columns="block", values="value",
+                               aggfunc="sum", fill_value=0.0)
+    demand = kwh.groupby("meter_id")["value"].max().astype(float) * 4
+    totals = reads.groupby(["meter_id", "channel"])["value"].sum().astype(float).unstack()
+    pf = totals["kwh_imp"] / (totals["kwh_imp"] ** 2 + totals.get("kvarh_imp", 0) ** 2) ** 0.5
+    return blocks.assign(max_demand_kw=demand, power_factor=pf)
+
+
+CONSUMPTION_MODELS = ("int_customer_day_blocks", "int_customer_month_blocks",
+                      "int_customer_month_demand")
 KEY_MODELS = ("int_interval_validated", "vee_register_days", "fct_vee_duplicate_conflicts",
               "int_customer_day_blocks", "fct_meter_quality_monthly", "fct_meter_anomalies")
 MONEY_MODELS = ("int_customer_day_blocks", "int_customer_month_blocks", "int_customer_month_demand",
