@@ -207,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
 def pandas_inputs(con, first: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The month's raw reads, each day's day type and the TOU block of every minute (the first
     TOU calendar in force), as DataFrames."""
-    reads = con.execute("select meter_id, channel::varchar as channel, interval_start, value "
-                        "from raw.interval_reads").df()
+    reads = con.execute("select meter_id, channel::varchar as channel, interval_start, "
+                        "value::double as value "
+                        "from raw.interval_reads").fetch_arrow_table().to_pandas(
+        strings_to_categorical=True)  # ids as categories: 60 M object strings would be ~4 GB
     days = con.execute("select day, day_type from core.dim_calendar").df()
     tou = con.execute("""
         select month_no, day_type, minute_of_day, block from core.dim_tou_minutes
@@ -225,15 +227,15 @@ def pandas_determinants(reads: pd.DataFrame, days: pd.DataFrame,
     kwh = reads[reads["channel"] == "kwh_imp"]
     start = kwh["interval_start"]
     keyed = pd.DataFrame({
-        "meter_id": kwh["meter_id"].to_numpy(), "value": kwh["value"].astype(float).to_numpy(),
+        "meter_id": kwh["meter_id"].to_numpy(), "value": kwh["value"].to_numpy(),
         "day": start.dt.normalize().to_numpy(), "month_no": start.dt.month.to_numpy(),
         "minute_of_day": (start.dt.hour * 60 + start.dt.minute).to_numpy()})
     days = days.assign(day=pd.to_datetime(days["day"]))
     keyed = keyed.merge(days, on="day").merge(tou, on=["month_no", "day_type", "minute_of_day"])
     blocks = keyed.pivot_table(index="meter_id", columns="block", values="value",
                                aggfunc="sum", fill_value=0.0)
-    demand = kwh.groupby("meter_id")["value"].max().astype(float) * 4
-    totals = reads.groupby(["meter_id", "channel"])["value"].sum().astype(float).unstack()
+    demand = kwh.groupby("meter_id", observed=True)["value"].max() * 4
+    totals = reads.groupby(["meter_id", "channel"], observed=True)["value"].sum().unstack()
     pf = totals["kwh_imp"] / (totals["kwh_imp"] ** 2 + totals.get("kvarh_imp", 0) ** 2) ** 0.5
     return blocks.assign(max_demand_kw=demand, power_factor=pf)
 
