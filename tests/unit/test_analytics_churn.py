@@ -29,6 +29,7 @@ from tools.sample_data.history import (
     TICKET_COLUMNS as WRITTEN_TICKET_COLUMNS,
 )
 from tools.sample_data.history import simulate_history, write_history
+from tools.sample_data.writer import write_csv
 
 
 def test_cox_example_of_domain_section_9():
@@ -104,18 +105,10 @@ def test_probability_rises_with_complaints_and_falls_with_tenure(spells, model):
     assert p.iloc[1] > p.iloc[0] > p.iloc[2]
 
 
-def _write(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        out = csv.writer(handle, lineterminator="\n")
-        out.writerow(header)
-        out.writerows(rows)
-
-
 def test_bad_rows_are_quarantined_with_line_and_rule_and_good_rows_load(tmp_path):
     good = ["HC1", "CU1", "2024-01", "2024-01", "2026-09", "active", "5.0", "1000.00",
             "800.000", "20.00", "0.950"]
-    _write(tmp_path / "contract_history.csv", HISTORY_COLUMNS, [
+    write_csv(tmp_path / "contract_history.csv", HISTORY_COLUMNS, [
         good,                                                          # line 2
         ["HC2", "CU2", "2026-09", "2026-09", "2026-09", "active", "1", "0", "1", "1", "1"],
         ["HC3", "CU3", "2024-01", "2024-13", "2026-09", "active", *good[6:]],   # bad month
@@ -126,7 +119,7 @@ def test_bad_rows_are_quarantined_with_line_and_rule_and_good_rows_load(tmp_path
         ["HC1", "CU8", "2024-01", "2024-01", "2026-09", "active", *good[6:]],   # dup id
         ["HC9", "", "2024-01", "2024-01", "2026-09", "active", *good[6:]],      # missing
     ])
-    _write(tmp_path / "service_tickets.csv", TICKET_COLUMNS, [
+    write_csv(tmp_path / "service_tickets.csv", TICKET_COLUMNS, [
         ["TK1", "CU1", "2026-03-02", "complaint", "bill dispute"],
         ["TK2", "CU404", "2026-03-02", "complaint", "who is this"],            # unknown
         ["TK3", "CU1", "2026-02-30", "complaint", ""],                          # bad date

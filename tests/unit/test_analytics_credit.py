@@ -4,10 +4,8 @@ payments, no payments file, and the generator's payments."""
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,17 +17,10 @@ from assets.analytics.inputs import PAYMENT_COLUMNS, load_history, load_payments
 from assets.analytics.scoring import customer_measures
 from tools.sample_data.history import simulate_history, write_history
 from tools.sample_data.payments import PAYMENT_COLUMNS as WRITTEN_PAYMENT_COLUMNS
+from tools.sample_data.writer import write_csv
 
 DAY = date(2026, 3, 1)
 MONTH = "2026-03"
-
-
-def _write(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        out = csv.writer(handle, lineterminator="\n")
-        out.writerow(header)
-        out.writerows(rows)
 
 
 def _rate(payments: pd.DataFrame | None, customers: list[tuple[str, str]],
@@ -44,7 +35,7 @@ def _rate(payments: pd.DataFrame | None, customers: list[tuple[str, str]],
 
 @pytest.fixture
 def payments(tmp_path) -> pd.DataFrame:
-    _write(tmp_path / "payments.csv", PAYMENT_COLUMNS, [
+    write_csv(tmp_path / "payments.csv", PAYMENT_COLUMNS, [
         # CU1: 1,000.00 a month; on time, 10 days late, on the due date; March not yet due
         ["CU1", "2025-12", "2026-01-15", "1000.00", "2026-01-10", "1000.00"],
         ["CU1", "2026-01", "2026-02-15", "1000.00", "2026-02-25", "1000.00"],
@@ -152,7 +143,7 @@ def test_rules_that_do_not_add_up_to_100_and_grades_with_a_gap_are_refused(tmp_p
 
 def test_bad_payment_rows_are_quarantined_with_line_and_rule(tmp_path):
     good = ["CU1", "2026-01", "2026-02-15", "100.00", "2026-02-10", "100.00"]
-    _write(tmp_path / "payments.csv", PAYMENT_COLUMNS, [
+    write_csv(tmp_path / "payments.csv", PAYMENT_COLUMNS, [
         good,                                                                   # line 2
         ["CU1", "2026-01", "2026-02-15", "100.00", "", "0.00"],                 # duplicate
         ["CU2", "2026-01", "2026-02-15", "-5.00", "", "0.00"],                  # negative

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def clean_outputs(data_dir: Path) -> None:
         (data_dir / folder).mkdir(parents=True, exist_ok=True)
 
 
-def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+def write_csv(path: Path, header: Sequence[str], rows: list[list]) -> Path:
     """Write a CSV file with a header (hand-made inputs: demo inbox, test cases)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
