@@ -7,7 +7,7 @@ An `Audience` is a union of selectors, as in the curtailment SMS system (by regi
 custom group, plan membership, single contacts) plus customer ids for customer notices. By
 default a selected contact receives a notice only if subscribed to its topic (`bill_ready`,
 `deviation_risk`, `capacity_exceeded`, `meter_anomaly`, `curtailment`, `termination`,
-`unbilled_energy` — account managers only).
+`unbilled_energy` and `customer_measures` — account managers only).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ TOPICS: dict[str, str] = {
     "capacity_exceeded": "capacity_exceeded",
     "meter_anomaly": "meter_anomaly",
     "unbilled_energy": "unbilled_energy",
+    "customer_measure": "customer_measures",
     "termination_completed": "termination",
     "termination_failed": "termination",
 }

@@ -1,4 +1,6 @@
-"""The dbt project as Dagster assets: config (unpartitioned), daily and monthly model sets.
+"""The dbt project as Dagster assets: config (unpartitioned), daily and monthly model sets, and
+the analytics marts (unpartitioned, tag `analytics`, built by analytics_job only: they read the
+tables its Python assets write, which a warehouse where analytics_job never ran does not have).
 
 Partition windows reach dbt as `--vars {min_date, max_date}` ([start, end) of the run's
 partition range); window-incremental models delete and rebuild exactly that window.
@@ -63,6 +65,8 @@ from foundation.warehouse import connect
 
 DBT_PROJECT_DIR = TRANSFORMS_DIR
 PARTITIONED = "tag:daily tag:monthly"
+# models over the analytics tables (Python assets of analytics_job): built by analytics_job only
+ANALYTICS = "tag:analytics"
 WAREHOUSE_VAR = "gridledger_warehouse"  # read by transforms/profiles.yml
 RESTRICTED_VAR = "gridledger_restricted"  # likewise: the restricted file it attaches
 
@@ -116,7 +120,8 @@ def _manifest_is_stale(manifest: Path) -> bool:
 
 class GridledgerTranslator(DagsterDbtTranslator):
     """Group dbt nodes by stage: reference, validation (daily), settlement and finance (monthly),
-    and quality (monthly VEE reports: meter quality summary, meter anomalies).
+    quality (monthly VEE reports: meter quality summary, meter anomalies) and analytics (the
+    BI marts over the analytics tables, built by analytics_job).
 
     Asset keys are [schema, table]: a model's alias (its table name) rather than its file name,
     so a model renamed for its layer prefix (fct_meter_anomalies, alias meter_anomalies) keeps
@@ -151,6 +156,8 @@ class GridledgerTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         tags = dbt_resource_props.get("tags", [])
         fqn = dbt_resource_props.get("fqn", [])
+        if "analytics" in tags:
+            return "analytics"
         if "daily" in tags:
             return "validation"
         if "monthly" in tags:
@@ -262,9 +269,10 @@ def finance_tables() -> dict[AssetKey, str]:
 
 @cache
 def build_dbt_assets() -> list:
-    """The three dbt asset sets."""
+    """The four dbt asset sets."""
     return [
-        _dbt_asset_set("dbt_config", exclude=PARTITIONED),
+        _dbt_asset_set("dbt_config", exclude=f"{PARTITIONED} {ANALYTICS}"),
+        _dbt_asset_set("dbt_analytics", select=ANALYTICS),
         _dbt_asset_set("dbt_daily", daily_partitions, select="tag:daily"),
         _dbt_asset_set("dbt_monthly", monthly_partitions, staged=True, select="tag:monthly"),
     ]

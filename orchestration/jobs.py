@@ -44,9 +44,13 @@ curtailment_job = define_asset_job(
 )
 
 analytics_job = define_asset_job(
-    "analytics_job", selection=AssetSelection.groups("analytics"),
+    "analytics_job",
+    # the group holds the Python assets, the measure notices and the BI mart over them (dbt, tag
+    # analytics); the BI snapshot last, so BI tools see the mart
+    selection=AssetSelection.groups("analytics") | AssetSelection.keys("bi/snapshot"),
     description="Customer analytics: churn inputs and payments, churn risk (Cox), customer value, "
-                "credit rating, measures.",
+                "credit rating, measures, the measure notices to account managers and the BI "
+                "mart marts.customer_analytics, then refresh the BI snapshot.",
 )
 
 default_jobs = [reference_job, daily_job, monthly_job, termination_job, curtailment_job,

@@ -66,10 +66,12 @@ BI_SNAPSHOT_KEY = AssetKey(["bi", "snapshot"])
 # intervals that every daily run changes (daily job; the validated intervals themselves too, so
 # their blocking gate, validated_consumption_gate, passes before the snapshot is taken). One
 # asset in both jobs: in each it runs after those of its deps the job materializes.
+# analytics_job refreshes it too, after the analytics mart (customer_analytics) it builds.
 BI_SNAPSHOT_DEPS = [PUBLISH_KEY, AssetKey(["marts", "alerts"]),
                     AssetKey(["core", "int_interval_validated"]),
                     *(AssetKey(["marts", name]) for name in (
-                        "meter_vee_quality", "meter_daily_load", "meter_load_profile"))]
+                        "meter_vee_quality", "meter_daily_load", "meter_load_profile",
+                        "customer_analytics"))]
 
 
 @asset(
@@ -80,8 +82,8 @@ BI_SNAPSHOT_DEPS = [PUBLISH_KEY, AssetKey(["marts", "alerts"]),
         "The BI snapshot (<warehouse stem>.bi.duckdb beside the warehouse, "
         "$GRIDLEDGER_BI_SNAPSHOT): the published finance tables and the masked marts copied to "
         "a new file and renamed over the old one, so BI tools read it while jobs write the "
-        "warehouse (assets/settlement/bi_snapshot.py). Refreshed at the end of every monthly "
-        "and every daily run (unpartitioned: it is the warehouse's state, not a month's)."
+        "warehouse (assets/settlement/bi_snapshot.py). Refreshed at the end of every monthly, "
+        "daily and analytics run (unpartitioned: it is the warehouse's state, not a month's)."
     ),
 )
 def bi_snapshot(context: AssetExecutionContext, gridledger: Gridledger) -> MaterializeResult:

@@ -64,6 +64,40 @@ SUMMARY_SQL = {
     ),
 }
 
+# customer analytics (analytics_job, issue 11): lines after the ones above
+ANALYTICS_SQL = {
+    "churn customers by band": (
+        "select string_agg(risk_band || '=' || n, ', ' order by risk_band) || ' (as of ' "
+        "|| any_value(month) || ')' from (select risk_band, any_value(month) as month, "
+        "count(*) n from analytics.customer_measures group by 1)"
+    ),
+    "value grades": (
+        "select string_agg(value_grade || '=' || n, ', ' order by value_grade) from ("
+        "select coalesce(value_grade, 'none') as value_grade, count(*) n "
+        "from analytics.customer_measures group by 1)"
+    ),
+    "credit grades": (
+        "select string_agg(credit_grade || '=' || n, ', ' order by credit_grade) from ("
+        "select coalesce(credit_grade, 'not rated') as credit_grade, count(*) n "
+        "from analytics.customer_measures group by 1)"
+    ),
+    "measure notices sent": (
+        "select count(*) || ' to account managers, ' || count(distinct notice_key) "
+        "|| ' customer(s)' from notify.delivery_ledger "
+        "where notice_type = 'customer_measure' and status = 'sent'"
+    ),
+    "BI mart customer_analytics": "select count(*) || ' rows' from marts.customer_analytics",
+}
+TOP_CHURN_SQL = """
+select customer_id, round(100 * churn_probability_90d, 1), risk_band,
+       coalesce(value_grade, '-'), coalesce(credit_grade, '-'), coalesce(measure_code, '-')
+from analytics.customer_measures
+order by churn_probability_90d desc, customer_id
+limit 5
+"""
+HISTORY_YEARS = 4  # contract history for analytics_job (its own RNG stream: the month's data
+#                    are the same with or without it)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -84,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Gridledger demo: {args.meters} meters × {args.months} month(s) from {args.start}; "
           f"about {EXPECTED_MINUTES} minutes on a 2-core machine. Dagster and dbt logs: "
           f"{'this console' if args.verbose else log_file}")
-    manifest = generate(data_dir(), args.meters, args.months, args.start, args.seed)
+    manifest = generate(data_dir(), args.meters, args.months, args.start, args.seed,
+                        history_years=HISTORY_YEARS)
     first = date.fromisoformat(f"{args.start}-01")
     plant_overloads(data_dir(), first.replace(day=28))
     last = last_day_of_span(args.start, args.months)
@@ -108,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                 results += release_one_hold(defs, instance, timings, first)
             if all(r.success for r in results):
                 results += resettle(defs, instance, timings, first)
+            if all(r.success for r in results):
+                results += run_analytics(defs, instance, timings)
     ok = all(r.success for r in results)
     print(f"  {'all steps':<32} {sum(timings.seconds.values()):7.1f} s")
     print_summary()
@@ -294,6 +331,37 @@ def resettle(defs, instance, timings, period_start: date) -> list:
                                "re-settlement")
 
 
+def run_analytics(defs, instance, timings) -> list:
+    """analytics_job on the generated contract history: churn risk, value and credit grades,
+    measures, the measure notices to the account managers and the BI mart."""
+    import time
+
+    from orchestration.runner import run_job
+
+    started = time.perf_counter()
+    result = run_job(defs, "analytics_job", instance, raise_on_error=False)
+    timings.record("analytics_job", started, result.success)
+    return [result]
+
+
+def print_analytics(con) -> None:
+    """The churn table and grades of analytics_job (lines after the summary's others)."""
+    for label, sql in ANALYTICS_SQL.items():
+        try:
+            value = con.execute(sql).fetchone()[0]
+        except Exception as exc:  # noqa: BLE001 - a missing stage is part of the summary
+            value = f"n/a ({type(exc).__name__})"
+        print(f"  {label:<26} {value}")
+    try:
+        top = con.execute(TOP_CHURN_SQL).fetchall()
+    except Exception:  # noqa: BLE001 - analytics_job did not run
+        return
+    print(f"  {'top 5 by P(churn 90 days)':<26} customer   P(%)  band    value credit measure")
+    for customer_id, pct, band, value, credit, measure in top:
+        print(f"  {'':<26} {customer_id:<10} {pct:5.1f}  {band:<7} {value:<5} {credit:<6} "
+              f"{measure}")
+
+
 def print_summary() -> None:
     """Print the headline numbers and where the results are."""
     print("\nGridledger demo summary")
@@ -304,6 +372,7 @@ def print_summary() -> None:
             except Exception as exc:  # noqa: BLE001 - a missing stage is part of the summary
                 value = f"n/a ({type(exc).__name__})"
             print(f"  {label:<26} {value}")
+        print_analytics(con)
     print(f"\nwarehouse:  {warehouse_path()}  (finance.bills, finance.bill_lines, "
           "finance.adjustments, finance.retailer_margin, marts.alerts)")
     print(f"BI:         {bi_snapshot_path()}  (read-only snapshot of finance and marts, "

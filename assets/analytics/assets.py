@@ -1,5 +1,6 @@
 """Dagster assets of the `analytics` group (issue 11): churn inputs (with payment records),
-churn risk, customer value, credit rating and the measure per customer. Unpartitioned: each
+churn risk, customer value, credit rating, the measure per customer and its notice to the
+account managers (notices.py). Unpartitioned: each
 run scores the last 12 months of the contract history in `<data_dir>/master/`
 (orchestration/jobs.py: `analytics_job`).
 
@@ -36,6 +37,7 @@ from .inputs import (
     load_payments,
     load_tickets,
 )
+from .notices import measure_notices
 from .scoring import band_rows, customer_measures, customer_value
 from .tables import read_table, replace_tables
 
@@ -234,4 +236,4 @@ def customer_measures_asset(context: AssetExecutionContext,
 
 
 analytics_assets = [churn_inputs, churn_risk, customer_value_asset, credit_rating,
-                    customer_measures_asset]
+                    customer_measures_asset, measure_notices]

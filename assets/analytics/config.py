@@ -67,6 +67,14 @@ def measures(day: date, seeds_dir: Path = SEEDS_DIR) -> dict[tuple[str, str], tu
             for r in rows_in_force("customer_measures", day, seeds_dir)}
 
 
+def notified_pairs(day: date, seeds_dir: Path = SEEDS_DIR) -> set[tuple[str, str]]:
+    """The (risk band, grade) pairs whose measure is sent to the account manager
+    (`notify_account_manager` true)."""
+    return {(r["risk_band"], r["value_grade"])
+            for r in rows_in_force("customer_measures", day, seeds_dir)
+            if r["notify_account_manager"].strip().lower() == "true"}
+
+
 def credit_rules(day: date, seeds_dir: Path = SEEDS_DIR) -> list[CreditRule]:
     """The credit indicators in force; their max_points must add up to 100."""
     rules = [CreditRule(r["indicator"], Decimal(r["max_points"]), Decimal(r["full_points_at"]),

@@ -38,9 +38,11 @@ where role = 'account_manager' and customer_id is null order by contact_id
 
 def manager_recipients(
     con: duckdb.DuckDBPyConnection, notice_type: str, retailer_id: str | None,
-    customer_id: str | None = None,
+    customer_id: str | None = None, subscribed_only: bool = False,
 ) -> list[Recipient]:
-    """Account managers responsible for a retailer's customer (see the module docstring)."""
+    """Account managers responsible for a retailer's customer (see the module docstring);
+    with `subscribed_only`, only those of them subscribed to the notice's topic (the
+    analytics measure notices: a subscription, not an operational notice)."""
     params = {"customer_id": customer_id, "retailer_id": retailer_id}
     ids = [r[0] for r in con.execute(MANAGERS_SQL, params).fetchall()]
     if not ids:
@@ -48,7 +50,7 @@ def manager_recipients(
     if not ids:
         return []
     return resolve_recipients(con, notice_type, Audience(contact_ids=tuple(ids)),
-                              subscribed_only=False)
+                              subscribed_only=subscribed_only)
 
 
 def customer_recipients(

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,9 +20,11 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from assets.analytics.assets import analytics_assets
-from assets.analytics.config import measures
+from assets.analytics.config import measures, notified_pairs
+from foundation.paths import restricted_path
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
+from notifications.resource import OutboxDelivery
 from tools.sample_data.history import simulate_history, write_history
 
 AS_OF = "2026-09"
@@ -41,13 +47,20 @@ def run(tmp_path_factory):
                                              "who is this"])
     _append(master / "service_tickets.csv", ["TKX2", "CUMASTER", "2026-09-04", "service", ""])
     warehouse = data_dir / "warehouse.duckdb"
-    with connect(warehouse) as con:  # a customer known only from master data
+    with connect(warehouse) as con:  # a customer known only from master data; a resident
+        # whose name master data did not mask (the BI mart must); no contacts loaded
         con.execute("create schema master; create table master.customers as "
-                    "select 'CUMASTER' as customer_id")
+                    "select * from (values ('CUMASTER', 'R1', '燕山化工有限公司', 'industrial'),"
+                    " ('CU000001', 'R1', '李雷', 'residential'),"
+                    " ('CU000002', 'R1', '唐山建材有限公司', 'industrial')) as t(customer_id,"
+                    " retailer_id, customer_name, customer_class), (select '唐山' as region,"
+                    " null::varchar as industry, date '2020-01-01' as valid_from,"
+                    " null::date as valid_to)")
     lines = {name: len((master / name).read_text(encoding="utf-8").splitlines()) - 1
              for name in ("contract_history.csv", "service_tickets.csv", "payments.csv")}
     result = materialize(analytics_assets, instance=DagsterInstance.ephemeral(), resources={
-        "gridledger": Gridledger(warehouse=str(warehouse), data_dir=str(data_dir))})
+        "gridledger": Gridledger(warehouse=str(warehouse), data_dir=str(data_dir)),
+        "delivery": OutboxDelivery()})
     metadata = {e.asset_key.to_user_string(): {k: v.value for k, v in
                                                e.materialization.metadata.items()}
                 for e in result.get_asset_materialization_events()}
@@ -57,11 +70,11 @@ def run(tmp_path_factory):
             "customer_value", "customer_measures", "payments", "credit_rating")}
         types = dict(con.execute("select column_name, data_type from information_schema.columns"
                                  " where table_name = 'credit_rating'").fetchall())
-    return result, metadata, tables, lines, types
+    return result, metadata, tables, lines, types, warehouse
 
 
 def test_inputs_load_and_the_unknown_customer_is_quarantined(run):
-    result, metadata, tables, lines, _ = run
+    result, metadata, tables, lines, _, _ = run
     assert result.success
     quarantine = tables["quarantine_rows"]
     assert quarantine[["file_name", "source_row", "rule"]].values.tolist() == [
@@ -76,7 +89,7 @@ def test_inputs_load_and_the_unknown_customer_is_quarantined(run):
 
 
 def test_churn_risk_scores_every_active_customer_with_its_band(run):
-    _, metadata, tables, _, _ = run
+    _, metadata, tables, _, _, _ = run
     risk = tables["churn_risk"]
     latest = risk[risk["month"] == AS_OF]
     assert sorted(latest["customer_id"]) == sorted([*ACTIVE, "CUNEW"])
@@ -97,7 +110,7 @@ def test_churn_risk_scores_every_active_customer_with_its_band(run):
 
 
 def test_value_grades_and_one_measure_per_customer(run):
-    _, metadata, tables, _, _ = run
+    _, metadata, tables, _, _, _ = run
     value = tables["customer_value"]
     assert len(value) == 301 and value["value_score"].max() == 100.0
     counts = value["value_grade"].value_counts().to_dict()
@@ -114,7 +127,7 @@ def test_value_grades_and_one_measure_per_customer(run):
 
 
 def test_credit_rating_per_customer_and_month_with_points_and_grades(run):
-    _, metadata, tables, lines, types = run
+    _, metadata, tables, lines, types, _ = run
     assert len(tables["payments"]) == lines["payments.csv"]
     credit, risk = tables["credit_rating"], tables["churn_risk"]
     assert credit["month"].nunique() == 12 and credit["month"].max() == AS_OF
@@ -169,3 +182,49 @@ def test_without_payments_file_the_inputs_load_and_nobody_is_graded(tmp_path):
         credit = con.execute("select credit_grade, caveat from analytics.credit_rating").df()
     assert len(credit) > 0 and credit["credit_grade"].isna().all()
     assert credit["caveat"].str.startswith("no_payment_records").all()
+
+
+def test_without_contacts_the_measure_notices_count_no_recipient(run):
+    """No contacts in the warehouse: every actionable measure is counted, nothing is sent."""
+    _, metadata, tables, _, _, _ = run
+    meta = metadata["analytics/measure_notices"]
+    latest = tables["customer_measures"]
+    pairs = notified_pairs(date(2026, 9, 1))
+    actionable = sum((b, g) in pairs for b, g in zip(latest["risk_band"], latest["value_grade"],
+                                                      strict=True))
+    assert 0 < actionable < len(latest)
+    assert meta["customers_actionable"] == meta["customers_no_recipient"] == actionable
+    assert meta["notices_sent"] == 0 and meta["month"] == AS_OF
+
+
+def test_the_bi_mart_shows_bands_grades_and_measures_with_masked_names(run, tmp_path):
+    """marts.customer_analytics (tag analytics) built by dbt over the analytics tables: one row
+    per customer, the resident's name masked, the seed's notify flag beside the measure."""
+    *_, warehouse = run
+    scratch = tmp_path / "warehouse.duckdb"  # a copy: the module's warehouse stays as it is
+    for source, target in ((warehouse, scratch),
+                           (restricted_path(warehouse), restricted_path(scratch))):
+        if source.exists():
+            shutil.copy(source, target)
+    project = Path(__file__).parents[2] / "transforms"
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--select",
+         "customer_measures stg_customers customer_analytics", "--indirect-selection",
+         "buildable", "--project-dir", str(project),
+         "--profiles-dir", str(project), "--target-path", str(tmp_path / "target"),
+         "--log-path", str(tmp_path / "logs")],
+        capture_output=True, text=True, env={**os.environ, "GRIDLEDGER_WAREHOUSE": str(scratch)})
+    assert done.returncode == 0, done.stdout[-3000:]
+    with connect(scratch, read_only=True) as con:
+        mart = con.execute("select * from marts.customer_analytics").df().set_index(
+            "customer_id").sort_index()
+    measures_table = run[2]["customer_measures"].set_index("customer_id").sort_index()
+    assert list(mart.index) == list(measures_table.index)
+    assert (mart["risk_band"] == measures_table["risk_band"]).all()
+    assert (mart["measure_code"] == measures_table["measure_code"]).all()
+    assert mart.loc["CU000001", "customer_name_masked"] == "李**"
+    assert mart.loc["CU000002", "customer_name_masked"] == "唐山建材有限公司"
+    pairs = notified_pairs(date(2026, 9, 1))
+    assert list(mart["notify_account_manager"]) == [
+        (b, g) in pairs for b, g in zip(mart["risk_band"], mart["value_grade"], strict=True)]
+    assert not any("李雷" in str(v) for v in mart.astype(str).to_numpy().ravel())

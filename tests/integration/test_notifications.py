@@ -434,6 +434,10 @@ def test_every_notice_type_has_a_chinese_template() -> None:
                             "kwh": "14400.000", "days": 15, "first_day": "2026-01-01",
                             "last_day": "2026-01-15", "reason": "customer_not_active"},
         "sms_reply": {"kind": "yesterday", "day": "2026-10-20", "kwh": "6815.678"},
+        "customer_measure": {"customer_name": "甲", "customer_id": "C1", "month": "2026-09",
+                             "churn_pct": "34.5", "risk_band": "high", "value_grade": "A",
+                             "credit_grade": "", "measure_code": "retain_priority",
+                             "measure": "Account manager visit within 2 weeks"},
     }
     assert set(contexts) == set(NOTICE_TYPES)
     for notice_type, context in contexts.items():
@@ -441,6 +445,13 @@ def test_every_notice_type_has_a_chinese_template() -> None:
         assert notice.title and notice.body.startswith("【Gridledger售电】"), notice_type
     assert "突变尖峰" in render("meter_anomaly", contexts["meter_anomaly"]).body
     assert "用户档案未生效" in render("unbilled_energy", contexts["unbilled_energy"]).body
+    measure = render("customer_measure", contexts["customer_measure"])
+    assert measure.title == "2026-09客户维系措施：C1（重点挽留）"
+    assert "流失风险高（90天内流失概率34.5%），价值等级A，信用未评级" in measure.body
+    assert "重点挽留——Account manager visit within 2 weeks（retain_priority）" in measure.body
+    other = render("customer_measure", {**contexts["customer_measure"], "credit_grade": "fair",
+                                        "measure_code": "new_code"})
+    assert "信用评级一般" in other.body and "建议措施：new_code——" in other.body
     with pytest.raises(Exception, match="customer_name"):
         render("bill_ready", {"period": "2025-06", "amount_yuan": 1})
 

@@ -81,11 +81,19 @@ def test_analytics_assets_run_in_their_own_job_only():
     graph = build_defs().resolve_asset_graph()
     analytics = {AssetKey(["analytics", name]) for name in (
         "contract_history", "service_tickets", "payments", "churn_risk", "customer_value",
-        "credit_rating", "customer_measures")}
+        "credit_rating", "customer_measures", "measure_notices")}
+    mart = AssetKey(["marts", "customer_analytics"])  # dbt, over the analytics tables
+    analytics.add(mart)
     assert {graph.get(key).group_name for key in analytics} == {"analytics"}
-    assert analytics_job.selection.resolve(graph) == analytics
+    snapshot = AssetKey(["bi", "snapshot"])  # refreshed after the mart
+    assert analytics_job.selection.resolve(graph) == analytics | {snapshot}
     for job in (reference_job, daily_job, monthly_job):
         assert not analytics & job.selection.resolve(graph), job.name
+    assert mart in graph.get(snapshot).parent_keys
+    assert AssetKey(["analytics", "customer_measures"]) in graph.get(mart).parent_keys
+    notices = AssetKey(["analytics", "measure_notices"])
+    assert graph.get(notices).parent_keys == {AssetKey(["analytics", "customer_measures"])}
+    assert graph.get(notices).owners == ["team:analytics"]
 
 
 def test_the_service_snapshot_is_refreshed_after_validation_and_after_publishing():
@@ -110,7 +118,9 @@ def test_every_daily_and_monthly_run_ends_with_the_bi_snapshot():
     marts = {AssetKey(["marts", name]) for name in (
         "meter_vee_quality", "meter_daily_load", "meter_load_profile")}
     assert marts | {AssetKey(["finance", "publish"]), AssetKey(["marts", "alerts"]),
-                    AssetKey(["core", "int_interval_validated"])} == graph.get(snapshot).parent_keys
+                    AssetKey(["core", "int_interval_validated"]),
+                    AssetKey(["marts", "customer_analytics"])  # analytics_job's mart
+                    } == graph.get(snapshot).parent_keys
     daily = daily_job.selection.resolve(graph)
     assert snapshot in daily and marts <= daily
     assert snapshot in monthly_job.selection.resolve(graph)

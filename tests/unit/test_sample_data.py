@@ -180,7 +180,7 @@ def test_contacts_groups_and_subscriptions(run) -> None:
     subs = master(data_dir, "contact_subscriptions").merge(contacts, on="contact_id")
     manager_notices = set(subs[subs["role"] == "account_manager"]["notice_type"])
     assert manager_notices == {"deviation_risk", "capacity_exceeded", "meter_anomaly",
-                               "unbilled_energy"}
+                               "unbilled_energy", "customer_measures"}
     customer_subs = subs[subs["role"] == "customer_contact"]
     assert customer_subs.groupby("notice_type").size()["bill_ready"] > 0.8 * len(per_customer)
 

@@ -9,7 +9,8 @@ from .master import IND_INDUSTRIES, RES, RETAILERS, Customer
 
 KEY_INDUSTRIES = ("钢铁", "化工", "建材")  # high-energy users listed first in curtailment plans
 INDUSTRY_ORDER = (*IND_INDUSTRIES, "商业", "居民")
-MANAGER_NOTICES = ("deviation_risk", "capacity_exceeded", "meter_anomaly", "unbilled_energy")
+MANAGER_NOTICES = ("deviation_risk", "capacity_exceeded", "meter_anomaly", "unbilled_energy",
+                   "customer_measures")
 
 
 def _contact(index: int, customer_id: str | None, role: str, person: tuple[str, str],
