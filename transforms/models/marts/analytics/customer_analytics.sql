@@ -1,3 +1,7 @@
+{#- SQLMesh (the money preview; transforms/config.py sets GRIDLEDGER_SQLMESH) leaves this model
+    out: its sources exist only once analytics_job ran, and it holds no money. -#}
+{{ config(enabled=env_var('GRIDLEDGER_SQLMESH', '') == '') }}
+
 -- Customer analytics for BI (issue 11): per customer scored at the analytics month, its churn
 -- risk band, value grade, credit grade and measure (analytics.customer_measures, written by the
 -- Python assets of analytics_job), with ids and masked names only. Built by analytics_job
