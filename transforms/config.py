@@ -16,8 +16,9 @@ Never plan `prod` against the warehouse dbt maintains: SQLMesh would take over i
 - SQLMesh ignores the profile's `attach:`: the restricted file beside the warehouse
   (`<stem>.restricted.duckdb`, as foundation.paths.restricted_path) is added as catalog
   `restricted`, so `source('restricted', ...)` resolves in the scratch copy too.
-- The analytics marts (models/marts/analytics) are disabled here (`GRIDLEDGER_SQLMESH`): they
-  read tables only analytics_job writes, which a scratch copy may not have, and hold no money.
+- The analytics marts (models/marts/analytics) are disabled here (dbt var
+  `gridledger_sqlmesh`): they read tables only analytics_job writes, which a scratch copy may not
+  have, and they hold no money.
 - Seeds are read as text and cast to their dbt `column_types`: SQLMesh's pandas reader would
   otherwise turn the PF standard '0.90' into 0.9 (and fail the seed's accepted_values test).
 """
@@ -73,15 +74,14 @@ if Path(_warehouse).resolve() == PRODUCTION_WAREHOUSE and not os.environ.get(
         "`python -m tools.money_preview` (a scratch copy) or point "
         "GRIDLEDGER_WAREHOUSE at a copy")
 
-# dbt models that SQLMesh must not plan read this (models/marts/analytics: the analytics marts,
-# whose sources only analytics_job writes)
-os.environ["GRIDLEDGER_SQLMESH"] = "1"
 config = sqlmesh_config(
     PROJECT,
     infer_state_schema_name=True,
     virtual_environment_mode=VirtualEnvironmentMode.FULL,
     plan=PlanConfig(always_recreate_environment=True),
     model_defaults=ModelDefaultsConfig(start=START),
+    # dbt var read by the models SQLMesh must not plan (models/marts/analytics)
+    variables={"gridledger_sqlmesh": True},
 )
 _restricted = Path(_warehouse).resolve()
 _restricted = str(_restricted.with_name(_restricted.stem + ".restricted.duckdb"))

@@ -1,6 +1,7 @@
-{#- SQLMesh (the money preview; transforms/config.py sets GRIDLEDGER_SQLMESH) leaves this model
-    out: its sources exist only once analytics_job ran, and it holds no money. -#}
-{{ config(enabled=env_var('GRIDLEDGER_SQLMESH', '') == '') }}
+{#- SQLMesh (the money preview; transforms/config.py sets the dbt var gridledger_sqlmesh)
+    leaves this model out: its sources exist only once analytics_job ran, and it holds no
+    money. -#}
+{{ config(enabled=not var('gridledger_sqlmesh', false)) }}
 
 -- Customer analytics for BI (issue 11): per customer scored at the analytics month, its churn
 -- risk band, value grade, credit grade and measure (analytics.customer_measures, written by the
