@@ -344,14 +344,19 @@ def run_analytics(defs, instance, timings) -> list:
     return [result]
 
 
-def print_analytics(con) -> None:
-    """The churn table and grades of analytics_job (lines after the summary's others)."""
-    for label, sql in ANALYTICS_SQL.items():
+def print_lines(con, queries: dict[str, str]) -> None:
+    """One summary line per query: its label and first value, or why there is none."""
+    for label, sql in queries.items():
         try:
             value = con.execute(sql).fetchone()[0]
         except Exception as exc:  # noqa: BLE001 - a missing stage is part of the summary
             value = f"n/a ({type(exc).__name__})"
         print(f"  {label:<26} {value}")
+
+
+def print_analytics(con) -> None:
+    """The churn table and grades of analytics_job (lines after the summary's others)."""
+    print_lines(con, ANALYTICS_SQL)
     try:
         top = con.execute(TOP_CHURN_SQL).fetchall()
     except Exception:  # noqa: BLE001 - analytics_job did not run
@@ -366,12 +371,7 @@ def print_summary() -> None:
     """Print the headline numbers and where the results are."""
     print("\nGridledger demo summary")
     with connect(warehouse_path(), read_only=True) as con:
-        for label, sql in SUMMARY_SQL.items():
-            try:
-                value = con.execute(sql).fetchone()[0]
-            except Exception as exc:  # noqa: BLE001 - a missing stage is part of the summary
-                value = f"n/a ({type(exc).__name__})"
-            print(f"  {label:<26} {value}")
+        print_lines(con, SUMMARY_SQL)
         print_analytics(con)
     print(f"\nwarehouse:  {warehouse_path()}  (finance.bills, finance.bill_lines, "
           "finance.adjustments, finance.retailer_margin, marts.alerts)")
