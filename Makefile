@@ -17,8 +17,10 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
 
+# --compile-bytecode: every Python start (each dbt run is one) reads compiled modules instead of
+# compiling them again (machines here set PYTHONDONTWRITEBYTECODE, so nothing is cached otherwise)
 install: $(UV) system-deps  ## create .venv with the locked dependencies
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 
 # Best effort: a CJK font for Chinese PDF bills, faster PDF font subsetting, pdftotext for tests,
 # and Debian's chromium for the browser tests (Playwright drives it; no browser download).

@@ -29,7 +29,7 @@ a month with missing config rows fails before anything is built.
 import fcntl
 import json
 import os
-import sys
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -62,6 +62,7 @@ from foundation.partitions import daily_partitions, monthly_partitions
 from foundation.paths import TRANSFORMS_DIR, restricted_path
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
+from orchestration import dbt_launcher
 
 DBT_PROJECT_DIR = TRANSFORMS_DIR
 PARTITIONED = "tag:daily tag:monthly"
@@ -99,9 +100,9 @@ def _parse_lock(target_path: Path) -> Iterator[None]:
 
 
 def _dbt_executable() -> str:
-    """The venv's dbt next to this interpreter, whatever PATH says."""
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
+    """dbt run by this interpreter, keeping its parse across runtime vars
+    (orchestration/dbt_launcher.py)."""
+    return dbt_launcher.launcher()
 
 
 def _manifest_is_stale(manifest: Path) -> bool:
@@ -194,6 +195,15 @@ def dbt_build_args(context: AssetExecutionContext, warehouse: str | None = None,
     return args
 
 
+def run_dbt(dbt: DbtCliResource, args: list[str],
+            context: AssetExecutionContext) -> DbtCliInvocation:
+    """Start `dbt <args>` for a run, in a target folder of its own seeded with the last parse
+    for the same parse-affecting vars (kept again by `with_table_metadata` once dbt exited)."""
+    target = Path("target") / f"{context.op_def.name}-{context.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    dbt_launcher.seed_parse(DBT_PROJECT_DIR / target, args)
+    return dbt.cli(args, context=context, target_path=target)
+
+
 def with_table_metadata(invocation: DbtCliInvocation) -> Iterator:
     """The invocation's events, each model's with its row count and column schema, queried after
     dbt exited (DuckDB) through the relation names of the run's own manifest; the queries'
@@ -229,6 +239,7 @@ def _then_run_manifest(invocation: DbtCliInvocation) -> Iterator:
     try:
         yield from invocation.stream()
     finally:
+        dbt_launcher.keep_parse(Path(invocation.target_path), invocation.process.args)
         written = Path(invocation.target_path) / "manifest.json"
         if written.exists():
             invocation.manifest = json.loads(written.read_text(encoding="utf-8"))
@@ -238,7 +249,7 @@ def _stream(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gri
     with connect(gridledger.warehouse):  # the restricted file exists (and is migrated)
         pass
     yield from with_table_metadata(
-        dbt.cli(dbt_build_args(context, gridledger.warehouse), context=context))
+        run_dbt(dbt, dbt_build_args(context, gridledger.warehouse), context))
 
 
 def _stream_staged(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
@@ -249,7 +260,7 @@ def _stream_staged(context: AssetExecutionContext, dbt: DbtCliResource, gridledg
         finance_publish.stage(con, tables, context.run_id)
     staged = {finance_publish.SCHEMA_VAR: finance_publish.STAGING}
     args = dbt_build_args(context, gridledger.warehouse, staged)
-    yield from with_table_metadata(dbt.cli(args, context=context))
+    yield from with_table_metadata(run_dbt(dbt, args, context))
     with connect(gridledger.warehouse_path) as con:
         finance_publish.seal(con, context.run_id)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from foundation.paths import TRANSFORMS_DIR
+from orchestration import dbt_launcher
 from tools.sample_data.writer import write_csv
 
 JULY_BLOCKS = {  # Jun–Aug Jibei 2025 table, hours [start, end)
@@ -240,3 +245,23 @@ def write_profile_history(data_dir: Path, meter_id: str, year: int, month: int,
     kvarh = {slot: value / 2 for slot, value in kwh.items()}
     return write_csv(data_dir / "landing" / "reads" / name, READ_HEADER,
                      read_rows(meter_id, 15, kwh, kvarh))
+
+
+def run_dbt_cli(target: Path, *args: str, warehouse: Path | None = None,
+                dbt_vars: dict[str, str] | None = None,
+                executable: str | None = None) -> subprocess.CompletedProcess:
+    """`dbt <args>` on the project with its target and log folder `target` (transforms/target is
+    left alone), on `warehouse` (default: warehouse.duckdb beside `target`), through the launcher
+    the platform runs (orchestration/dbt_launcher.py; its kept parse seeds the folder) unless
+    another `executable` is given."""
+    args = [*args, *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
+    if executable is None:
+        dbt_launcher.seed_parse(target, args)
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "GRIDLEDGER_WAREHOUSE": str(warehouse or target.parent / "warehouse.duckdb")}
+    return subprocess.run(
+        [executable or dbt_launcher.launcher(), *args, "--project-dir", str(TRANSFORMS_DIR),
+         "--profiles-dir", str(TRANSFORMS_DIR), "--target-path", str(target),
+         "--log-path", str(target)],
+        cwd=target.parent, env=env, capture_output=True, text=True,
+    )

@@ -12,18 +12,15 @@ contracted 300,000 kWh, so deviation is 0 under every package.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from foundation.paths import TRANSFORMS_DIR
 from foundation.warehouse import copy_warehouse
+from tests.builders import run_dbt_cli
 from tests.scenarios import scenario_fixture
 
 D = Decimal
@@ -103,15 +100,8 @@ def test_packages_are_ranked_by_saving_and_the_residential_one_is_not_offered(wo
 
 def dbt(tmp_path: Path, warehouse: Path, *args: str) -> subprocess.CompletedProcess:
     """dbt on a copy of the scenario's warehouse, for July 2026, with its own target folder."""
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(TRANSFORMS_DIR),
-         "--profiles-dir", str(TRANSFORMS_DIR), "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs"),
-         "--vars", json.dumps({"min_date": "2026-07-01", "max_date": "2026-08-01"})],
-        capture_output=True, text=True,
-        env={**os.environ, "GRIDLEDGER_WAREHOUSE": str(warehouse),
-             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-    )
+    return run_dbt_cli(tmp_path / "target", *args, warehouse=warehouse,
+                       dbt_vars={"min_date": "2026-07-01", "max_date": "2026-08-01"})
 
 
 def test_an_expired_package_is_not_offered_and_says_why(worked, tmp_path):

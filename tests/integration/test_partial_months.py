@@ -18,10 +18,7 @@ meters (C_SWAPR): billed as C_SWAP, no sum-check failure, no register reset.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +27,7 @@ import duckdb
 import pytest
 
 from foundation.warehouse import copy_warehouse
-from tests.builders import MASTER_HEADERS, READ_HEADER, read_rows, slots, write_csv
+from tests.builders import MASTER_HEADERS, READ_HEADER, read_rows, run_dbt_cli, slots, write_csv
 
 D = Decimal
 PERIOD = "2026-01"
@@ -490,14 +487,8 @@ def test_a_meter_exchange_with_registers_on_both_meters(partial):
 
 def dbt(tmp_path: Path, warehouse: Path, *args: str) -> subprocess.CompletedProcess:
     """dbt on a copy of the scenario's warehouse, for January, with its own target folder."""
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(DBT_DIR),
-         "--profiles-dir", str(DBT_DIR), "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs"),
-         "--vars", json.dumps({"min_date": "2026-01-01", "max_date": "2026-02-01"})],
-        capture_output=True, text=True,
-        env={**os.environ, "GRIDLEDGER_WAREHOUSE": str(warehouse)},
-    )
+    return run_dbt_cli(tmp_path / "target", *args, warehouse=warehouse,
+                       dbt_vars={"min_date": "2026-01-01", "max_date": "2026-02-01"})
 
 
 def failures_table(con) -> str:

@@ -10,9 +10,7 @@ upstream models the VEE tests give (`dbt run --select ...` on empty data), then 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,8 +18,7 @@ import duckdb
 
 from assets.meters.manual_edits import ensure_edits_schema
 from assets.meters.master_data import load_master_data
-from foundation.paths import TRANSFORMS_DIR
-from tests.builders import CaseCustomer, write_case_master
+from tests.builders import CaseCustomer, run_dbt_cli, write_case_master
 
 GIVEN_MODELS = ("stg_customers", "stg_metering_points", "dim_calendar", "vee_register_days",
                 "dim_tou_minutes")
@@ -39,15 +36,8 @@ UNIT_TESTS = {  # model.test; hand-computed expectations in the model's YAML
 
 
 def dbt(tmp: Path, *args: str) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).parent / "dbt"
-    env = {**os.environ, "GRIDLEDGER_WAREHOUSE": str(tmp / "warehouse.duckdb"),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run(
-        [str(exe), *args, "--project-dir", str(TRANSFORMS_DIR),
-         "--profiles-dir", str(TRANSFORMS_DIR),
-         "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")],
-        cwd=tmp, env=env, capture_output=True, text=True,
-    )
+    """dbt on tmp/warehouse.duckdb, target and logs in tmp/target."""
+    return run_dbt_cli(tmp / "target", *args)
 
 
 def test_dbt_unit_tests_pass_on_a_fresh_warehouse(tmp_path):

@@ -2,6 +2,19 @@
 {% macro window_start() %}cast('{{ var("min_date") }}' as date){% endmacro %}
 {% macro window_end() %}cast('{{ var("max_date") }}' as date){% endmacro %}
 
+{#- A data test's `where` config may name the window as `__window_start__` / `__window_end__`:
+    filled here when the test runs, since a `where` written with var() is fixed at parse time
+    and the window is a runtime var (dbt's documented way: override get_where_subquery). -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}
+        {%- set where = where | replace('__window_start__', window_start())
+                              | replace('__window_end__', window_end()) -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
+{%- endmacro %}
+
 {#- Pre-hook for window-incremental models: re-running a window replaces exactly that window. -#}
 {% macro delete_window(column) %}
   {% if is_incremental() %}
