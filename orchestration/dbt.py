@@ -28,7 +28,6 @@ a month with missing config rows fails before anything is built.
 
 import fcntl
 import json
-import os
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -42,11 +41,16 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetsDefinition,
     AssetSpec,
     BackfillPolicy,
+    Output,
     PartitionsDefinition,
+    TableColumn,
+    TableSchema,
 )
+from dagster._core.definitions.metadata import TableMetadataSet
 from dagster_dbt import (
     DagsterDbtTranslator,
     DbtCliInvocation,
@@ -54,7 +58,6 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
-from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 
 from assets.settlement import publish as finance_publish
 from assets.settlement.preflight import PREFLIGHT_KEY
@@ -204,18 +207,75 @@ def run_dbt(dbt: DbtCliResource, args: list[str],
     return dbt.cli(args, context=context, target_path=target)
 
 
-def with_table_metadata(invocation: DbtCliInvocation) -> Iterator:
-    """The invocation's events, each model's with its row count and column schema, queried after
-    dbt exited (DuckDB) through the relation names of the run's own manifest; the queries'
-    connection is closed after them, and the working directory restored (dagster-dbt's query
-    threads each change into the dbt project and back, and can leave the process there)."""
-    working_directory = os.getcwd()
+def with_table_metadata(invocation: DbtCliInvocation, warehouse: Path) -> Iterator:
+    """The invocation's events once dbt has exited (DuckDB: one writer; the warehouse is read
+    after dbt released it), each model's with its row count (tables, not views: a view would run
+    its query) and column schema, read in two queries through the relation names of the run's
+    own manifest. Events dbt sent before a failure are yielded, then the failure raised.
+
+    dagster-dbt's `fetch_row_counts()` / `fetch_column_metadata()` gave the same metadata with one
+    query per model through a thread pool whose wait loop polls without sleeping, taking a core
+    from dbt for the whole run; the adapter connection they opened is closed here all the same."""
+    events: list = []
+    failure: Exception | None = None
     try:
-        yield from (DbtEventIterator(_then_run_manifest(invocation), invocation)
-                    .fetch_row_counts().fetch_column_metadata(with_column_lineage=False))
+        for event in _then_run_manifest(invocation):
+            events.append(event)
+    except Exception as error:  # raised after the events dbt sent before it
+        failure = error
+    try:
+        model_ids = {_unique_id(event) for event in events} - {None}
+        nodes = {uid: invocation.manifest["nodes"][uid] for uid in model_ids
+                 if uid in invocation.manifest["nodes"]}
+        tables = _table_metadata(warehouse, nodes, invocation.manifest)
+        for event in events:
+            extra = tables.get(_unique_id(event) or "")
+            yield event.with_metadata({**event.metadata, **extra}) if extra else event
     finally:
         _close_adapter_connection(invocation)
-        os.chdir(working_directory)
+    if failure is not None:
+        raise failure
+
+
+def _unique_id(event: Any) -> str | None:
+    """The dbt node a materialization event is for (None for checks and other events)."""
+    if not isinstance(event, Output | AssetMaterialization) or "unique_id" not in event.metadata:
+        return None
+    return event.metadata["unique_id"].text
+
+
+def _table_metadata(warehouse: Path, nodes: Mapping[str, Mapping[str, Any]],
+                    manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """unique_id -> row count and column schema of each built model and seed."""
+    if not nodes or not Path(warehouse).exists():
+        return {}
+    storage_kind = manifest.get("metadata", {}).get("adapter_type")
+    relations = {uid: (node["schema"], node.get("alias") or node["name"])
+                 for uid, node in nodes.items()}
+    counted = [uid for uid, node in nodes.items()
+               if node.get("config", {}).get("materialized") != "view"]
+    with connect(warehouse, read_only=True) as con:
+        columns: dict[tuple[str, str], list[TableColumn]] = {}
+        for schema, table, column, data_type in con.execute(
+            "select table_schema, table_name, column_name, data_type "
+            "from information_schema.columns where table_catalog = current_database() "
+            "order by table_schema, table_name, ordinal_position"
+        ).fetchall():
+            columns.setdefault((schema, table), []).append(TableColumn(column, data_type))
+        present = {uid for uid in counted if relations[uid] in columns}
+        counts = dict(con.execute(" union all ".join(
+            f"select '{uid}', count(*) from \"{relations[uid][0]}\".\"{relations[uid][1]}\""
+            for uid in sorted(present))).fetchall()) if present else {}
+    metadata: dict[str, dict[str, Any]] = {}
+    for uid in nodes:
+        found = columns.get(relations[uid])
+        if found is None:
+            continue
+        entry = dict(TableMetadataSet(column_schema=TableSchema(columns=found)))
+        if uid in counts:
+            entry.update(TableMetadataSet(row_count=counts[uid], storage_kind=storage_kind))
+        metadata[uid] = entry
+    return metadata
 
 
 def _close_adapter_connection(invocation: DbtCliInvocation) -> None:
@@ -249,7 +309,8 @@ def _stream(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gri
     with connect(gridledger.warehouse):  # the restricted file exists (and is migrated)
         pass
     yield from with_table_metadata(
-        run_dbt(dbt, dbt_build_args(context, gridledger.warehouse), context))
+        run_dbt(dbt, dbt_build_args(context, gridledger.warehouse), context),
+        gridledger.warehouse_path)
 
 
 def _stream_staged(context: AssetExecutionContext, dbt: DbtCliResource, gridledger: Gridledger):
@@ -260,7 +321,7 @@ def _stream_staged(context: AssetExecutionContext, dbt: DbtCliResource, gridledg
         finance_publish.stage(con, tables, context.run_id)
     staged = {finance_publish.SCHEMA_VAR: finance_publish.STAGING}
     args = dbt_build_args(context, gridledger.warehouse, staged)
-    yield from with_table_metadata(run_dbt(dbt, args, context))
+    yield from with_table_metadata(run_dbt(dbt, args, context), gridledger.warehouse_path)
     with connect(gridledger.warehouse_path) as con:
         finance_publish.seal(con, context.run_id)
 
