@@ -135,8 +135,20 @@ MASTER_FILES: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
         {"contact_id": TEXT, "notice_type": TEXT},
         ("contact_id", "notice_type"),
     ),
+    "dr_enrollments": (
+        "master",
+        {
+            "customer_id": TEXT,
+            "dr_package_id": TEXT,
+            "committed_kw": DEC,
+            "valid_from": DATE,
+            "valid_to": DATE,
+        },
+        ("customer_id", "valid_from"),
+    ),
 }
-OPTIONAL_FILES = {"contact_groups", "contact_group_members", "contact_subscriptions", "contacts"}
+OPTIONAL_FILES = {"contact_groups", "contact_group_members", "contact_subscriptions", "contacts",
+                  "dr_enrollments"}
 NULLABLE = {
     "valid_to",
     "customer_id",
@@ -160,13 +172,14 @@ REFERENCES = [
     ("contact_group_members", "group_id", "contact_groups", "group_id"),
     ("contact_group_members", "contact_id", "contacts", "contact_id"),
     ("contact_subscriptions", "contact_id", "contacts", "contact_id"),
+    ("dr_enrollments", "customer_id", "customers", "customer_id"),
 ]
 
 
 # Columns whose values name files or folders somewhere (bill documents, inbox, exports).
 ID_COLUMNS = {
     "retailer_id", "customer_id", "meter_id", "contract_id", "package_id", "contact_id",
-    "group_id",
+    "group_id", "dr_package_id",
 }
 
 
@@ -181,6 +194,7 @@ ENUMERATIONS: dict[tuple[str, str], Callable[[], set[str]]] = {
     ("metering_points", "interval_minutes"): lambda: {"1", "5", "10", "15", "30", "60"},
     ("contracts", "package_id"): lambda: codes("retail_packages", "package_id"),
     ("contracts", "deviation_clause_id"): lambda: codes("deviation_clauses", "deviation_clause_id"),
+    ("dr_enrollments", "dr_package_id"): lambda: codes("dr_packages", "dr_package_id"),
 }
 # Allowed ranges (inclusive) of numbers that drive money or physics; docs/data_contracts.md.
 RANGES: dict[tuple[str, str], tuple[Decimal, Decimal]] = {
@@ -194,6 +208,7 @@ RANGES: dict[tuple[str, str], tuple[Decimal, Decimal]] = {
     ("contracts", "termination_rate_yuan_per_mwh"): (Decimal(0), Decimal(1_000)),
     ("contracts", "termination_cap_yuan"): (Decimal(0), Decimal(100_000_000)),
     ("contract_volumes", "contracted_kwh"): (Decimal(0), Decimal(1_000_000_000_000)),
+    ("dr_enrollments", "committed_kw"): (Decimal(0), Decimal(10_000_000)),
 }
 
 

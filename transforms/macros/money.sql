@@ -70,3 +70,11 @@ left join {{ rates }} r
    and r.pf_hundredths = j.pf_hundredths
    and j.period_start >= r.valid_from and (r.valid_to is null or j.period_start <= r.valid_to)
 {%- endmacro %}
+
+{#- kwh_for_minutes(kw, minutes): the energy of an average load held for a number of minutes,
+    kw × minutes / 60 in kWh, rounded half up to 3 dp in exact integer arithmetic (DuckDB would
+    divide in floating point); kw ≥ 0 (DECIMAL, 3 dp), minutes a whole number ≥ 0. -#}
+{% macro kwh_for_minutes(kw, minutes) -%}
+cast(cast((cast(round(({{ kw }}) * 1000) as hugeint) * ({{ minutes }}) * 2 + 60) // 120
+          as decimal(38, 0)) * 0.001 as decimal(18, 3))
+{%- endmacro %}

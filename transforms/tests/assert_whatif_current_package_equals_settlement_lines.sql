@@ -11,7 +11,8 @@ with whatif as (
 actual as (
     select customer_id, period, segment_no, line_code, quantity, unit_price, amount_yuan
     from {{ ref('fct_settlement_lines') }} l
-    where exists (select 1 from {{ ref('int_package_eligibility') }} e
+    where l.line_code not like 'dr_%'  -- demand response: outside the package's pricing
+      and exists (select 1 from {{ ref('int_package_eligibility') }} e
                   where e.customer_id = l.customer_id and e.period = l.period)
 )
 

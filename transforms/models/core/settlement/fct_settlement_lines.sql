@@ -21,7 +21,8 @@
 
 -- The pricing itself is the macro settlement_lines (macros/settlement.sql), shared with the
 -- package what-if (core.fct_package_whatif_lines): one implementation, priced here with the
--- contract's package of each month.
+-- contract's package of each month. The demand-response lines (dr_incentive, dr_discount) are
+-- added here, after the package's lines.
 
 -- customer-months that can be billed (the others are finance.unbilled, with their reason)
 with billable as (
@@ -46,8 +47,43 @@ deviation_tiers as (
     where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
 ),
 
-lines as (
+package_lines as (
     {{ settlement_lines('cm', 'deviation_tiers') }}
+),
+
+-- demand response (config seed dr_packages, core.int_dr_month), outside the retail package's
+-- pricing (the package what-if leaves these lines out) and outside the PF base, on segment 1:
+-- dr_incentive = paid kWh × −incentive; dr_discount = the month's energy lines (元) ×
+-- −discount_share, unless an event of the month missed its target
+dr_months as (
+    select * from {{ ref('int_dr_month') }}
+    where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
+),
+
+month_energy as (
+    select customer_id, period, sum(amount_yuan) as energy_yuan
+    from package_lines where line_code like 'energy_%' group by all
+),
+
+dr_lines as (
+    select d.customer_id, d.period, 1 as segment_no, 95 as line_no, 'dr_incentive' as line_code,
+           d.paid_kwh as quantity, 'kWh' as unit, -d.incentive_yuan_per_kwh as unit_price
+    from dr_months d
+    join billable b using (customer_id, period)
+    where d.kind = 'load_reduction' and d.paid_kwh > 0
+    union all
+    select d.customer_id, d.period, 1, 96, 'dr_discount', e.energy_yuan, '元', -d.discount_share
+    from dr_months d
+    join month_energy e using (customer_id, period)
+    where d.kind = 'price_discount' and not d.discount_forfeited and e.energy_yuan <> 0
+),
+
+lines as (
+    select customer_id, period, segment_no, line_no, line_code, quantity, unit, unit_price,
+           amount_yuan
+    from package_lines
+    union all
+    select *, {{ money('quantity', 'unit_price') }} from dr_lines
 )
 
 select
