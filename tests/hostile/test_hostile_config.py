@@ -12,7 +12,7 @@ import pytest
 
 from assets.meters.master_data import MasterDataError, load_master_data
 from quality.config_rules import SEEDS_DIR, ConfigError, validate_config
-from tests.builders import CaseCustomer, write_case_master
+from tests.builders import CaseCustomer, write_case_master, write_csv
 
 
 def seeds_copy(tmp_path: Path) -> Path:
@@ -79,3 +79,38 @@ def test_termination_rates_out_of_range_are_rejected(tmp_path, rate):
     with pytest.raises(MasterDataError, match=rf"contracts\.csv line {line}: column "
                                               r"termination_rate_yuan_per_mwh = .* range"):
         load_master_data(duckdb.connect(), tmp_path / "master")
+
+
+DR_HEADER = ["customer_id", "dr_package_id", "committed_kw", "valid_from", "valid_to"]
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ([["C1", "DR_REDUCTION", "-5", "2026-01-01", ""]],
+     r"dr_enrollments\.csv line 2: column committed_kw = '-5' is outside the allowed range "
+     r"\[0, 10000000\] \(rule: range\)"),
+    ([["C_GHOST", "DR_REDUCTION", "50", "2026-01-01", ""]],
+     r"dr_enrollments\.csv: customer_id = 'C_GHOST' has no row in customers\.csv "
+     r"\(rule: reference\)"),
+    ([["C1", "DR_REDUCTION", "50", "2026-01-01", ""],
+      ["C1", "DR_DISCOUNT", "50", "2026-01-01", ""]],
+     r"dr_enrollments\.csv lines 2 and 3: duplicate key"),
+    ([["C1", "DR_REDUCTION", "fifty", "2026-01-01", ""]],
+     r"dr_enrollments\.csv line 2: column committed_kw = 'fifty' breaks rule"),
+])
+def test_bad_demand_response_enrollments_are_refused_with_file_line_and_rule(tmp_path, rows,
+                                                                             message):
+    load(tmp_path)  # the case loads without the optional file
+    write_csv(tmp_path / "master" / "dr_enrollments.csv", DR_HEADER, rows)
+    with pytest.raises(MasterDataError, match=message):
+        load_master_data(duckdb.connect(), tmp_path / "master")
+
+
+def test_a_negative_dr_incentive_is_named_by_file_and_line(tmp_path):
+    seeds = seeds_copy(tmp_path)
+    line = edit_row(seeds / "dr_packages.csv", {"dr_package_id": "DR_REDUCTION"},
+                    "incentive_yuan_per_kwh", "-3")
+    with pytest.raises(ConfigError) as failure:
+        validate_config(seeds)
+    assert str(failure.value) == (
+        f"dr_packages.csv line {line}: column incentive_yuan_per_kwh = '-3' is outside the "
+        "allowed range [0, 100]")
