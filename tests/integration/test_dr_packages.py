@@ -18,6 +18,8 @@ DR_REDUCTION (3.000000 元/kWh, min delivery 0.5, paid up to 1.2 × committed), 
 DR_DISCOUNT (0.0300 of energy): energy lines 36,720.00 + 47,600.00 + 40,000.00 + 10,200.00 =
   134,520.00; dr_discount = 134,520.00 × −0.0300 = −4,035.60; bill 224,084.86. An event of the
   month that missed its target forfeits it: the bill is 228,120.46 again.
+analytics.dr_uptake replays July under both packages with the same rules, committing the plans'
+targets (200 kW, as the enrollment): the same 1,440.00 and 4,035.60 (or 0.00 when forfeited).
 """
 
 from __future__ import annotations
@@ -82,6 +84,12 @@ def bill(flow: Flow) -> tuple:
     return row
 
 
+def uptake(flow: Flow) -> list[tuple]:
+    return flow.sql("select dr_package_id, months, events, months_forfeited, paid_kwh, gain_yuan, "
+                    "rank, enrolled_dr_package_id from analytics.dr_uptake "
+                    "where customer_id = 'C_WORKED' order by rank")
+
+
 def dr_lines(flow: Flow) -> list[tuple]:
     return flow.sql("select line_no, line_code, quantity, unit, unit_price, amount_yuan "
                     "from finance.bill_lines where customer_id = 'C_WORKED' "
@@ -105,6 +113,11 @@ def test_a_load_reduction_package_pays_the_delivered_reduction(worked):
         (95, "dr_incentive", D("480.000"), "kWh", D("-3.00000000"), D("-1440.00"))]
     total, _, lines = bill(worked)
     assert total == D("226680.46") and lines == 12
+    # the uptake simulation replays July under both packages (commitment = the plans' 200 kW
+    # target): 1,440.00 from load reduction; the discount forfeited by P2's missed target
+    assert uptake(worked) == [
+        ("DR_REDUCTION", 1, 2, 0, D("480.000"), D("1440.00"), 1, "DR_REDUCTION"),
+        ("DR_DISCOUNT", 1, 2, 1, D("0.000"), D("0.00"), 2, "DR_REDUCTION")]
 
 
 @pytest.mark.writes
@@ -117,6 +130,8 @@ def test_a_price_discount_holds_while_targets_are_met_and_is_forfeited_by_a_miss
     assert bill(worked)[0] == D("224084.86")
     (month,) = worked.sql("select events, events_missed, discount_forfeited from core.int_dr_month")
     assert month == (1, 0, False)
+    assert [(row[0], row[5], row[6]) for row in uptake(worked)] == [
+        ("DR_DISCOUNT", D("4035.60"), 1), ("DR_REDUCTION", D("1440.00"), 2)]
 
     record_results(worked, [PLANS[1]])  # P2 missed its target: July's discount is forfeited
     settle_july(worked)

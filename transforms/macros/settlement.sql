@@ -304,3 +304,15 @@ union all select *, {{ amount }} from funds
 ({{ code }} like 'energy_%' or {{ code }} in ('green_value', 'line_loss', 'pf_adjustment')
  or {{ code }} like 'deviation_tier%')
 {%- endmacro %}
+
+{#- dr_paid_kwh(delivered, committed, min_share, max_share): the kWh a load-reduction DR event
+    is paid (config seed dr_packages; docs/domain.md §5): min(delivered, max_share × committed)
+    when delivered ≥ min_share × committed, else 0; NULL delivered (incomplete data) pays 0.
+    DECIMAL(18, 3), half away from zero. Used by the bills (core.fct_dr_events) and the uptake
+    simulation (analytics.dr_uptake): one rule. -#}
+{% macro dr_paid_kwh(delivered, committed, min_share, max_share) -%}
+cast(case when {{ delivered }} is null or {{ delivered }} < {{ min_share }} * {{ committed }}
+          then 0
+          else round(least({{ delivered }}, {{ max_share }} * {{ committed }}), 3) end
+     as decimal(18, 3))
+{%- endmacro %}

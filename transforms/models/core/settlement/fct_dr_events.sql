@@ -40,8 +40,9 @@ enrolled as (
 
 measured as (
     select *,
-           {{ kwh_for_minutes('greatest(baseline_kw - actual_kw, 0)', 'window_minutes') }}
-               as delivered_kwh,
+           case when baseline_kw is not null and actual_kw is not null then
+               {{ kwh_for_minutes('greatest(baseline_kw - actual_kw, 0)', 'window_minutes') }}
+           end as delivered_kwh,
            {{ kwh_for_minutes('committed_kw', 'window_minutes') }} as committed_kwh
     from enrolled
 )
@@ -64,10 +65,10 @@ select
     met,
     delivered_kwh,
     committed_kwh,
-    case when kind <> 'load_reduction' or delivered_kwh is null then cast(0 as decimal(18, 3))
-         when delivered_kwh < min_delivery_share * committed_kwh then cast(0 as decimal(18, 3))
-         else cast(round(least(delivered_kwh, max_paid_share * committed_kwh), 3)
-                   as decimal(18, 3)) end as paid_kwh,
+    case when kind = 'load_reduction'
+         then {{ dr_paid_kwh('delivered_kwh', 'committed_kwh', 'min_delivery_share',
+                             'max_paid_share') }}
+         else cast(0 as decimal(18, 3)) end as paid_kwh,
     incentive_yuan_per_kwh,
     case when baseline_kw is null or actual_kw is null
              then 'no result: the window''s or the like days'' data are incomplete'
