@@ -65,14 +65,17 @@ month_energy as (
     from package_lines where line_code like 'energy_%' group by all
 ),
 
+-- (typed as the other lines: a union with a DECIMAL(38, 2) would cut every quantity to 2 dp)
 dr_lines as (
     select d.customer_id, d.period, 1 as segment_no, 95 as line_no, 'dr_incentive' as line_code,
-           d.paid_kwh as quantity, 'kWh' as unit, -d.incentive_yuan_per_kwh as unit_price
+           cast(d.paid_kwh as decimal(18, 3)) as quantity, 'kWh' as unit,
+           cast(-d.incentive_yuan_per_kwh as decimal(18, 8)) as unit_price
     from dr_months d
     join billable b using (customer_id, period)
     where d.kind = 'load_reduction' and d.paid_kwh > 0
     union all
-    select d.customer_id, d.period, 1, 96, 'dr_discount', e.energy_yuan, '元', -d.discount_share
+    select d.customer_id, d.period, 1, 96, 'dr_discount', cast(e.energy_yuan as decimal(18, 3)),
+           '元', cast(-d.discount_share as decimal(18, 8))
     from dr_months d
     join month_energy e using (customer_id, period)
     where d.kind = 'price_discount' and not d.discount_forfeited and e.energy_yuan <> 0
