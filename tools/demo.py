@@ -59,6 +59,15 @@ SUMMARY_SQL = {
         "select count(*) || ' customers, ' || count(*) filter (where met) || ' met target' "
         "from workflow.curtailment_results"
     ),
+    "demand response": (
+        "select coalesce(string_agg(customer_id || ' ' || line_code || ' ' || amount_yuan "
+        "|| ' yuan (' || quantity || ' ' || unit || ')', '; ' order by customer_id), 'none') "
+        "from finance.bill_lines where line_code like 'dr_%'"
+    ),
+    "DR events settled": (
+        "select count(*) || ' (' || coalesce(string_agg(customer_id || ' ' || plan_id || ': '"
+        " || settlement_note, '; ' order by customer_id), '') || ')' from core.fct_dr_events"
+    ),
     "duplicate ledger keys": (
         "select count(*) - count(distinct idempotency_key) from notify.delivery_ledger"
     ),
@@ -140,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             if all(r.success for r in results):
                 results += run_workflows(defs, instance, timings)
             if all(r.success for r in results):
+                results += settle_demand_response(defs, instance, timings, first)
+            if all(r.success for r in results):
                 results += release_one_hold(defs, instance, timings, first)
             if all(r.success for r in results):
                 results += resettle(defs, instance, timings, first)
@@ -218,6 +229,50 @@ def run_workflows(defs, instance, timings) -> list:
         results.append(run_job(defs, "curtailment_job", instance, raise_on_error=False,
                                run_config=config))
         timings.record(f"curtailment_job:{stage}", started, results[-1].success)
+    return results
+
+
+DR_CANDIDATES_SQL = """
+select customer_id, reduction_kw, target_kw, met
+from workflow.curtailment_results
+where baseline_kw is not null and actual_kw is not null
+order by reduction_kw desc, customer_id
+"""
+DR_HEADER = ["customer_id", "dr_package_id", "committed_kw", "valid_from", "valid_to"]
+
+
+def settle_demand_response(defs, instance, timings, period_start: date) -> list:
+    """Demand-response packages (config seed dr_packages): two customers of the demo's
+    curtailment plan opt in from the month's first day, each committing the kW the plan asked
+    of it: the one that reduced most takes load reduction, the first other one that met its
+    target takes the price discount. (The demo chooses them after the event, so that its bills
+    show a response to pay; a retailer's enrollments come before.) Master data is loaded again
+    and the month settled again: their bills get dr_incentive / dr_discount lines."""
+    import time
+
+    from orchestration.runner import run_job
+    from tools.sample_data.writer import write_csv
+
+    with connect(warehouse_path(), read_only=True) as con:
+        candidates = con.execute(DR_CANDIDATES_SQL).fetchall()
+    if not candidates:
+        say("no curtailment result with complete data: no demand-response enrollment")
+        return []
+    reducer = candidates[0]
+    discount = next((c for c in candidates[1:] if c[3]), None)
+    chosen = [(reducer, "DR_REDUCTION")] + ([(discount, "DR_DISCOUNT")] if discount else [])
+    write_csv(data_dir() / "master" / "dr_enrollments.csv", DR_HEADER,
+              [[c[0], package, f"{c[2]}", f"{period_start}", ""] for c, package in chosen])
+    for (customer_id, reduction, target, _), package in chosen:
+        say(f"demand response: {customer_id} enrolled in {package} from {period_start}, "
+            f"committing {target} kW (reduced {reduction} kW in the plan's window)")
+    results = []
+    for name, key in (("reference_job", None), ("monthly_job", f"{period_start:%Y-%m-%d}")):
+        started = time.perf_counter()
+        results.append(run_job(defs, name, instance, partition_key=key, raise_on_error=False))
+        timings.record(f"demand response {name}", started, results[-1].success)
+        if not results[-1].success:
+            break
     return results
 
 
