@@ -316,3 +316,24 @@ cast(case when {{ delivered }} is null or {{ delivered }} < {{ min_share }} * {{
           else round(least({{ delivered }}, {{ max_share }} * {{ committed }}), 3) end
      as decimal(18, 3))
 {%- endmacro %}
+
+{#- dr_enrollment_in_force(row): the joins of a row alias with a customer_id and a
+    period_start to the DR enrollment (master.dr_enrollments, alias e) and the dr_packages
+    version (alias k) in force on that month's first day: the month rule of DR packages. -#}
+{% macro dr_enrollment_in_force(row) -%}
+    join {{ source('master', 'dr_enrollments') }} e
+        on e.customer_id = {{ row }}.customer_id and e.valid_from <= {{ row }}.period_start
+       and coalesce(e.valid_to, date '9999-12-31') >= {{ row }}.period_start
+    join {{ ref('dr_packages') }} k
+        on k.dr_package_id = e.dr_package_id and k.valid_from <= {{ row }}.period_start
+       and coalesce(k.valid_to, date '9999-12-31') >= {{ row }}.period_start
+{%- endmacro %}
+
+{#- dr_delivered_kwh(baseline, actual, minutes): a DR event's delivered kWh,
+    max(0, baseline − actual) kW × minutes / 60 (macro kwh_for_minutes); NULL when the
+    curtailment result has no baseline or no actual (incomplete data). -#}
+{% macro dr_delivered_kwh(baseline, actual, minutes) -%}
+case when {{ baseline }} is not null and {{ actual }} is not null then
+    {{ kwh_for_minutes('greatest(' ~ baseline ~ ' - ' ~ actual ~ ', 0)', minutes) }}
+end
+{%- endmacro %}

@@ -44,10 +44,9 @@ packages as (
 events as (
     select r.customer_id, strftime(p.window_start, '%Y-%m') as period, r.met, r.target_kw,
            date_diff('minute', p.window_start, p.window_end) as window_minutes,
-           case when r.baseline_kw is not null and r.actual_kw is not null then
-               {{ kwh_for_minutes('greatest(r.baseline_kw - r.actual_kw, 0)',
-                                  "date_diff('minute', p.window_start, p.window_end)") }}
-           end as delivered_kwh
+           {{ dr_delivered_kwh('r.baseline_kw', 'r.actual_kw',
+                               "date_diff('minute', p.window_start, p.window_end)") }}
+               as delivered_kwh
     from {{ source('workflow', 'curtailment_results') }} r
     join {{ source('workflow', 'curtailment_plans') }} p using (plan_id)
 ),

@@ -30,19 +30,13 @@ enrolled as (
     select r.*, e.dr_package_id, e.committed_kw, k.kind, k.incentive_yuan_per_kwh,
            k.min_delivery_share, k.max_paid_share, k.valid_from as dr_package_valid_from
     from results r
-    join {{ source('master', 'dr_enrollments') }} e
-        on e.customer_id = r.customer_id and e.valid_from <= r.period_start
-       and coalesce(e.valid_to, date '9999-12-31') >= r.period_start
-    join {{ ref('dr_packages') }} k
-        on k.dr_package_id = e.dr_package_id and k.valid_from <= r.period_start
-       and coalesce(k.valid_to, date '9999-12-31') >= r.period_start
+    {{ dr_enrollment_in_force('r') }}
 ),
 
 measured as (
     select *,
-           case when baseline_kw is not null and actual_kw is not null then
-               {{ kwh_for_minutes('greatest(baseline_kw - actual_kw, 0)', 'window_minutes') }}
-           end as delivered_kwh,
+           {{ dr_delivered_kwh('baseline_kw', 'actual_kw', 'window_minutes') }}
+               as delivered_kwh,
            {{ kwh_for_minutes('committed_kw', 'window_minutes') }} as committed_kwh
     from enrolled
 )

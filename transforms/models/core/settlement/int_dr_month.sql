@@ -17,12 +17,7 @@ enrolled as (
     select m.customer_id, m.period, m.period_start, e.dr_package_id, e.committed_kw, k.kind,
            k.valid_from as dr_package_valid_from, k.incentive_yuan_per_kwh, k.discount_share
     from months m
-    join {{ source('master', 'dr_enrollments') }} e
-        on e.customer_id = m.customer_id and e.valid_from <= m.period_start
-       and coalesce(e.valid_to, date '9999-12-31') >= m.period_start
-    join {{ ref('dr_packages') }} k
-        on k.dr_package_id = e.dr_package_id and k.valid_from <= m.period_start
-       and coalesce(k.valid_to, date '9999-12-31') >= m.period_start
+    {{ dr_enrollment_in_force('m') }}
 ),
 
 events as (
