@@ -104,6 +104,14 @@ from analytics.customer_measures
 order by churn_probability_90d desc, customer_id
 limit 5
 """
+TOP_SAVINGS_SQL = """
+select customer_id, current_package_id, package_id, months, yuan_per_month,
+       saving_per_month_yuan, deviation_change_yuan
+from analytics.package_whatif_summary
+where rank = 1 and not is_current and saving_per_month_yuan > 0
+order by saving_per_month_yuan desc, customer_id
+limit 3
+"""
 HISTORY_YEARS = 4  # contract history for analytics_job (its own RNG stream: the month's data
 #                    are the same with or without it)
 
@@ -422,11 +430,28 @@ def print_analytics(con) -> None:
               f"{measure}")
 
 
+def print_top_savings(con) -> None:
+    """The three largest savings of the package re-rating (analytics.package_whatif_summary:
+    each customer's validated months priced under every package it is eligible for)."""
+    try:
+        top = con.execute(TOP_SAVINGS_SQL).fetchall()
+    except Exception:  # noqa: BLE001 - the monthly job did not build the what-if
+        return
+    print(f"  {'top 3 re-rating savings':<26} customer   {'current → best':<28} months "
+          f"  yuan/month saving/month deviation Δ")
+    if not top:
+        print(f"  {'':<26} none: every customer is on its cheapest eligible package")
+    for customer_id, current, best, months, per_month, saving, deviation in top:
+        print(f"  {'':<26} {customer_id:<10} {current} → {best:<12} {months:>3} "
+              f"{per_month:>12} {saving:>12} {deviation:>11}")
+
+
 def print_summary() -> None:
     """Print the headline numbers and where the results are."""
     print("\nGridledger demo summary")
     with connect(warehouse_path(), read_only=True) as con:
         print_lines(con, SUMMARY_SQL)
+        print_top_savings(con)
         print_analytics(con)
     print(f"\nwarehouse:  {warehouse_path()}  (finance.bills, finance.bill_lines, "
           "finance.adjustments, finance.retailer_margin, marts.alerts)")

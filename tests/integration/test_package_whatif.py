@@ -141,3 +141,19 @@ def test_the_whatif_money_is_decimal(worked, package_id):
         "select typeof(total_yuan) from analytics.package_whatif"
         " where customer_id = 'C_WORKED' and package_id = ?", [package_id])
     assert kind == "DECIMAL(18,2)"
+
+
+def test_the_demo_summary_shows_the_largest_saving_first(worked, capsys):
+    """`make demo`'s top-three re-rating savings read the ranking above: the worked customer's
+    best package is PKG_SPREAD at 220,643.63 a month, 7,476.83 below its PKG_FIXED_TOU bill,
+    with no deviation change (hand values in the comments above)."""
+    from foundation.warehouse import connect
+    from tools.demo import print_top_savings
+
+    with connect(worked.warehouse, read_only=True) as con:
+        print_top_savings(con)
+    lines = capsys.readouterr().out.splitlines()
+    assert "top 3 re-rating savings" in lines[0]
+    assert lines[1].split() == ["C_WORKED", "PKG_FIXED_TOU", "→", "PKG_SPREAD", "1",
+                                "220643.63", "7476.83", "0.00"]
+    assert len(lines) == 2  # one customer in the scenario
