@@ -329,13 +329,16 @@ def _stream_staged(context: AssetExecutionContext, dbt: DbtCliResource, gridledg
 @cache
 def finance_tables() -> dict[AssetKey, str]:
     """Asset key -> table of every dbt model in the finance schema (the tables published
-    together), read from the manifest: a new finance model is published too."""
+    together), read from the manifest: a new finance model is published too. A finance model
+    of analytics_job (tag analytics, e.g. customer_credit) is written by that job directly and
+    is not part of the monthly publish."""
     manifest = json.loads(dbt_project().manifest_path.read_text(encoding="utf-8"))
     return {
         _TRANSLATOR.get_asset_key(node): node.get("alias") or node["name"]
         for node in manifest["nodes"].values()
         if node.get("resource_type") == "model"
         and node.get("config", {}).get("schema") == finance_publish.PUBLISHED
+        and ANALYTICS.removeprefix("tag:") not in node.get("config", {}).get("tags", [])
     }
 
 

@@ -71,7 +71,8 @@ BI_SNAPSHOT_DEPS = [PUBLISH_KEY, AssetKey(["marts", "alerts"]),
                     AssetKey(["core", "int_interval_validated"]),
                     *(AssetKey(["marts", name]) for name in (
                         "meter_vee_quality", "meter_daily_load", "meter_load_profile",
-                        "customer_analytics"))]
+                        "customer_analytics")),
+                    AssetKey(["finance", "customer_credit"])]  # analytics_job's finance mart
 
 
 @asset(

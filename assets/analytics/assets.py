@@ -27,7 +27,7 @@ from foundation.warehouse import connect, table_exists
 from . import config
 from .churn import FEATURES, HORIZON_MONTHS, build_spells, fit_churn_model, score_months
 from .credit import TABLE_COLUMNS as CREDIT_COLUMNS
-from .credit import credit_rows, customers_in_month
+from .credit import credit_rows, customers_in_month, scores_at_signing
 from .inputs import (
     PAYMENT_COLUMNS,
     PAYMENTS_FILE,
@@ -111,16 +111,27 @@ def _as_of(history: pd.DataFrame) -> str:
     return str(history["end_month"].max())
 
 
-@asset(key=CHURN_KEY, group_name=GROUP, deps=[HISTORY_KEY, TICKETS_KEY],
+def read_credit_inputs(con) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The contract history, complaint tickets and payments as the credit rating reads them:
+    penalties and amounts as Decimal, dates as `date` (None when unpaid)."""
+    history = read_table(con, "contract_history", ("deviation_penalties_12m_yuan",))
+    tickets = read_table(con, "service_tickets")
+    payments = read_table(con, "payments", ("amount_due_yuan", "amount_paid_yuan"))
+    for frame, column in ((payments, "due_on"), (payments, "paid_on"), (tickets, "opened_on")):
+        frame[column] = [None if pd.isna(v) else v.date() for v in frame[column]]
+    return history, tickets[tickets["category"] == "complaint"], payments
+
+
+@asset(key=CHURN_KEY, group_name=GROUP, deps=[HISTORY_KEY, TICKETS_KEY, PAYMENTS_KEY],
        description="P(churn within 90 days) per customer and month (last 12 months of the "
-                   "history) from a Cox model of contract spells; band from the "
-                   "churn_risk_bands seed.")
+                   "history) from a Cox model of contract spells (covariates at signing, the "
+                   "credit rating's score among them); band from the churn_risk_bands seed.")
 def churn_risk(context: AssetExecutionContext, gridledger: Gridledger) -> MaterializeResult:
     """Fit, check (held-out concordance, proportional hazards), score and band."""
     with connect(gridledger.warehouse_path) as con:
-        history = read_table(con, "contract_history")
-        tickets = read_table(con, "service_tickets")
-        spells = build_spells(history, tickets)
+        history, complaints, payments = read_credit_inputs(con)
+        scores = scores_at_signing(history, payments if len(payments) else None, complaints)
+        spells = build_spells(history, complaints, scores)
         model = fit_churn_model(spells)
         as_of = _as_of(history)
         months = [add_months(as_of, k) for k in range(1 - SCORED_MONTHS, 1)]
@@ -186,13 +197,7 @@ CREDIT_TYPES = {"arrears_yuan": MONEY, "penalties_12m_yuan": MONEY,
 def credit_rating(context: AssetExecutionContext, gridledger: Gridledger) -> MaterializeResult:
     """Indicators, points per indicator, score and grade per customer in force each month."""
     with connect(gridledger.warehouse_path) as con:
-        history = read_table(con, "contract_history", ("deviation_penalties_12m_yuan",))
-        tickets = read_table(con, "service_tickets")
-        payments = read_table(con, "payments", ("amount_due_yuan", "amount_paid_yuan"))
-        for frame, column in ((payments, "due_on"), (payments, "paid_on"),
-                              (tickets, "opened_on")):
-            frame[column] = [None if pd.isna(v) else v.date() for v in frame[column]]
-        complaints = tickets[tickets["category"] == "complaint"]
+        history, complaints, payments = read_credit_inputs(con)
         as_of = _as_of(history)
         frames = []
         for month in (add_months(as_of, k) for k in range(1 - SCORED_MONTHS, 1)):

@@ -21,10 +21,19 @@ class CreditRule(NamedTuple):
     zero_at: Decimal
 
 
+def _rows(seed: str, seeds_dir: Path) -> list[dict[str, str]]:
+    with (seeds_dir / f"{seed}.csv").open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def first_in_force(seed: str, seeds_dir: Path = SEEDS_DIR) -> date:
+    """The earliest valid_from of `seed`: before it, nothing is in force."""
+    return min(date.fromisoformat(r["valid_from"]) for r in _rows(seed, seeds_dir))
+
+
 def rows_in_force(seed: str, day: date, seeds_dir: Path = SEEDS_DIR) -> list[dict[str, str]]:
     """Rows of `seed` with valid_from <= day <= valid_to (empty valid_to = open-ended)."""
-    with (seeds_dir / f"{seed}.csv").open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = _rows(seed, seeds_dir)
     found = [r for r in rows if date.fromisoformat(r["valid_from"]) <= day
              and (not r["valid_to"] or day <= date.fromisoformat(r["valid_to"]))]
     if not found:

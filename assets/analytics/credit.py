@@ -14,12 +14,21 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pandas as pd
 
 from foundation.months import add_months, month_bounds, month_end
+from quality.config_rules import SEEDS_DIR
 
-from .config import CreditRule, pick
+from .config import (
+    CreditRule,
+    credit_grade_labels,
+    credit_grades,
+    credit_rules,
+    first_in_force,
+    pick,
+)
 
 SHORT_PAYMENT_MONTHS = 3
 WINDOW_MONTHS = 12
@@ -128,3 +137,37 @@ TABLE_COLUMNS = ["month", "customer_id", "payment_months", "on_time_share", "avg
                  "arrears_yuan", "arrears_months", "penalties_12m_yuan", "complaints_12m",
                  *(f"points_{i}" for i in INDICATORS), "credit_score", "credit_grade",
                  "credit_grade_zh", "caveat"]
+
+
+def scores_at_signing(history: pd.DataFrame, payments: pd.DataFrame | None,
+                      complaints: pd.DataFrame, seeds_dir: Path = SEEDS_DIR) -> pd.Series:
+    """Each contract's credit score as known when it was signed: the customer's rating as at
+    the end of the month before `start_month` (rules and grades in force that month), indexed
+    by contract_id; None when not graded (no bill due in those 12 months: a new customer; or
+    the month is before the first `credit_rating_rules` row). A customer with no contract in
+    force that month has no contract penalties (0)."""
+    scores: dict[str, Decimal | None] = {}
+    first_rules = first_in_force("credit_rating_rules", seeds_dir)
+    for start, contracts in history.groupby("start_month"):
+        month = add_months(str(start), -1)
+        day = date.fromisoformat(f"{month}-01")
+        if day < first_rules:
+            scores.update(dict.fromkeys(contracts["contract_id"]))
+            continue
+        ids = set(contracts["customer_id"])
+        in_force = customers_in_month(history, month)
+        in_force = in_force[in_force["customer_id"].isin(ids)]
+        new = sorted(ids - set(in_force["customer_id"]))
+        customers = pd.concat([in_force, pd.DataFrame(
+            {"customer_id": new, "penalties_12m_yuan": [ZERO] * len(new)})], ignore_index=True)
+        own = None if payments is None else payments[payments["customer_id"].isin(ids)]
+        rated = credit_rows(month, customers, own,
+                            complaints[complaints["customer_id"].isin(ids)],
+                            credit_rules(day, seeds_dir), credit_grades(day, seeds_dir),
+                            credit_grade_labels(day, seeds_dir))
+        score = dict(zip(rated["customer_id"], rated["credit_score"], strict=True))
+        for customer_id, contract_id in zip(contracts["customer_id"], contracts["contract_id"],
+                                            strict=True):
+            value = score.get(customer_id)
+            scores[contract_id] = None if value is None or pd.isna(value) else value
+    return pd.Series(scores, dtype=object)

@@ -103,7 +103,8 @@ def test_churn_risk_scores_every_active_customer_with_its_band(run):
     assert meta["as_of_month"] == AS_OF and meta["short_history_customers"] >= 1
     assert 0.65 < meta["held_out_concordance"] < 0.95
     assert set(json.loads(meta["ph_test_p_values"])) == {
-        "complaints_12m", "price_gap_yuan_per_mwh", "tenure_years", "penalties_10k_yuan"}
+        "complaints_12m", "price_gap_yuan_per_mwh", "tenure_years", "penalties_10k_yuan",
+        "credit_shortfall_10pts"}
     coefficients = json.loads(meta["coefficients"])
     assert coefficients["complaints_12m"]["lower_95"] <= 0.8 <= \
         coefficients["complaints_12m"]["upper_95"]
@@ -158,6 +159,23 @@ def test_credit_rating_per_customer_and_month_with_points_and_grades(run):
         measures["credit_grade"].dropna().index, "credit_grade"]).all()
 
 
+def test_the_churn_covariate_is_the_credit_score_of_the_month_before_signing(run):
+    """A contract signed inside the rated months (its month before is rated) carries
+    (100 − that month's credit score) / 10; a customer without a rating then carries 0."""
+    _, _, tables, _, _, _ = run
+    risk, credit = tables["churn_risk"], tables["credit_rating"]
+    latest = risk[risk["month"] == AS_OF].copy()
+    first = pd.Period(AS_OF, "M") - latest["months_in_force"] + 1
+    latest["rated_month"] = [str(m - 1) for m in first]
+    signed = latest[latest["rated_month"] >= credit["month"].min()].merge(
+        credit[["month", "customer_id", "credit_score"]], how="left",
+        left_on=["rated_month", "customer_id"], right_on=["month", "customer_id"])
+    assert len(signed) > 20
+    expected = [0.0 if pd.isna(s) else (100 - float(s)) / 10 for s in signed["credit_score"]]
+    assert list(signed["credit_shortfall_10pts"]) == pytest.approx(expected)
+    assert signed["credit_score"].notna().sum() > 10
+
+
 def test_without_payments_file_the_inputs_load_and_nobody_is_graded(tmp_path):
     """master/payments.csv is optional: the inputs asset names it missing in its metadata,
     analytics.payments is empty and every rating is no_payment_records."""
@@ -209,7 +227,8 @@ def test_the_bi_mart_shows_bands_grades_and_measures_with_masked_names(run, tmp_
     project = Path(__file__).parents[2] / "transforms"
     done = subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "build", "--select",
-         "customer_measures stg_customers customer_analytics", "--indirect-selection",
+         "customer_measures stg_customers customer_analytics customer_credit",
+         "--indirect-selection",
          "buildable", "--project-dir", str(project),
          "--profiles-dir", str(project), "--target-path", str(tmp_path / "target"),
          "--log-path", str(tmp_path / "logs")],
@@ -228,3 +247,18 @@ def test_the_bi_mart_shows_bands_grades_and_measures_with_masked_names(run, tmp_
     assert list(mart["notify_account_manager"]) == [
         (b, g) in pairs for b, g in zip(mart["risk_band"], mart["value_grade"], strict=True)]
     assert not any("李雷" in str(v) for v in mart.astype(str).to_numpy().ravel())
+    # the finance mart of the credit rating: every rating row, with the customer's retailer
+    with connect(scratch, read_only=True) as con:
+        finance = con.execute("select * from finance.customer_credit").df()
+        types = dict(con.execute("select column_name, data_type from information_schema.columns"
+                                 " where table_schema = 'finance'"
+                                 " and table_name = 'customer_credit'").fetchall())
+    rating = run[2]["credit_rating"]
+    assert len(finance) == len(rating)
+    keyed = finance.set_index(["month", "customer_id"]).sort_index()
+    rated = rating.set_index(["month", "customer_id"]).sort_index()
+    assert (keyed["credit_grade"].fillna("-") == rated["credit_grade"].fillna("-")).all()
+    assert (keyed["credit_score"].astype(float).fillna(-1)
+            == rated["credit_score"].astype(float).fillna(-1)).all()
+    assert set(finance["retailer_id"].dropna()) == {"R1"}  # CU000001, CU000002 in master
+    assert (types["arrears_yuan"], types["credit_score"]) == ("DECIMAL(18,2)", "DECIMAL(9,2)")

@@ -20,7 +20,14 @@ from assets.analytics.churn import (
     linear_predictor,
     score_months,
 )
-from assets.analytics.inputs import HISTORY_COLUMNS, TICKET_COLUMNS, load_history, load_tickets
+from assets.analytics.credit import scores_at_signing
+from assets.analytics.inputs import (
+    HISTORY_COLUMNS,
+    TICKET_COLUMNS,
+    load_history,
+    load_payments,
+    load_tickets,
+)
 from tools.sample_data import generate
 from tools.sample_data.history import (
     HISTORY_COLUMNS as WRITTEN_HISTORY_COLUMNS,
@@ -60,9 +67,13 @@ def generated(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def spells(generated):
     history = load_history(generated / "master")
-    tickets = load_tickets(generated / "master", set(history.rows["customer_id"]))
-    assert history.quarantined == [] and tickets.quarantined == []
-    return build_spells(history.rows, tickets.rows)
+    known = set(history.rows["customer_id"])
+    tickets = load_tickets(generated / "master", known)
+    payments = load_payments(generated / "master", known)
+    assert history.quarantined == tickets.quarantined == payments.quarantined == []
+    complaints = tickets.rows[tickets.rows["category"] == "complaint"]
+    scores = scores_at_signing(history.rows, payments.rows, complaints)
+    return build_spells(history.rows, tickets.rows, scores)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,14 @@ import pandas as pd
 import pytest
 
 from assets.analytics import config
-from assets.analytics.credit import TABLE_COLUMNS, credit_rows, customers_in_month, points
+from assets.analytics.churn import build_spells
+from assets.analytics.credit import (
+    TABLE_COLUMNS,
+    credit_rows,
+    customers_in_month,
+    points,
+    scores_at_signing,
+)
 from assets.analytics.inputs import PAYMENT_COLUMNS, load_history, load_payments
 from assets.analytics.scoring import customer_measures
 from tools.sample_data.history import simulate_history, write_history
@@ -110,6 +117,33 @@ def test_one_month_of_payments_is_graded_with_a_caveat_and_none_is_not_graded(pa
     assert pd.isna(table.loc["CU4", "credit_grade"]) and pd.isna(table.loc["CU4",
                                                                             "credit_score"])
     assert table.loc["CU4", "caveat"].startswith("no_payment_records")
+
+
+def test_the_churn_model_reads_the_credit_score_known_at_signing(payments):
+    """Contracts starting 2026-04 are signed on the March rating (the month before). CU1 renews
+    (its 2025-04…2026-03 contract, penalties 10,000 元, is in force in March): 66.64 as in the
+    hand computation above → churn covariate (100 − 66.64) / 10 = 3.336. CU2 comes back after
+    a gap (no contract in March: penalties 0; it had none anyway): 20.00 → 8.0. CU4 is new
+    (no bill due): not graded → 0. A contract signed in 2019, before the first
+    credit_rating_rules row (2020-01-01), is not graded either → 0."""
+    history = pd.DataFrame({
+        "contract_id": ["K1", "K2", "K3", "K4", "K5"],
+        "customer_id": ["CU1", "CU1", "CU2", "CU4", "CU3"],
+        "customer_since": ["2025-04", "2025-04", "2025-01", "2026-04", "2019-06"],
+        "start_month": ["2025-04", "2026-04", "2026-04", "2026-04", "2019-06"],
+        "end_month": ["2026-03", "2026-06", "2026-06", "2026-06", "2019-12"],
+        "outcome": ["renewed", "active", "active", "active", "non_renewal"],
+        "price_gap_yuan_per_mwh": ["0"] * 5,
+        "deviation_penalties_12m_yuan": [Decimal("10000.00"), Decimal("0.00"), Decimal("0.00"),
+                                         Decimal("0.00"), Decimal("0.00")]})
+    tickets = pd.DataFrame({"customer_id": ["CU1", "CU2"], "category": ["complaint"] * 2,
+                            "opened_on": [date(2026, 2, 3), date(2025, 3, 31)]})
+    scores = scores_at_signing(history, payments, tickets)
+    assert scores.to_dict() == {"K1": None, "K2": Decimal("66.64"), "K3": Decimal("20.00"),
+                                "K4": None, "K5": None}
+    spells = build_spells(history, tickets, scores).set_index("contract_id")
+    assert spells["credit_shortfall_10pts"].to_dict() == pytest.approx(
+        {"K1": 0.0, "K2": 3.336, "K3": 8.0, "K4": 0.0, "K5": 0.0})
 
 
 def test_grades_and_points_follow_the_seeds():

@@ -83,14 +83,18 @@ def test_analytics_assets_run_in_their_own_job_only():
         "contract_history", "service_tickets", "payments", "churn_risk", "customer_value",
         "credit_rating", "customer_measures", "measure_notices")}
     mart = AssetKey(["marts", "customer_analytics"])  # dbt, over the analytics tables
-    analytics.add(mart)
+    credit_mart = AssetKey(["finance", "customer_credit"])  # likewise, for finance
+    analytics |= {mart, credit_mart}
     assert {graph.get(key).group_name for key in analytics} == {"analytics"}
     snapshot = AssetKey(["bi", "snapshot"])  # refreshed after the mart
     assert analytics_job.selection.resolve(graph) == analytics | {snapshot}
     for job in (reference_job, daily_job, monthly_job):
         assert not analytics & job.selection.resolve(graph), job.name
-    assert mart in graph.get(snapshot).parent_keys
+    assert {mart, credit_mart} <= graph.get(snapshot).parent_keys
     assert AssetKey(["analytics", "customer_measures"]) in graph.get(mart).parent_keys
+    assert AssetKey(["analytics", "credit_rating"]) in graph.get(credit_mart).parent_keys
+    # not in the monthly publish: finance/publish neither waits for it nor replaces it
+    assert credit_mart not in graph.get(AssetKey(["finance", "publish"])).parent_keys
     notices = AssetKey(["analytics", "measure_notices"])
     assert graph.get(notices).parent_keys == {AssetKey(["analytics", "customer_measures"])}
     assert graph.get(notices).owners == ["team:analytics"]
@@ -119,7 +123,8 @@ def test_every_daily_and_monthly_run_ends_with_the_bi_snapshot():
         "meter_vee_quality", "meter_daily_load", "meter_load_profile")}
     assert marts | {AssetKey(["finance", "publish"]), AssetKey(["marts", "alerts"]),
                     AssetKey(["core", "int_interval_validated"]),
-                    AssetKey(["marts", "customer_analytics"])  # analytics_job's mart
+                    AssetKey(["marts", "customer_analytics"]),  # analytics_job's marts
+                    AssetKey(["finance", "customer_credit"])
                     } == graph.get(snapshot).parent_keys
     daily = daily_job.selection.resolve(graph)
     assert snapshot in daily and marts <= daily

@@ -33,6 +33,9 @@ TRUE_COEFFICIENTS = {
     "price_gap_yuan_per_mwh": 0.05,  # per 元/MWh above the agency price
     "tenure_years": -0.3,           # per year as a customer at signing
     "penalties_10k_yuan": 0.2,      # per 万元 of deviation penalties paid in the 12 months before
+    # per 10 credit points short of 100 at signing: 0, payment discipline is drawn apart from
+    # the hazard (the model must find no effect beyond the complaints and penalties above)
+    "credit_shortfall_10pts": 0.0,
 }
 WEIBULL_SCALE_MONTHS, WEIBULL_SHAPE = 60.0, 1.3
 CONTRACT_MONTHS = (12, 24, 36)
@@ -42,7 +45,8 @@ HISTORY_COLUMNS = ("contract_id", "customer_id", "customer_since", "start_month"
 TICKET_COLUMNS = ("ticket_id", "customer_id", "opened_on", "category", "subject")
 COEFFICIENT_COLUMNS = ("covariate", "coefficient", "unit")
 UNITS = {"complaints_12m": "tickets", "price_gap_yuan_per_mwh": "元/MWh",
-         "tenure_years": "years", "penalties_10k_yuan": "万元"}
+         "tenure_years": "years", "penalties_10k_yuan": "万元",
+         "credit_shortfall_10pts": "10 credit points"}
 
 
 @dataclass
