@@ -96,6 +96,14 @@ ANALYTICS_SQL = {
         "where notice_type = 'customer_measure' and status = 'sent'"
     ),
     "BI mart customer_analytics": "select count(*) || ' rows' from marts.customer_analytics",
+    "finance.customer_credit": "select count(*) || ' rows' from finance.customer_credit",
+    "retailer recommendation": (
+        "select count(distinct customer_id) || ' customers; another retailer ranked first for '"
+        " || count(*) filter (where rank = 1 and not is_current) || ' (top: ' || coalesce(("
+        "select string_agg(retailer_id || '=' || n, ', ' order by retailer_id) from ("
+        "select retailer_id, count(*) n from analytics.retailer_recommendation where rank = 1 "
+        "group by 1)), 'none') || ')' from analytics.retailer_recommendation"
+    ),
 }
 TOP_CHURN_SQL = """
 select customer_id, round(100 * churn_probability_90d, 1), risk_band,

@@ -84,7 +84,8 @@ def test_analytics_assets_run_in_their_own_job_only():
         "credit_rating", "customer_measures", "measure_notices")}
     mart = AssetKey(["marts", "customer_analytics"])  # dbt, over the analytics tables
     credit_mart = AssetKey(["finance", "customer_credit"])  # likewise, for finance
-    analytics |= {mart, credit_mart}
+    retailers = AssetKey(["analytics", "retailer_recommendation"])  # dbt, over the tickets
+    analytics |= {mart, credit_mart, retailers}
     assert {graph.get(key).group_name for key in analytics} == {"analytics"}
     snapshot = AssetKey(["bi", "snapshot"])  # refreshed after the mart
     assert analytics_job.selection.resolve(graph) == analytics | {snapshot}
