@@ -38,6 +38,16 @@ PARSE_CACHE_DIR = TARGET_DIR / "partial_parse"
 PARSE_FILE = "partial_parse.msgpack"
 # read when SQL is compiled and run, never when the project is parsed
 RUNTIME_VARS = frozenset({"min_date", "max_date", "gridledger_warehouse", "gridledger_restricted"})
+# part of every kept parse's key: a new version ignores the parses kept before it (version 2:
+# parses kept before FULL_PARSE_FOLDERS may lack the singular tests' YAML patches)
+CACHE_VERSION = 2
+
+
+# dbt-core 1.11 drops a singular test's YAML patch (tests/_tests.yml: description, config) when
+# partial parsing re-parses the test after its SQL or a macro changed, because it does not
+# re-read the YAML that patches it (same family as dbt-core #10801). Any change under these
+# folders therefore means a full parse.
+FULL_PARSE_FOLDERS = ("macros", "tests")
 
 
 def main() -> None:
@@ -45,7 +55,58 @@ def main() -> None:
     from dbt.cli.main import cli
 
     keep_parse_across_runtime_vars()
+    full_parse_when_singular_tests_would_lose_patches()
     sys.exit(cli())
+
+
+def full_parse_when_singular_tests_would_lose_patches() -> None:
+    """Wrap dbt's `is_partial_parsable`: a saved parse whose macros or tests/ files differ from
+    the project's (content hash, as dbt checksums them, or a file added or removed) is not
+    reused (dbt-core 1.11; another version is left unpatched)."""
+    from dbt.events.types import UnableToPartialParse
+    from dbt.parser.manifest import ManifestLoader, ReparseReason
+    from dbt_common.events.functions import fire_event
+
+    original: Callable = ManifestLoader.is_partial_parsable
+    if getattr(original, "_gridledger", False):
+        return
+
+    def is_partial_parsable(self, manifest):
+        valid, reason = original(self, manifest)
+        root = self.root_project.project_root
+        if valid and _saved_hashes(manifest, root) != _project_hashes(root):
+            fire_event(UnableToPartialParse(reason="a macro or singular test changed (its YAML "
+                                                   "patch would be lost: full parse)"))
+            return False, ReparseReason.file_not_found
+        return valid, reason
+
+    is_partial_parsable._gridledger = True  # type: ignore[attr-defined]
+    ManifestLoader.is_partial_parsable = is_partial_parsable
+
+
+def _saved_hashes(manifest: Any, project_root: str) -> dict[str, str]:
+    """path in the project -> sha256 of the saved parse's project files under
+    FULL_PARSE_FOLDERS (not the adapters' own macros)."""
+    saved = {}
+    for f in manifest.files.values():
+        path = PurePosixPath(f.path.searched_path) / f.path.relative_path
+        if (f.path.project_root == project_root and path.parts[0] in FULL_PARSE_FOLDERS
+                and path.suffix in (".sql", ".yml", ".yaml")):
+            saved[str(path)] = f.checksum.checksum
+    return saved
+
+
+def _project_hashes(project_root: str) -> dict[str, str]:
+    """path in the project -> sha256 of the project's .sql and .yml files under
+    FULL_PARSE_FOLDERS, as dbt checksums them (the stripped text)."""
+    from dbt.contracts.files import FileHash
+    from dbt_common.clients.system import load_file_contents
+
+    root = Path(project_root)
+    return {str(p.relative_to(root)): FileHash.from_contents(
+                load_file_contents(str(p), strip=True)).checksum
+            for folder in FULL_PARSE_FOLDERS for p in sorted((root / folder).rglob("*"))
+            if p.is_file() and p.suffix in (".sql", ".yml", ".yaml")}
 
 
 def keep_parse_across_runtime_vars() -> None:
@@ -104,7 +165,8 @@ def parse_key(args: Sequence[str]) -> str:
     if "--vars" in args:
         cli_vars = json.loads(args[list(args).index("--vars") + 1])
     parse_vars = {k: v for k, v in cli_vars.items() if k not in RUNTIME_VARS}
-    return hashlib.sha256(json.dumps(parse_vars, sort_keys=True).encode()).hexdigest()[:16]
+    keyed = {"parse_vars": parse_vars, "cache": CACHE_VERSION}
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def seed_parse(target_path: Path, args: Sequence[str]) -> None:

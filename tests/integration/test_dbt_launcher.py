@@ -79,3 +79,46 @@ def test_a_parse_affecting_var_still_parses_the_whole_project(tmp_path):
         ["build", "--vars", json.dumps(window("2025-01-01", "2025-03-01", "b"))])
     assert parse_key(["build"]) == parse_key(
         ["build", "--vars", json.dumps(window("2025-01-01", "2025-03-01", "b"))])
+
+
+def singular_test_descriptions(target: Path) -> dict[str, str]:
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    return {node["name"]: node["description"] for node in manifest["nodes"].values()
+            if node["resource_type"] == "test" and node["name"].startswith("assert_")}
+
+
+def test_a_changed_macro_means_a_full_parse_so_singular_tests_keep_their_yaml(tmp_path):
+    """dbt-core 1.11 re-parses a singular test after a macro changed without re-reading the YAML
+    that describes it (tests/_tests.yml), so the test loses its description. The launcher does
+    a full parse instead. The change is simulated in the saved parse (the macro's checksum), so
+    the project's files stay as they are."""
+    from dbt.contracts.graph.manifest import Manifest
+    from dbt.parser.manifest import extended_mashumaro_encoder, extended_mashumuro_decoder
+
+    def with_changed_macro(parsed: str, name: str) -> None:
+        """tmp/name: the saved parse of tmp/parsed with macros/money.sql's checksum changed."""
+        saved = Manifest.from_msgpack((tmp_path / parsed / PARSE_FILE).read_bytes(),
+                                      decoder=extended_mashumuro_decoder)
+        (money,) = [f for f in saved.files.values() if f.path.relative_path == "money.sql"
+                    and f.path.searched_path == "macros"]
+        money.checksum = type(money.checksum)(name="sha256", checksum="0" * 64)
+        (tmp_path / name).mkdir()
+        (tmp_path / name / PARSE_FILE).write_bytes(saved.to_msgpack(extended_mashumaro_encoder))
+
+    vars_a = window("2026-07-01", "2026-08-01", "a")
+    first, _ = parse(tmp_path, "first", vars_a)
+    described = singular_test_descriptions(first)
+    assert len(described) >= 5 and all(described.values())
+    with_changed_macro("first", "changed")
+    launched, log = parse(tmp_path, "launched", vars_a, seed_from="changed")
+    assert "a macro or singular test changed" in log
+    assert singular_test_descriptions(launched) == described
+
+    # dbt alone reuses its own parse and drops them (the bug the launcher works around)
+    plain_dbt = str(Path(sys.executable).parent / "dbt")
+    parse(tmp_path, "plain_first", vars_a, executable=plain_dbt)
+    with_changed_macro("plain_first", "plain_changed")
+    plain, plain_log = parse(tmp_path, "plain", vars_a, seed_from="plain_changed",
+                             executable=plain_dbt)
+    assert "Unable to do partial parsing" not in plain_log
+    assert not all(singular_test_descriptions(plain).values())
