@@ -202,3 +202,38 @@ def test_a_malformed_file_is_one_rejection_on_line_0_and_nothing_else(env: Env):
         "inbox_files": 2, "rejections": 2}
     env.run()
     assert env.counts() == after
+
+
+def test_a_ledger_from_before_the_dr_inbox_is_rebuilt_once_with_its_rows(env: Env):
+    with connect(env.warehouse) as con:  # workflow.inbox_files as created before dr_events
+        con.execute("drop table workflow.inbox_files")
+        con.execute("""create table workflow.inbox_files (
+            kind varchar not null check (kind in ('terminations', 'payments', 'curtailment')),
+            file_name varchar not null, checksum varchar not null, rows_read integer not null,
+            rows_accepted integer not null, rows_skipped integer not null,
+            rows_rejected integer not null, processed_at timestamp not null,
+            primary key (kind, file_name, checksum))""")
+        con.execute("insert into workflow.inbox_files values"
+                    " ('curtailment', 'curtailment/p.csv', 'abc', 1, 1, 0, 0, ?)", [NOW])
+    env.write("a.csv", [row("E1", "C1")])
+    assert env.run().events_accepted == ["E1"]
+    assert env.run().files == 0
+    assert env.sql("select kind, file_name, rows_accepted from workflow.inbox_files"
+                   " order by all") == [("curtailment", "curtailment/p.csv", 1),
+                                        ("dr_events", "dr_events/a.csv", 1)]
+
+
+def test_an_event_without_data_waits_for_them_then_is_recorded_unmeasured_once(env: Env):
+    env.write("a.csv", [row("E1", "C1", "80")])  # window 22 Oct 10:00-12:00
+    results = "select event_id, customer_id, baseline_kw, actual_kw, met, detail" \
+              " from workflow.dr_event_results"
+    assert env.run().results == []                       # before the window's end
+    assert env.run(datetime(2026, 10, 22, 13)).waiting == ["E1:C1"]
+    assert env.sql(results) == []
+    # results_until = window end + 72 h (row dr_event of curtailment_rules.csv)
+    assert env.run(datetime(2026, 10, 25, 11, 59)).waiting == ["E1:C1"]
+    assert env.run(datetime(2026, 10, 25, 12)).results == ["E1:C1"]
+    assert env.sql(results) == [("E1", "C1", None, None, None, "no validated consumption table")]
+    again = env.run(datetime(2026, 10, 26, 12))
+    assert (again.results, again.waiting) == ([], [])
+    assert env.sql("select count(*) from workflow.dr_event_results") == [(1,)]
