@@ -237,3 +237,23 @@ def test_an_event_without_data_waits_for_them_then_is_recorded_unmeasured_once(e
     again = env.run(datetime(2026, 10, 26, 12))
     assert (again.results, again.waiting) == ([], [])
     assert env.sql("select count(*) from workflow.dr_event_results") == [(1,)]
+
+
+def test_the_baseline_skips_the_days_of_the_customers_other_plans_and_dr_events(env: Env):
+    from assets.workflows.curtailment.baseline import event_days
+
+    env.write("a.csv", [row("E1", "C1", start="2026-10-20 10:00", end="2026-10-20 11:00",
+                            notified="2026-10-19 08:00")])
+    env.run()
+    with connect(env.warehouse) as con:
+        con.execute("insert into workflow.curtailment_customers values"
+                    " ('P1', 'C1', 'n', 'R01', null, null, 10, 'line 2', null)")
+        con.execute("insert into workflow.curtailment_plans values ('P1', 'planned', 'III', 'n',"
+                    " 'm', '2026-10-19 10:00', '2026-10-19 11:00', '2026-10-18 10:00', null,"
+                    " null, null, '2026-10-19 11:00', 5, '2026-10-22 11:00', '2020-01-01',"
+                    " 'p.csv', '2026-10-18 10:00')")
+        assert event_days(con, "C1", plan_id="P1") == {datetime(2026, 10, 20).date()}
+        assert event_days(con, "C1", dr_event_id="E1") == {datetime(2026, 10, 19).date()}
+        assert event_days(con, "C1") == {datetime(2026, 10, 19).date(),
+                                         datetime(2026, 10, 20).date()}
+        assert event_days(con, "C3") == set()
