@@ -1,4 +1,5 @@
-"""DDL of the `workflow` schema: early termination and curtailment state, kept out of `master`.
+"""DDL of the `workflow` schema: early termination, curtailment and demand-response (DR) event
+state, kept out of `master`.
 
 `master.*` is replaced by every CRM export, so anything a workflow decides (requests, payment
 instructions, terminations, curtailment plans and what was sent) lives here and survives reloads.
@@ -25,7 +26,8 @@ create sequence if not exists workflow.termination_audit_seq;
 
 -- every inbox file processed, once per content (name + SHA-256)
 create table if not exists workflow.inbox_files (
-    kind          varchar not null check (kind in ('terminations', 'payments', 'curtailment')),
+    kind          varchar not null
+                  check (kind in ('terminations', 'payments', 'curtailment', 'dr_events')),
     file_name     varchar not null,
     checksum      varchar not null,
     rows_read     integer not null,
@@ -201,7 +203,53 @@ create table if not exists workflow.curtailment_results (
     computed_at    timestamp not null,
     primary key (plan_id, customer_id)
 );
+
+-- demand-response events of their own file (inbox/dr_events; docs/domain.md §5): a grid or
+-- aggregator dispatch (需求响应邀约) that is not a curtailment order
+create table if not exists workflow.dr_events (
+    event_id       varchar primary key,
+    window_start   timestamp not null,
+    window_end     timestamp not null,           -- after window_start, in the same month
+    issued_by      varchar not null,             -- masked free text
+    notified_at    timestamp not null,
+    baseline_days  integer not null,             -- curtailment_rules.csv row dr_event
+    results_until  timestamp not null,           -- stop waiting for window data after this
+    content_sha256 varchar not null,             -- the event's rows as accepted (re-delivery check)
+    source_file    varchar not null,
+    received_at    timestamp not null
+);
+
+-- the customers of an event, frozen when it is accepted (a blank customer_id: every customer
+-- enrolled in a DR package on the first day of the window's month)
+create table if not exists workflow.dr_event_customers (
+    event_id      varchar not null,
+    customer_id   varchar not null,
+    requested_kw  decimal(18, 3),                -- NULL: not given in the file
+    target_kw     decimal(18, 3) not null,       -- requested_kw, else the committed kW
+    dr_package_id varchar not null,              -- the enrollment in force at acceptance
+    committed_kw  decimal(18, 3) not null,
+    line          integer not null,              -- the file line that named or selected it
+    primary key (event_id, customer_id)
+);
+
+-- one row per event and customer once the window's data are in: the curtailment evaluation's
+-- baseline (assets/workflows/curtailment/baseline.py), same shape as curtailment_results
+create table if not exists workflow.dr_event_results (
+    event_id       varchar not null,
+    customer_id    varchar not null,
+    baseline_kw    decimal(18, 3),               -- NULL: no like day with complete data
+    actual_kw      decimal(18, 3),               -- NULL: window data incomplete
+    reduction_kw   decimal(18, 3),
+    target_kw      decimal(18, 3) not null,
+    met            boolean,
+    baseline_dates varchar,                      -- the like days used, ';'-separated
+    detail         varchar,
+    computed_at    timestamp not null,
+    primary key (event_id, customer_id)
+);
 """
+
+INBOX_KINDS = ("terminations", "payments", "curtailment", "dr_events")
 
 
 RESTRICTED_WORKFLOW_DDL = """
@@ -223,7 +271,32 @@ def ensure_workflow_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the `workflow` tables and their restricted companions if missing (idempotent,
     cheap; one statement per file, so never inside a transaction that wrote the other)."""
     con.execute(WORKFLOW_DDL)
+    _migrate_inbox_kinds(con)
     con.execute(RESTRICTED_WORKFLOW_DDL)
 
 
-__all__ = ["RESTRICTED_WORKFLOW_DDL", "WORKFLOW_DDL", "ensure_workflow_schema"]
+def _migrate_inbox_kinds(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse made before the DR event inbox has `workflow.inbox_files` with a check that
+    refuses the kind `dr_events`: rebuild the table with the current check, rows kept (DuckDB
+    cannot alter a check constraint). Idempotent: nothing to do once the check names every kind."""
+    (check,) = con.execute(
+        "select coalesce(string_agg(constraint_text, ' '), '') from duckdb_constraints()"
+        " where database_name = current_database() and schema_name = 'workflow'"
+        " and table_name = 'inbox_files' and constraint_type = 'CHECK'").fetchone()
+    if all(f"'{kind}'" in check for kind in INBOX_KINDS):
+        return
+    ddl = WORKFLOW_DDL.split("create table if not exists workflow.inbox_files", 1)[1]
+    ddl = ddl.split(";", 1)[0]
+    con.execute("begin")
+    try:
+        con.execute(f"create table workflow.inbox_files__migrated {ddl}")
+        con.execute("insert into workflow.inbox_files__migrated select * from workflow.inbox_files")
+        con.execute("drop table workflow.inbox_files")
+        con.execute("alter table workflow.inbox_files__migrated rename to inbox_files")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+__all__ = ["INBOX_KINDS", "RESTRICTED_WORKFLOW_DDL", "WORKFLOW_DDL", "ensure_workflow_schema"]

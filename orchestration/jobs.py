@@ -1,12 +1,17 @@
 """Jobs: reference data, the daily read-to-validated flow, the monthly settle-and-bill flow and
-the two workflows (early termination, curtailment), and customer analytics.
+the two workflows (early termination, curtailment with the DR event file), and customer
+analytics.
 
 Not here: schedules and sensors (see schedules.py, sensors.py), asset logic (see assets/).
 """
 
 from dagster import AssetSelection, define_asset_job
 
-from assets.workflows.assets import curtailment_workflow, termination_workflow
+from assets.workflows.assets import (
+    curtailment_workflow,
+    dr_event_workflow,
+    termination_workflow,
+)
 from foundation.partitions import daily_partitions, monthly_partitions
 
 reference_job = define_asset_job(
@@ -39,8 +44,9 @@ termination_job = define_asset_job(
     description="Early termination: requests -> fee -> payment instructions -> results -> notices.",
 )
 curtailment_job = define_asset_job(
-    "curtailment_job", selection=AssetSelection.assets(curtailment_workflow),
-    description="Curtailment plans: notices, reminders, escalations, all-clear and results.",
+    "curtailment_job", selection=AssetSelection.assets(curtailment_workflow, dr_event_workflow),
+    description="Curtailment plans: notices, reminders, escalations, all-clear and results; "
+                "then the DR events of inbox/dr_events and their results (same baseline).",
 )
 
 analytics_job = define_asset_job(

@@ -4,14 +4,16 @@
   `<folder>/<file>` -> SHA-256 of the content. A new or changed file requests one
   `termination_job` run (run key = hash of the changed entries); the run processes every file
   content not yet in `workflow.inbox_files`, so a repeated run does nothing.
-- `curtailment_sensor` watches `inbox/curtailment` and the clock. Cursor: JSON
-  `{"files": {<file>: sha256}, "evaluated_at": <ISO China time>}`. It requests a
-  `curtailment_job` run, with the sensor's "now" as run config, when a plan file is new or changed,
-  or when a stage time of a plan (publication, reminder, all-clear, results deadline) or a
-  retry tick (every 5 min during an emergency plan that needs acknowledgement, every hour until
-  the plan's results deadline) falls in (evaluated_at, now]. The run then does everything due at
-  that "now" (see `assets.workflows.curtailment`). `build_curtailment_sensor(clock=...)` builds the
-  same sensor with another clock, for tests.
+- `curtailment_sensor` watches `inbox/curtailment`, `inbox/dr_events` and the clock. Cursor:
+  JSON `{"files": {<folder>/<file>: sha256}, "evaluated_at": <ISO China time>}`. It requests a
+  `curtailment_job` run, with the sensor's "now" as run config (both of its assets), when a plan
+  or DR event file is new or changed, or when a stage time of a plan (publication, reminder,
+  all-clear, results deadline) or a retry tick (every 5 min during an emergency plan that needs
+  acknowledgement, every hour until the plan's results deadline), or a DR event's window end,
+  results deadline or hourly tick in between, falls in (evaluated_at, now]. The run then does
+  everything due at that "now" (see `assets.workflows.curtailment` and
+  `assets.workflows.dr_events`). `build_curtailment_sensor(clock=...)` builds the same sensor
+  with another clock, for tests.
 
 Both start STOPPED (nothing runs on its own when the UI opens): switch them on in the UI
 (Automation) or with `dagster sensor start <name>`.
@@ -38,6 +40,7 @@ from dagster import (
 )
 
 from assets.workflows.curtailment import RULES_PATH, Timeline, load_rules, sensor_timeline
+from assets.workflows.dr_events import sensor_windows
 from assets.workflows.inbox import china_now, file_checksum, inbox_files
 from foundation.resources import Gridledger
 from orchestration.jobs import curtailment_job, termination_job
@@ -104,6 +107,20 @@ def due_reasons(timelines: dict[str, Timeline], last: datetime | None, now: date
     return reasons
 
 
+def dr_due_reasons(windows: dict[str, tuple[datetime, datetime]], last: datetime | None,
+                   now: datetime) -> list[str]:
+    """Why an evaluation is due for the DR events: a window's end (its results are due), its
+    results deadline, and an hourly retry tick in between (window data that arrive late)."""
+    reasons = []
+    for event_id, (end, until) in sorted(windows.items()):
+        for stage, moment in (("window_end", end), ("results_until", until)):
+            if (last is None or moment > last) and moment <= now:
+                reasons.append(f"dr:{event_id}:{stage}")
+        if _crossed(end, until, RETRY_TICK, last, now):
+            reasons.append(f"dr:{event_id}:hourly_tick")
+    return reasons
+
+
 def _plan_rows(folder: Path) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for path in inbox_files(folder):
@@ -125,20 +142,23 @@ def build_curtailment_sensor(
     @sensor(
         name=name, job=curtailment_job, minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.STOPPED,
-        description="Curtailment plans and their clock: new plan files, stage times and retry "
-                    "ticks request a curtailment_job run evaluated at the sensor's now. Cursor: "
-                    "JSON {files: file -> SHA-256, evaluated_at}.",
+        description="Curtailment plans, DR events and their clock: new plan or DR event files, "
+                    "stage times, window ends and retry ticks request a curtailment_job run "
+                    "evaluated at the sensor's now. Cursor: JSON {files: file -> SHA-256, "
+                    "evaluated_at}.",
     )
     def _curtailment_sensor(context: SensorEvaluationContext, gridledger: Gridledger):
         now = clock().replace(microsecond=0)
         state = json.loads(context.cursor) if context.cursor else {}
         last = datetime.fromisoformat(state["evaluated_at"]) if state.get("evaluated_at") else None
         folder = gridledger.inbox_dir / "curtailment"
-        current = _checksums(gridledger.inbox_dir, "curtailment")
+        current = _checksums(gridledger.inbox_dir, "curtailment", "dr_events")
         seen = state.get("files", {})
         reasons = [f"file:{n}" for n, digest in sorted(current.items()) if seen.get(n) != digest]
-        reasons += due_reasons(sensor_timeline(_plan_rows(folder), load_rules(rules_path)),
-                               last, now)
+        rules = load_rules(rules_path)
+        reasons += due_reasons(sensor_timeline(_plan_rows(folder), rules), last, now)
+        reasons += dr_due_reasons(
+            sensor_windows(_plan_rows(gridledger.inbox_dir / "dr_events"), rules), last, now)
         cursor = json.dumps({"files": current, "evaluated_at": now.isoformat(sep=" ")},
                             sort_keys=True)
         if not reasons:
@@ -147,7 +167,8 @@ def build_curtailment_sensor(
         return SensorResult(
             run_requests=[RunRequest(
                 run_key=f"curtailment:{now:%Y%m%dT%H%M%S}",
-                run_config={"ops": {"curtailment_workflow": {"config": {"now": stamp}}}},
+                run_config={"ops": {op: {"config": {"now": stamp}}
+                                    for op in ("curtailment_workflow", "dr_event_workflow")}},
                 tags={"curtailment_now": stamp, "reasons": ",".join(reasons)[:200]},
             )],
             cursor=cursor,
@@ -161,6 +182,6 @@ curtailment_sensor = build_curtailment_sensor()
 workflow_sensors = [termination_inbox_sensor, curtailment_sensor]
 
 __all__ = [
-    "build_curtailment_sensor", "curtailment_sensor", "due_reasons", "termination_inbox_sensor",
-    "workflow_sensors",
+    "build_curtailment_sensor", "curtailment_sensor", "dr_due_reasons", "due_reasons",
+    "termination_inbox_sensor", "workflow_sensors",
 ]

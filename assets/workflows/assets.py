@@ -1,7 +1,9 @@
-"""Workflow assets: early termination and curtailment, materialized by their jobs.
+"""Workflow assets: early termination, curtailment and DR events, materialized by their jobs.
 
 `termination_workflow` processes `inbox/terminations` and `inbox/payments`;
-`curtailment_workflow` does everything due at its configured "now" (see `curtailment/`).
+`curtailment_workflow` does everything due at its configured "now" (see `curtailment/`);
+`dr_event_workflow` (in the same job, after it) accepts `inbox/dr_events` and records the results
+due at the same "now" (see `dr_events.py`).
 Metadata counts notices sent, failed and unreached per notice type; the WARN check
 `all_contacts_reached` fails when a contact was not reached. The sensors that launch them are
 wiring: `orchestration/workflow_sensors.py`.
@@ -21,6 +23,7 @@ from dagster import (
 
 from assets.alerts.notices import unreached_check, unreached_result
 from assets.workflows.curtailment import evaluate_curtailment
+from assets.workflows.dr_events import evaluate_dr_events
 from assets.workflows.inbox import china_now
 from assets.workflows.termination import run_termination_workflow
 from foundation.resources import Gridledger
@@ -31,6 +34,7 @@ TERMINATION_TABLES = (
     "termination_requests", "payment_instructions", "contract_terminations", "termination_audit",
 )
 CURTAILMENT_TABLES = ("curtailment_plans", "curtailment_stages", "curtailment_results")
+DR_EVENT_TABLES = ("dr_events", "dr_event_customers", "dr_event_results")
 # the assets whose WARN check `all_contacts_reached` reports the workflow's notices
 TERMINATION_NOTICES = AssetKey(["workflow", "termination_audit"])
 CURTAILMENT_NOTICES = AssetKey(["workflow", "curtailment_stages"])
@@ -121,10 +125,45 @@ def curtailment_workflow(
     yield unreached_result(CURTAILMENT_NOTICES, report.tally)
 
 
+@multi_asset(
+    specs=[
+        AssetSpec(
+            AssetKey(["workflow", table]), group_name="workflow",
+            # the baseline skips the days of the customer's curtailment plans: after them
+            deps=[AssetKey(["master", "customers"]), AssetKey(["master", "dr_enrollments"]),
+                  AssetKey(["core", "int_interval_validated"]),
+                  AssetKey(["workflow", "curtailment_plans"])],
+            description=f"workflow.{table}: demand-response events of their own file "
+                        "(inbox/dr_events) and their results (the curtailment baseline).",
+        )
+        for table in DR_EVENT_TABLES
+    ],
+    name="dr_event_workflow",
+)
+def dr_event_workflow(
+    context: AssetExecutionContext, config: CurtailmentClock, gridledger: Gridledger
+):
+    """Accept new DR event files and record every result due at the configured time."""
+    now = datetime.fromisoformat(config.now) if config.now else china_now()
+    report = evaluate_dr_events(gridledger.warehouse_path, gridledger.inbox_dir, now=now)
+    if report.rows_rejected:
+        context.log.warning(f"DR event files: {report.rows_rejected} rows rejected"
+                            " (workflow.rejections, kind dr_events)")
+    counts = _row_counts(gridledger.warehouse_path, DR_EVENT_TABLES)
+    summary = {
+        "evaluated_at": now.isoformat(sep=" "), "files": report.files,
+        "events_accepted": ", ".join(report.events_accepted),
+        "rows_rejected": report.rows_rejected, "results": len(report.results),
+        "waiting_for_data": len(report.waiting),
+    }
+    for table in DR_EVENT_TABLES:
+        yield MaterializeResult(asset_key=AssetKey(["workflow", table]),
+                                metadata={"dagster/row_count": counts[table], **summary})
 
-workflow_assets = [termination_workflow, curtailment_workflow]
+
+workflow_assets = [termination_workflow, curtailment_workflow, dr_event_workflow]
 
 __all__ = [
-    "CURTAILMENT_TABLES", "CurtailmentClock", "TERMINATION_TABLES", "curtailment_workflow",
-    "termination_workflow", "workflow_assets",
+    "CURTAILMENT_TABLES", "DR_EVENT_TABLES", "CurtailmentClock", "TERMINATION_TABLES",
+    "curtailment_workflow", "dr_event_workflow", "termination_workflow", "workflow_assets",
 ]

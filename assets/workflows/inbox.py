@@ -1,4 +1,5 @@
-"""Inbox CSV files (terminations, payments, curtailment plans): read, validate, remember.
+"""Inbox CSV files (terminations, payments, curtailment plans, DR events): read, validate,
+remember.
 
 A file is processed once per content: `workflow.inbox_files` holds (kind, name, SHA-256), so a
 re-run over the same folder does nothing, and an edited file is read again (row-level keys such
@@ -11,6 +12,8 @@ Formats (UTF-8, optional BOM, header row, extra columns ignored):
 - `payments/*.csv`: instruction_id, result (success|failure), amount_yuan, paid_at, failure_reason
 - `curtailment/*.csv`: plan_id, plan_type, warning_level, window_start, window_end, region,
   industry, customer_id, target_kw, published_at (optional: plan_name, measure)
+- `dr_events/*.csv`: event_id, window_start, window_end, customer_id, issued_by, notified_at
+  (optional: requested_kw); rules in `dr_events.py`
 Times are China Standard Time, `YYYY-MM-DD HH:MM[:SS]` (a bare date means 00:00), and must lie
 within the configured horizon around the run's clock (`limits.py`; compared as times, never as
 strings). Amounts and powers are plain decimals (`1500.00`): exponent notation (`1.5e3`) is
@@ -46,7 +49,7 @@ from notifications.masking import scrub_person, scrub_text
 
 Parser = Callable[[str], Any]
 
-KINDS = ("terminations", "payments", "curtailment")
+KINDS = ("terminations", "payments", "curtailment", "dr_events")
 SYMLINK_REASON = "symbolic link: not followed"
 PERSON_COLUMNS = frozenset({"requested_by"})  # columns that name a person: masked word by word
 _PLAIN_DECIMAL = re.compile(r"\d+(\.\d+)?")

@@ -20,10 +20,27 @@ DR_DISCOUNT (0.0300 of energy): energy lines 36,720.00 + 47,600.00 + 40,000.00 +
   month that missed its target forfeits it: the bill is 228,120.46 again.
 analytics.dr_uptake replays July under both packages with the same rules, committing the plans'
 targets (200 kW, as the enrollment): the same 1,440.00 and 4,035.60 (or 0.00 when forfeited).
+
+A DR event of its own file (inbox/dr_events, domain.md §5) on the same bill, measured by the
+curtailment evaluation's baseline code from the validated intervals (flat quarter hours of the
+worked month: 100.691 kWh each on every July day but the 1st and the 31st). Monday 20 July, 30 kWh
+of each flat quarter hour 14:00–16:00 moved to 07:00–09:00 of the same day (flat too: every
+block total, the maximum demand and the validated kWh stay as they were):
+  E1 20 Jul 14:00–16:00 (120 min), requested 100 kW: baseline = the like workdays 17, 16, 15,
+     14, 13 Jul, 100.691 × 4 = 402.764 kW; actual 70.691 × 4 = 282.764 kW; reduction 120.000 kW
+     ≥ 100 (met); delivered 120 × 120 / 60 = 240.000 kWh; committed 200 × 2 = 400.000 kWh;
+     240 ≥ 0.5 × 400 and ≤ 1.2 × 400: 240.000 kWh paid
+  P1 (plan) 20 Jul 13:00–15:00 overlaps E1 (13:00 < 16:00, 14:00 < 15:00): the file event wins,
+     P1 is not paid (alone: baseline 1,000, actual 700, 600 kWh delivered, 480.000 paid)
+  P4 (plan) 20 Jul 16:00–17:00 starts as E1 ends: no overlap, paid: baseline 900, actual 600,
+     delivered 300 × 60 / 60 = 300.000 kWh; committed 200.000; paid min(300, 240) = 240.000
+  dr_incentive = (240.000 + 240.000) × −3.000000 = −1,440.00; bill 228,120.46 − 1,440.00 =
+  226,680.46 (paying P1 too would have been 960 kWh, −2,880.00).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal as D
 
 import duckdb
@@ -155,3 +172,88 @@ def test_an_enrollment_naming_an_unknown_dr_package_is_refused_with_file_line_an
     message = failure.step_failure_data.error.to_string()
     assert ("dr_enrollments.csv line 2: column dr_package_id = 'DR_NOPE' is not one of "
             "['DR_DISCOUNT', 'DR_REDUCTION'] (rule: enumeration)") in message
+
+
+# -- DR events of their own file (inbox/dr_events) ----------------------------------------------
+
+DR_EVENT_HEADER = ["event_id", "window_start", "window_end", "customer_id", "requested_kw",
+                   "issued_by", "notified_at"]
+
+
+def move_flat_energy(flow: Flow, kwh: str, taken: tuple[str, str], given: tuple[str, str]) -> None:
+    """Move `kwh` from each quarter hour of one window of validated intervals to each of another
+    (same day, same TOU block, as many quarter hours): the customer responded, the month's
+    totals stay."""
+    with duckdb.connect(str(flow.warehouse)) as con:
+        for (start, end), sign in ((taken, -1), (given, 1)):
+            moved = con.execute(
+                "update core.int_interval_validated set value = value + ? where meter_id ="
+                " 'M_WORKED' and channel = 'kwh_imp' and interval_start >= ? and interval_start"
+                " < ? returning interval_start", [sign * D(kwh), start, end]).fetchall()
+            assert len(moved) == 8
+
+
+def evaluate_by_the_sensor(flow: Flow, now: datetime) -> list[str]:
+    """One tick of curtailment_sensor at `now` and the curtailment_job run it requests; its
+    reasons."""
+    from dagster import DagsterInstance, build_sensor_context
+
+    from foundation.resources import Gridledger
+    from orchestration.runner import run_job
+    from orchestration.workflow_sensors import build_curtailment_sensor
+
+    sensor = build_curtailment_sensor(clock=lambda: now)
+    gridledger = Gridledger(warehouse=str(flow.warehouse), data_dir=str(flow.data_dir))
+    with DagsterInstance.ephemeral() as instance:
+        result = sensor(build_sensor_context(instance=instance,
+                                             resources={"gridledger": gridledger}))
+        (request,) = result.run_requests
+        assert run_job(flow.defs(), "curtailment_job", instance,
+                       run_config=request.run_config).success
+    return request.tags["reasons"].split(",")
+
+
+@pytest.mark.writes
+def test_a_dr_event_of_the_event_file_is_settled_from_the_curtailment_baseline(worked):
+    from assets.meters.master_data import load_master_data
+
+    enroll(worked, "DR_REDUCTION")
+    with duckdb.connect(str(worked.warehouse)) as con:  # the enrollment, before the event
+        load_master_data(con, worked.data_dir / "master")
+    move_flat_energy(worked, "30", ("2026-07-20 14:00", "2026-07-20 16:00"),
+                     ("2026-07-20 07:00", "2026-07-20 09:00"))
+    write_csv(worked.data_dir / "inbox" / "dr_events" / "dispatch_0720.csv", DR_EVENT_HEADER,
+              [["E1", "2026-07-20 14:00", "2026-07-20 16:00", "C_WORKED", "100",
+                "冀北负荷聚合商", "2026-07-19 17:00"]])
+    # the sensor's first tick: the new file, the window's end and an hourly tick since then
+    assert evaluate_by_the_sensor(worked, datetime(2026, 7, 21, 9)) == [
+        "file:dr_events/dispatch_0720.csv", "dr:E1:window_end", "dr:E1:hourly_tick"]
+    result = ("E1", "C_WORKED", D("402.764"), D("282.764"), D("120.000"), D("100.000"), True,
+              "2026-07-17;2026-07-16;2026-07-15;2026-07-14;2026-07-13", "ok")
+    results = ("select event_id, customer_id, baseline_kw, actual_kw, reduction_kw, target_kw,"
+               " met, baseline_dates, detail from workflow.dr_event_results")
+    assert worked.sql(results) == [result]
+    evaluate_by_the_sensor(worked, datetime(2026, 7, 21, 10, 1))  # hourly tick: nothing new
+    assert worked.sql(results) == [result]
+
+    record_results(worked, [  # two plans of the same day: one overlaps E1, one touches it
+        ("P1", "2026-07-20 13:00", "2026-07-20 15:00", "1000.000", "700.000", "200.000", True),
+        ("P4", "2026-07-20 16:00", "2026-07-20 17:00", "900.000", "600.000", "200.000", True)])
+    settle_july(worked)
+
+    assert worked.sql("select source, event_id, plan_id, window_minutes, delivered_kwh,"
+                      " committed_kwh, paid_kwh, superseded_by, settlement_note"
+                      " from core.fct_dr_events order by window_start") == [
+        ("curtailment_plan", "P1", "P1", 120, D("600.000"), D("400.000"), D("0.000"), "E1",
+         "covered by DR event E1 of the event file: settled there, not paid twice"),
+        ("dr_event_file", "E1", None, 120, D("240.000"), D("400.000"), D("240.000"), None,
+         "paid in full"),
+        ("curtailment_plan", "P4", "P4", 60, D("300.000"), D("200.000"), D("240.000"), None,
+         "paid up to 1.2000 × the commitment"),
+    ]
+    assert worked.sql("select events, events_missed, paid_kwh from core.int_dr_month") == [
+        (2, 0, D("480.000"))]
+    assert dr_lines(worked) == [
+        (95, "dr_incentive", D("480.000"), "kWh", D("-3.00000000"), D("-1440.00"))]
+    total, _, lines = bill(worked)  # lines sum to the total, billed kWh = validated kWh
+    assert total == D("226680.46") and lines == 12

@@ -40,6 +40,13 @@ def test_definitions_have_the_graph_checks_jobs_sensors_and_schedule():
     jobs = {job.name for job in defs.resolve_all_job_defs()}
     assert {"reference_job", "daily_job", "monthly_job", "termination_job",
             "curtailment_job", "notice_retry_job", "analytics_job"} <= jobs
+    # the DR event file: evaluated in curtailment_job after the plans, settled by the month
+    curtailment = defs.resolve_job_def("curtailment_job")
+    assert {n.name for n in curtailment.graph.nodes} == {"curtailment_workflow",
+                                                         "dr_event_workflow"}
+    assert {AssetKey(["workflow", "dr_event_results"]), AssetKey(["workflow", "dr_events"]),
+            AssetKey(["workflow", "dr_event_customers"])} <= graph.get(
+        AssetKey(["core", "fct_dr_events"])).parent_keys
     sensors = {sensor.name for sensor in defs.sensors}
     assert {"landing_file_sensor", "termination_inbox_sensor", "curtailment_sensor",
             "notice_retry_sensor"} <= sensors

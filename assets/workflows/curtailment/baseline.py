@@ -2,7 +2,10 @@
 
 Baseline: average kW in the same clock window over the previous like days (`baseline_days`
 workdays for a workday, weekend/holiday days otherwise), skipping days of the customer's other
-plans and days whose validated data do not cover the window completely.
+events (curtailment plans and DR events of the event file) and days whose validated data do not
+cover the window completely. One implementation for both kinds of event: the curtailment
+evaluation (`evaluation.py`) and the DR event file (`assets/workflows/dr_events.py`) call
+`measure_reduction`.
 """
 
 from __future__ import annotations
@@ -124,11 +127,35 @@ class ReductionResult:
         return self.baseline_kw - self.actual_kw
 
 
+def event_days(
+    con: duckdb.DuckDBPyConnection, customer_id: str, plan_id: str | None = None,
+    dr_event_id: str | None = None,
+) -> set[date]:
+    """Days of the customer's events other than the one measured (its curtailment plans and its
+    DR events of the event file): never like days of a baseline."""
+    days = {r[0] for r in con.execute(
+        """select distinct p.window_start::date from workflow.curtailment_customers c
+           join workflow.curtailment_plans p using (plan_id)
+           where c.customer_id = ? and c.plan_id is distinct from ?""",
+        [customer_id, plan_id],
+    ).fetchall()}
+    if table_exists(con, "workflow", "dr_event_customers"):
+        days |= {r[0] for r in con.execute(
+            """select distinct e.window_start::date from workflow.dr_event_customers c
+               join workflow.dr_events e using (event_id)
+               where c.customer_id = ? and c.event_id is distinct from ?""",
+            [customer_id, dr_event_id],
+        ).fetchall()}
+    return days
+
+
 def measure_reduction(
-    con: duckdb.DuckDBPyConnection, plan_id: str, customer_id: str, window_start: datetime,
-    window_end: datetime, baseline_days: int,
+    con: duckdb.DuckDBPyConnection, plan_id: str | None, customer_id: str,
+    window_start: datetime, window_end: datetime, baseline_days: int,
+    dr_event_id: str | None = None,
 ) -> ReductionResult:
-    """The customer's actual and baseline kW for the window (see the module docstring)."""
+    """The customer's actual and baseline kW for the window (see the module docstring) of the
+    curtailment plan `plan_id` or the DR event `dr_event_id` (the other one None)."""
     if not table_exists(con, "core", "int_interval_validated"):
         return ReductionResult(None, None, (), "no validated consumption table")
     day = window_start.date()
@@ -136,18 +163,13 @@ def measure_reduction(
     actual = window_average_kw(con, customer_id, window_start, window_end, meters)
     holidays = load_holidays(con)
     workday = is_workday(day, holidays)
-    event_days = {r[0] for r in con.execute(
-        """select distinct p.window_start::date from workflow.curtailment_customers c
-           join workflow.curtailment_plans p using (plan_id)
-           where c.customer_id = ? and c.plan_id <> ?""",
-        [customer_id, plan_id],
-    ).fetchall()}
+    skipped = event_days(con, customer_id, plan_id, dr_event_id)
     used: list[tuple[date, Decimal]] = []
     for back in range(1, BASELINE_LOOKBACK_DAYS + 1):
         if len(used) == baseline_days:
             break
         candidate = day - timedelta(days=back)
-        if is_workday(candidate, holidays) != workday or candidate in event_days:
+        if is_workday(candidate, holidays) != workday or candidate in skipped:
             continue
         shift = timedelta(days=back)
         kw = window_average_kw(con, customer_id, window_start - shift, window_end - shift,
@@ -168,6 +190,6 @@ def measure_reduction(
 
 
 __all__ = [
-    "ReductionResult", "curve_days", "quantize_kw", "is_workday", "load_curves", "load_holidays",
-    "measure_reduction", "window_average_kw",
+    "ReductionResult", "curve_days", "event_days", "is_workday", "load_curves", "load_holidays",
+    "measure_reduction", "quantize_kw", "window_average_kw",
 ]

@@ -3,7 +3,9 @@
     pre_hook="{{ delete_window('period_start') }}", tags=['monthly'],
 ) }}
 -- One row per customer-month enrolled in a DR package on the month's first day (the package
--- version in force that day): the month's DR events (core.fct_dr_events), the paid kWh and
+-- version in force that day): the month's DR events (core.fct_dr_events, curtailment plans and
+-- events of the DR event file; a plan superseded by an overlapping file event not counted), the
+-- paid kWh and
 -- incentive of a load_reduction package, and whether a price_discount package's discount
 -- stands (forfeited by an event whose reduction missed its target). core.fct_settlement_lines
 -- turns it into the bill lines dr_incentive and dr_discount.
@@ -26,6 +28,7 @@ events as (
            sum(delivered_kwh) as delivered_kwh, sum(paid_kwh) as paid_kwh
     from {{ ref('fct_dr_events') }}
     where period_start >= {{ window_start() }} and period_start < {{ window_end() }}
+      and superseded_by is null  -- settled by the overlapping event of the DR event file
     group by all
 )
 
