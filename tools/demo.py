@@ -65,7 +65,7 @@ SUMMARY_SQL = {
         "from finance.bill_lines where line_code like 'dr_%'"
     ),
     "DR events settled": (
-        "select count(*) || ' (' || coalesce(string_agg(customer_id || ' ' || plan_id || ': '"
+        "select count(*) || ' (' || coalesce(string_agg(customer_id || ' ' || event_id || ': '"
         " || settlement_note, '; ' order by customer_id), '') || ')' from core.fct_dr_events"
     ),
     "duplicate ledger keys": (
