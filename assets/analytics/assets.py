@@ -38,6 +38,7 @@ from .inputs import (
     load_tickets,
 )
 from .notices import measure_notices
+from .platform_history import with_platform_spells
 from .scoring import band_rows, customer_measures, customer_value
 from .tables import read_table, replace_tables
 
@@ -57,10 +58,16 @@ PAYMENT_TYPES = {"due_on": "date", "paid_on": "date", "amount_due_yuan": MONEY,
 
 @multi_asset(
     specs=[
-        AssetSpec(HISTORY_KEY, group_name=GROUP, deps=[AssetKey(["master", "customers"])],
+        AssetSpec(HISTORY_KEY, group_name=GROUP,
+                  deps=[AssetKey(["master", "customers"]), AssetKey(["master", "contracts"]),
+                        AssetKey(["workflow", "contract_terminations"]),
+                        AssetKey(["finance", "bills"])],
                   description="Contract spells from master/contract_history.csv (outcome, "
-                              "price gap, penalties, value indicators); bad rows in "
-                              "analytics.quarantine_rows."),
+                              "price gap, penalties, value indicators; bad rows in "
+                              "analytics.quarantine_rows), continued by the platform's own "
+                              "contracts up to its last billed month (early terminations of the "
+                              "termination workflow, settled deviation penalties; "
+                              "platform_history.py)."),
         AssetSpec(TICKETS_KEY, group_name=GROUP,
                   description="Complaints and service tickets from master/service_tickets.csv;"
                               " a ticket of an unknown customer is quarantined."),
@@ -75,7 +82,8 @@ def churn_inputs(context: AssetExecutionContext, gridledger: Gridledger):
     """Check and load the files; replace their tables and the quarantine in one go."""
     history = load_history(gridledger.master_dir)
     with connect(gridledger.warehouse_path) as con:
-        known = set(history.rows["customer_id"])
+        platform = with_platform_spells(con, history.rows)
+        known = set(platform.rows["customer_id"])
         if table_exists(con, "master", "customers"):
             known |= {r[0] for r in con.execute("select customer_id from master.customers")
                       .fetchall()}
@@ -85,7 +93,7 @@ def churn_inputs(context: AssetExecutionContext, gridledger: Gridledger):
         quarantined = pd.DataFrame(history.quarantined + tickets.quarantined
                                    + payments.quarantined, columns=QUARANTINE_COLUMNS)
         replace_tables(con, {
-            "contract_history": (history.rows, {
+            "contract_history": (platform.rows, {
                 "deviation_penalties_12m_yuan": MONEY, "price_gap_yuan_per_mwh": "decimal(18, 2)",
                 "annual_mwh": "decimal(18, 3)", "margin_yuan_per_mwh": "decimal(18, 2)",
                 "on_time_payment_rate": "decimal(9, 4)"}),
@@ -96,13 +104,19 @@ def churn_inputs(context: AssetExecutionContext, gridledger: Gridledger):
     missing = {"missing_file": f"master/{PAYMENTS_FILE} not found: analytics.payments is "
                                "empty and every credit rating is no_payment_records"
                } if found is None else {}
-    for key, loaded, extra in ((HISTORY_KEY, history, {}), (TICKETS_KEY, tickets, {}),
+    continued = {
+        "platform_spells": platform.platform_spells,
+        "platform_early_terminations": platform.terminations,
+        "last_billed_month": platform.last_billed_month or "none: no bills yet",
+        "platform_contracts_overlapping_the_export": ", ".join(platform.overlapping) or "none"}
+    for key, loaded, extra in ((HISTORY_KEY, history, continued), (TICKETS_KEY, tickets, {}),
                                (PAYMENTS_KEY, payments, missing)):
         by_rule = pd.Series([q["rule"] for q in loaded.quarantined]).value_counts()
         context.log.info(f"{key.to_user_string()}: {len(loaded.rows)} rows, "
                          f"{len(loaded.quarantined)} quarantined {extra.get('missing_file', '')}")
+        rows = len(platform.rows) if key == HISTORY_KEY else len(loaded.rows)
         yield MaterializeResult(asset_key=key, metadata={
-            "dagster/row_count": len(loaded.rows), "quarantined_rows": len(loaded.quarantined),
+            "dagster/row_count": rows, "quarantined_rows": len(loaded.quarantined),
             "quarantined_by_rule": json.dumps({str(k): int(v) for k, v in by_rule.items()}),
             **extra})
 

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -262,3 +263,79 @@ def test_the_bi_mart_shows_bands_grades_and_measures_with_masked_names(run, tmp_
             == rated["credit_score"].astype(float).fillna(-1)).all()
     assert set(finance["retailer_id"].dropna()) == {"R1"}  # CU000001, CU000002 in master
     assert (types["arrears_yuan"], types["credit_score"]) == ("DECIMAL(18,2)", "DECIMAL(9,2)")
+
+
+def test_the_platforms_own_contracts_continue_the_exported_history(tmp_path):
+    """After the export (to 2026-09) the platform billed 2026-10. CUA's contract was ended by the
+    termination workflow from 2026-11: its spell 2026-10 … 2026-10 is an early termination and
+    its exported active spell is renewed. CUB continues (its exported spell renewed; active,
+    censored at 2026-10) with the
+    platform's settled deviation charges of the 12 months before (2025-10 … 2026-09: 300.00 元,
+    not the 99.00 of 2025-09, not October's, not a credit). CUD is new to the platform
+    (customer since 2026-10, nothing carried: gap 0, margin 0, on time 1). CUC's platform
+    contract starts inside its exported spell: left out and named. CUE's starts after the last
+    billed month. Annual MWh = October's kWh × 12 / 1,000."""
+    from assets.analytics.assets import churn_inputs
+    from assets.analytics.inputs import HISTORY_COLUMNS, TICKET_COLUMNS
+    from tools.sample_data.writer import write_csv
+
+    master = tmp_path / "master"
+    master.mkdir()
+    write_csv(master / "contract_history.csv", list(HISTORY_COLUMNS), [
+        ["HA1", "CUA", "2022-01", "2024-10", "2026-09", "active", "5.0", "0.00", "90.000",
+         "12.00", "0.950"],
+        ["HB1", "CUB", "2023-01", "2025-01", "2026-09", "active", "-2.0", "0.00", "50.000",
+         "8.00", "0.900"],
+        ["HC1", "CUC", "2024-01", "2024-01", "2026-09", "active", "1.0", "0.00", "10.000",
+         "5.00", "1.000"]])
+    write_csv(master / "service_tickets.csv", list(TICKET_COLUMNS), [])
+    warehouse = tmp_path / "warehouse.duckdb"
+    with connect(warehouse) as con:
+        con.execute("""
+            create schema master; create schema finance; create schema workflow;
+            create table master.contracts as select * from (values
+                ('CONA', 'CUA', '2026-10', '2027-09'), ('CONB', 'CUB', '2026-10', '2027-09'),
+                ('CONC', 'CUC', '2026-09', '2027-08'), ('COND', 'CUD', '2026-10', '2027-09'),
+                ('CONE', 'CUE', '2026-11', '2027-10'))
+                as t(contract_id, customer_id, start_month, end_month);
+            create table workflow.contract_terminations as
+                select 'CONA' as contract_id, '2026-11' as effective_month;
+            create table finance.bills as select * from (values
+                ('CUA', '2026-10', 10000.000::decimal(18, 3)),
+                ('CUB', '2026-10', 5000.000), ('CUD', '2026-10', 2500.000))
+                as t(customer_id, period, billed_kwh);
+            create table finance.bill_lines as select * from (values
+                ('CUB', '2026-09', 'deviation_tier2', 300.00::decimal(18, 2)),
+                ('CUB', '2025-09', 'deviation_tier3', 99.00),
+                ('CUB', '2026-10', 'deviation_tier2', 40.00),
+                ('CUB', '2026-08', 'deviation_credit', -15.00))
+                as t(customer_id, period, line_code, amount_yuan)""")
+    result = materialize([churn_inputs], instance=DagsterInstance.ephemeral(), resources={
+        "gridledger": Gridledger(warehouse=str(warehouse), data_dir=str(tmp_path))})
+    assert result.success
+    with connect(warehouse, read_only=True) as con:
+        rows = con.execute(
+            "select contract_id, customer_since, start_month, end_month, outcome, source,"
+            " price_gap_yuan_per_mwh, deviation_penalties_12m_yuan, annual_mwh,"
+            " margin_yuan_per_mwh, on_time_payment_rate"
+            " from analytics.contract_history order by customer_id, start_month").fetchall()
+    D = Decimal
+    assert rows == [
+        ("HA1", "2022-01", "2024-10", "2026-09", "renewed", "export", D("5.00"), D("0.00"),
+         D("90.000"), D("12.00"), D("0.9500")),
+        ("CONA", "2022-01", "2026-10", "2026-10", "early_termination", "platform", D("5.00"),
+         D("0.00"), D("120.000"), D("12.00"), D("0.9500")),
+        ("HB1", "2023-01", "2025-01", "2026-09", "renewed", "export", D("-2.00"), D("0.00"),
+         D("50.000"), D("8.00"), D("0.9000")),
+        ("CONB", "2023-01", "2026-10", "2026-10", "active", "platform", D("-2.00"),
+         D("300.00"), D("60.000"), D("8.00"), D("0.9000")),
+        ("HC1", "2024-01", "2024-01", "2026-09", "active", "export", D("1.00"), D("0.00"),
+         D("10.000"), D("5.00"), D("1.0000")),
+        ("COND", "2026-10", "2026-10", "2026-10", "active", "platform", D("0.00"), D("0.00"),
+         D("30.000"), D("0.00"), D("1.0000"))]
+    (history,) = [e for e in result.get_asset_materialization_events()
+                  if e.asset_key.to_user_string() == "analytics/contract_history"]
+    meta = {k: v.value for k, v in history.materialization.metadata.items()}
+    assert (meta["platform_spells"], meta["platform_early_terminations"],
+            meta["last_billed_month"], meta["platform_contracts_overlapping_the_export"],
+            meta["dagster/row_count"]) == (3, 1, "2026-10", "CONC", 6)
