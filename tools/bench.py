@@ -289,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         if row.name.endswith("dbt_daily"):
             vee = (vee or 0.0) + row.seconds
     models = merged(run_models.values())
-    print("\ndbt models (seconds, from run_results.json; tests not included):")
+    print("\ndbt models (seconds, from run_results.json; tests not included"
+          + ("; summed over the months' runs unless a run is named" if args.months > 1 else "")
+          + "):")
     if "meters" in stages:
         for model in KEY_MODELS:
             if model in models:
@@ -341,9 +343,9 @@ SCORED_MONTHS = 12  # assets/analytics/assets.py scores the history's last 12 mo
 
 
 def meters_for_customers(customers: int, seed: int) -> int:
-    """The fewest meters, searching up from customers / 0.96, whose generated master data
-    (same seed) hold at least `customers` customers (~10 % of industrial ones have two
-    meters)."""
+    """A meter count whose generated master data (same seed) hold at least `customers`
+    customers (~10 % of industrial customers have two meters), searched upwards from
+    customers / 0.97; the bench reports the customers it got."""
     import numpy as np
 
     from tools.sample_data.master import build_customers
