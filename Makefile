@@ -69,8 +69,10 @@ serve-sms: install  ## the SMS query service on http://127.0.0.1:8025 (notificat
 	$(RUN) uvicorn notifications.sms_query.app:create_app --factory --host 127.0.0.1 \
 	  --port $(PORT)
 
-bench: install  ## N meters × one month through every stage: make bench METERS=10000
-	$(RUN) python -m tools.bench --meters $(METERS)
+# BENCH_ARGS: the bench's other options, e.g. BENCH_ARGS="--months 12" or
+# BENCH_ARGS="--stages analytics --customers 10000" (python -m tools.bench --help)
+bench: install  ## N meters × one month through every stage, then analytics_job: make bench METERS=10000
+	$(RUN) python -m tools.bench --meters $(METERS) $(BENCH_ARGS)
 
 vee-score: install  ## after make demo: VEE precision/recall per fault type, estimation error
 	$(RUN) python -m tools.vee_score --warehouse $${GRIDLEDGER_WAREHOUSE:-var/warehouse.duckdb} \

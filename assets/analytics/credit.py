@@ -16,6 +16,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from foundation.months import add_months, month_bounds, month_end
@@ -66,25 +67,41 @@ def customers_in_month(history: pd.DataFrame, month: str) -> pd.DataFrame:
 def payment_indicators(payments: pd.DataFrame, month: str) -> pd.DataFrame:
     """Per customer with a bill due by the end of `month`: bills_12m, on_time_12m,
     days_late_12m, amount_due_12m_yuan, arrears_yuan. `payments` holds due_on / paid_on as
-    dates (paid_on None when unpaid) and the amounts as Decimal."""
+    dates (paid_on None when unpaid) and the amounts as Decimal in whole fen (inputs.py
+    checks it).
+
+    Per bill due by the month end: settled = paid by the month end; arrears += max(due −
+    paid if settled, 0); and for the bills due in the 12 months: on time = settled by the due
+    date in full, days late = to the payment (or the month end while unpaid) past the due
+    date, at least 0. Vectorised in integer fen and days (one pass per month over every bill
+    was the credit rating's cost at 10,000 customers); the Decimal sums are exact."""
     first, end = window(month)
     bills = payments[payments["due_on"] <= end]
-    rows: dict[str, dict[str, object]] = {}
-    for b in bills.itertuples(index=False):
-        paid_on: date | None = b.paid_on if isinstance(b.paid_on, date) else None
-        settled = paid_on is not None and paid_on <= end
-        paid = b.amount_paid_yuan if settled else ZERO
-        row = rows.setdefault(b.customer_id, {"bills_12m": 0, "on_time_12m": 0,
-                                              "days_late_12m": 0, "amount_due_12m_yuan": ZERO,
-                                              "arrears_yuan": ZERO})
-        row["arrears_yuan"] += max(b.amount_due_yuan - paid, ZERO)
-        if b.due_on < first:
-            continue
-        row["bills_12m"] += 1
-        row["amount_due_12m_yuan"] += b.amount_due_yuan
-        row["on_time_12m"] += int(settled and paid_on <= b.due_on and paid >= b.amount_due_yuan)
-        row["days_late_12m"] += max(((paid_on if settled else end) - b.due_on).days, 0)
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("customer_id").reset_index()
+    if not len(bills):
+        return pd.DataFrame(columns=["customer_id", "bills_12m", "on_time_12m", "days_late_12m",
+                                     "amount_due_12m_yuan", "arrears_yuan"])
+    # days since the epoch (pandas parses date objects ~25× faster than numpy's astype)
+    due = pd.to_datetime(bills["due_on"]).to_numpy().astype("datetime64[D]").astype("int64")
+    paid_on = pd.to_datetime(bills["paid_on"]).to_numpy().astype("datetime64[D]")
+    # Decimal yuan (whole fen) as int64 fen: exact, |amount| < 10^9 元 is far inside 2^53
+    owed, paid_amount = (np.rint(bills[c].to_numpy(dtype="float64") * 100).astype("int64")
+                         for c in ("amount_due_yuan", "amount_paid_yuan"))
+    last = np.datetime64(end, "D").astype("int64")
+    settled = ~np.isnat(paid_on) & (paid_on <= np.datetime64(end, "D"))
+    paid_day = np.where(settled, paid_on.astype("int64"), last)
+    paid = np.where(settled, paid_amount, 0)
+    inside = due >= np.datetime64(first, "D").astype("int64")
+    sums = pd.DataFrame({
+        "customer_id": bills["customer_id"].to_numpy(),
+        "bills_12m": inside.astype("int64"),
+        "on_time_12m": (inside & settled & (paid_day <= due) & (paid >= owed)).astype("int64"),
+        "days_late_12m": np.where(inside, np.maximum(paid_day - due, 0), 0),
+        "amount_due_12m_yuan": np.where(inside, owed, 0),
+        "arrears_yuan": np.maximum(owed - paid, 0),
+    }).groupby("customer_id", sort=False).sum()
+    for column in ("amount_due_12m_yuan", "arrears_yuan"):
+        sums[column] = [Decimal(int(fen)).scaleb(-2) for fen in sums[column]]
+    return sums.reset_index()
 
 
 def credit_rows(month: str, customers: pd.DataFrame, payments: pd.DataFrame | None,

@@ -71,7 +71,7 @@ def _records(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         header = [h.strip() for h in next(reader, [])]
         out = []
         for fields in reader:
-            if any(f.strip() for f in fields):
+            if "".join(fields).strip():  # not blank (one strip, not one per field)
                 out.append((reader.line_num, fields))
     return header, out
 
@@ -83,11 +83,12 @@ def _load(path: Path, columns: tuple[str, ...], check,
     if missing:
         raise ValueError(f"{path.name}: missing columns {missing} (docs/data_contracts.md)")
     good, bad = [], []
+    at = [(c, header.index(c)) for c in columns]
     for line, fields in records:
         try:
             if len(fields) != len(header):
                 raise Bad("wrong_field_count", f"{len(fields)} fields, header has {len(header)}")
-            row = {c: fields[header.index(c)].strip() for c in columns}
+            row = {c: fields[i].strip() for c, i in at}
             for c in columns:
                 if row[c] == "" and c not in optional:
                     raise Bad("missing_field", f"{c} is empty")

@@ -20,8 +20,10 @@ def replace_tables(con: duckdb.DuckDBPyConnection,
         con.execute(f"create schema if not exists {SCHEMA}")
         for name, (frame, types) in frames.items():
             frame = frame.copy()
-            for column in types:
-                frame[column] = frame[column].map(lambda v: None if pd.isna(v) else str(v))
+            for column in types:  # pd.isna per column, not per value (same test, vectorised)
+                values, missing = frame[column], frame[column].isna().to_numpy()
+                frame[column] = [None if m else str(v)
+                                 for v, m in zip(values, missing, strict=True)]
             select = ", ".join(f'cast("{c}" as {types[c]}) as "{c}"' if c in types else f'"{c}"'
                                for c in frame.columns)
             con.register("_analytics_frame", frame)

@@ -87,12 +87,14 @@ def _write_faults(path: Path, log: FaultLog, fleet: Fleet, read_days: list) -> d
 
 def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
              fmt: str = "mixed", faults: bool = True, *, fault_rate_scale: float = 1.0,
-             history_years: int = 0) -> dict:
+             history_years: int = 0, landing: bool = True) -> dict:
     """Write master data, landing files and ground truth under `data_dir`; return the manifest.
 
     `history_years` > 0 also writes contract histories, service tickets and payments of that
     many years up to the month before `start`, ending with every generated customer active
-    (history.py).
+    (history.py). `landing=False` writes the master data (and history) only: no reads, no
+    register files, an empty faults.csv (the bench's analytics stage; the master data are the
+    same as with landing files).
     """
     if meters < 1 or months < 1:
         raise ValueError("meters and months must be positive")
@@ -132,6 +134,15 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
     writer = LandingWriter(data_dir, fleet.meter_ids, fleet.multiplier, days, fmt)
     log, pending = FaultLog(), {}
     extra: dict[str, object] = {"late_file": None, "malformed_file": None}
+    if not landing:
+        return _finish(data_dir, log, fleet, read_days, {
+            "seed": seed, "meters": meters, "months": months, "start": start, "format": fmt,
+            "faults_enabled": False, "fault_rate_scale": fault_rate_scale, "landing": False,
+            "first_day": days[0].isoformat(), "last_day": days[-1].isoformat(),
+            "customers": len(customers), "holiday_source": holiday_source, **extra,
+            "capacity_exceeders": [], "rollover_meters": [], "files": files,
+            **({"history_years": history_years} if history_years > 0 else {}),
+        })
 
     def read_registers(d: int) -> None:
         dial, unwrapped, wrapped = registers.read()
@@ -176,5 +187,14 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
         "files": sorted([*files, *writer.written, "ground_truth/faults.csv"]),
         **({"history_years": history_years} if history_years > 0 else {}),
     }
+    write_manifest(data_dir / "ground_truth" / "manifest.json", manifest)
+    return manifest
+
+
+def _finish(data_dir: Path, log: FaultLog, fleet: Fleet, read_days: list, manifest: dict) -> dict:
+    """The manifest of a run without landing files: an empty faults.csv, its counts (0)."""
+    counts = _write_faults(data_dir / "ground_truth" / "faults.csv", log, fleet, read_days)
+    manifest = {**manifest, "fault_counts": counts,
+                "files": sorted([*manifest["files"], "ground_truth/faults.csv"])}
     write_manifest(data_dir / "ground_truth" / "manifest.json", manifest)
     return manifest
