@@ -112,9 +112,9 @@ def churn_inputs(context: AssetExecutionContext, gridledger: Gridledger):
     for key, loaded, extra in ((HISTORY_KEY, history, continued), (TICKETS_KEY, tickets, {}),
                                (PAYMENTS_KEY, payments, missing)):
         by_rule = pd.Series([q["rule"] for q in loaded.quarantined]).value_counts()
-        context.log.info(f"{key.to_user_string()}: {len(loaded.rows)} rows, "
-                         f"{len(loaded.quarantined)} quarantined {extra.get('missing_file', '')}")
         rows = len(platform.rows) if key == HISTORY_KEY else len(loaded.rows)
+        context.log.info(f"{key.to_user_string()}: {rows} rows, "
+                         f"{len(loaded.quarantined)} quarantined {extra.get('missing_file', '')}")
         yield MaterializeResult(asset_key=key, metadata={
             "dagster/row_count": rows, "quarantined_rows": len(loaded.quarantined),
             "quarantined_by_rule": json.dumps({str(k): int(v) for k, v in by_rule.items()}),
