@@ -28,7 +28,7 @@ from decimal import Decimal
 import duckdb
 import pandas as pd
 
-from foundation.months import add_months
+from foundation.months import add_months, month_range
 from foundation.warehouse import table_exists
 
 SOURCE_EXPORT, SOURCE_PLATFORM = "export", "platform"
@@ -100,8 +100,7 @@ def with_platform_spells(con: duckdb.DuckDBPyConnection,
         if end < c.start_month:
             continue
         result.terminations += outcome == "early_termination"
-        months = [add_months(c.start_month, k) for k in range(_months_between(c.start_month,
-                                                                                end) + 1)]
+        months = month_range(c.start_month, end)
         carried = ({k: before[k] for k in CARRIED} if before is not None else NEW_CUSTOMER)
         spell_kwh = sum((kwh.get((c.customer_id, m), Decimal(0)) for m in months), Decimal(0))
         spells.append({
@@ -123,10 +122,6 @@ def with_platform_spells(con: duckdb.DuckDBPyConnection,
         rows = pd.concat([rows, pd.DataFrame(spells)[list(rows.columns)]], ignore_index=True)
     result.rows, result.platform_spells = rows, len(spells)
     return result
-
-
-def _months_between(first: str, last: str) -> int:
-    return (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7])
 
 
 def _end_and_outcome(contract, contracts: pd.DataFrame, effective: str | None,
