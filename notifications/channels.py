@@ -63,6 +63,11 @@ class ChannelConfig:
         """The configured template for `channel`, or the outbox default."""
         return self.urls.get(channel) or self.default_url
 
+    @property
+    def outbox_only(self) -> bool:
+        """Whether every channel writes to an outbox: no message leaves the machine."""
+        return all(scheme_of(self.template(ch)) == "outbox" for ch in CHANNELS)
+
     def url_for(self, channel: str, address: str, meta: Mapping[str, str] | None = None) -> str:
         """The concrete Apprise URL that sends one message on `channel` to `address`."""
         template = self.template(channel)

@@ -12,12 +12,17 @@ outbox is in the main warehouse file), `channel` (the channel it stands in for) 
 `notice_key`. The title and body are stored with personal data masked (`scrub_text`, with every
 contact's and resident's name on file); the message as sent is kept in the restricted file,
 `restricted.outbox_messages`, under the same outbox_id. DuckDB allows one writer process per
-file, so every call opens the file, appends one row and closes it again.
+file, so every call opens the file, appends one row and closes it again. Inside
+`outbox_session(warehouse)` (a batch that holds the warehouse open) the tables are created and
+the names read once for the block.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +57,33 @@ create table if not exists restricted.outbox_messages (
 """
 
 
+# warehouse (resolved) -> the personal names to mask, while an outbox_session holds it
+_SESSIONS: dict[Path, list[str]] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+@contextmanager
+def outbox_session(warehouse: Path | str) -> Iterator[None]:
+    """Write many outbox messages to `warehouse` from this process in the block.
+
+    The outbox tables are created and the personal names read once, and every `write_outbox`
+    to that file inside reuses them. Only for a block that holds the warehouse open
+    (`Ledger.held`): no other process can change the contacts meanwhile.
+    """
+    key = Path(warehouse).resolve()
+    with connect(key) as con:
+        con.execute(OUTBOX_DDL)
+        con.execute(OUTBOX_MESSAGES_DDL)
+        names = personal_names(con)
+    with _SESSIONS_LOCK:
+        _SESSIONS[key] = names
+    try:
+        yield
+    finally:
+        with _SESSIONS_LOCK:
+            _SESSIONS.pop(key, None)
+
+
 def warehouse_path(meta: dict[str, Any] | None = None) -> Path:
     """The warehouse the outbox writes to: `?warehouse=` > $GRIDLEDGER_WAREHOUSE > default."""
     qsd = (meta or {}).get("qsd", {})
@@ -65,10 +97,13 @@ def write_outbox(
     """Append one message to `notify.outbox` (masked) and `restricted.outbox_messages` (as
     sent); return its outbox_id."""
     outbox_id = uuid.uuid4().hex
+    with _SESSIONS_LOCK:
+        names = _SESSIONS.get(Path(warehouse).resolve())
     with connect(warehouse) as con:
-        con.execute(OUTBOX_DDL)
-        con.execute(OUTBOX_MESSAGES_DDL)
-        names = personal_names(con)
+        if names is None:
+            con.execute(OUTBOX_DDL)
+            con.execute(OUTBOX_MESSAGES_DDL)
+            names = personal_names(con)
         con.execute(
             "insert into restricted.outbox_messages values (?, ?, ?)", [outbox_id, title, body]
         )

@@ -168,8 +168,9 @@ def monthly_notices(
             ))
     service = delivery.service(gridledger.warehouse_path)
     tally = DeliveryTally()
-    for notice_key, notice_type, values, recipients in plan:
-        tally.add(service.deliver(notice_key, notice_type, values, recipients))
+    with service.batch():
+        for notice_key, notice_type, values, recipients in plan:
+            tally.add(service.deliver(notice_key, notice_type, values, recipients))
     if tally.unreached:
         context.log.warning(
             f"{tally.unreached} contacts unreached; notice_retry_sensor retries them"

@@ -118,15 +118,16 @@ def measure_notices(context: AssetExecutionContext, gridledger: Gridledger,
     tally = DeliveryTally()
     outcome: Counter = Counter()
     by_measure: Counter = Counter()
-    for key, values, recipients in plan:
-        report = tally.add(service.deliver(key, NOTICE_TYPE, values, recipients))
-        if report.sent:
-            outcome["sent"] += 1
-            by_measure[values["measure_code"]] += 1
-        elif report.unreached:
-            outcome["unreached"] += 1
-        else:
-            outcome["skipped"] += 1  # every recipient had it already (an earlier run)
+    with service.batch():
+        for key, values, recipients in plan:
+            report = tally.add(service.deliver(key, NOTICE_TYPE, values, recipients))
+            if report.sent:
+                outcome["sent"] += 1
+                by_measure[values["measure_code"]] += 1
+            elif report.unreached:
+                outcome["unreached"] += 1
+            else:
+                outcome["skipped"] += 1  # every recipient had it already (an earlier run)
     if tally.unreached:
         context.log.warning(f"{tally.unreached} contacts unreached; notice_retry_sensor "
                             "retries them")

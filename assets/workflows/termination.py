@@ -498,14 +498,15 @@ def run_termination_workflow(
     # the delivery service opens the warehouse itself: no connection is held from here on
     service = service or default_service(warehouse)
     finished = []
-    for outcome in outcomes:
-        delivery = report.tally.add(service.deliver(
-            outcome.notice_key, outcome.notice_type, outcome.context, outcome.recipients
-        ))
-        report.notices_sent += len(delivery.sent)
-        if delivery.unreached:
-            report.unreached[outcome.request_id] = delivery.unreached
-        finished.append((outcome, delivery))
+    with service.batch():
+        for outcome in outcomes:
+            delivery = report.tally.add(service.deliver(
+                outcome.notice_key, outcome.notice_type, outcome.context, outcome.recipients
+            ))
+            report.notices_sent += len(delivery.sent)
+            if delivery.unreached:
+                report.unreached[outcome.request_id] = delivery.unreached
+            finished.append((outcome, delivery))
     with connect(warehouse) as con:
         for outcome, delivery in finished:
             detail = (f"{outcome.notice_key}: {len(outcome.recipients)} recipients, reached"

@@ -13,6 +13,8 @@ import apprise
 import duckdb
 import pytest
 
+from foundation.paths import restricted_path
+from foundation.warehouse import connect
 from notifications import (
     NOTICE_TYPES,
     Audience,
@@ -574,3 +576,69 @@ def test_no_warehouse_connection_is_held_while_a_message_is_on_the_wire_or_backi
 
     assert report.reached == ["K1"]
     assert seen == ["sleep 1", "send 1", "send 1"]
+
+
+def _outbox_and_ledger(warehouse: Path) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """(masked outbox rows, restricted bodies, ledger rows) without ids or times."""
+    outbox = query(warehouse, "select recipient, channel, title, body, notice_key"
+                              " from notify.outbox order by notice_key, recipient")
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(f"attach '{restricted_path(warehouse)}' as restricted (read_only)")
+        sent = con.execute("select m.body from restricted.outbox_messages m join notify.outbox o"
+                           " using (outbox_id) order by o.notice_key, o.recipient").fetchall()
+    finally:
+        con.close()
+    ledger = query(warehouse, "select notice_key, contact_id, channel, status, attempts,"
+                              " parts_sent from notify.delivery_ledger order by all")
+    return outbox, sent, ledger
+
+
+def _with_contact_names(warehouse: Path) -> None:
+    with connect(warehouse) as con:
+        con.execute("create table restricted.contacts as select '张三' as contact_name")
+
+
+def test_a_batch_to_the_outbox_holds_the_warehouse_once_and_writes_the_same_rows(
+    tmp_path: Path,
+) -> None:
+    resident = {**BILL, "customer_name": "张三"}
+    alone, batched = (service(tmp_path / name) for name in ("alone", "batched"))
+    for svc in (alone, batched):
+        svc.warehouse.parent.mkdir()
+        _with_contact_names(svc.warehouse)
+    seen: list[str] = []
+
+    for i in (1, 2):
+        alone.deliver(f"bill_ready:C{i}:2025-06", "bill_ready", resident, [ZHANG, LI])
+    with batched.batch():
+        for i in (1, 2):
+            batched.deliver(f"bill_ready:C{i}:2025-06", "bill_ready", resident, [ZHANG, LI])
+            seen.append(_read_only_open_in_another_process(batched.warehouse))
+
+    assert all(s.startswith("error:") and "lock" in s.lower() for s in seen), seen
+    outbox, sent, ledger = _outbox_and_ledger(batched.warehouse)
+    assert (outbox, sent, ledger) == _outbox_and_ledger(alone.warehouse)
+    assert len(outbox) == 6  # a notice: 张三's SMS in 2 segments, 李四's email
+    assert all("张三" not in body for *_, body, _ in outbox)
+    assert sum("尊敬的张**" in body for *_, body, _ in outbox) == 4
+    assert sum("尊敬的张三" in body for (body,) in sent) == 4
+    assert {status for *_, status, _, _ in ledger} == {"sent"}
+    assert _read_only_open_in_another_process(batched.warehouse) == "4"
+
+
+def test_a_batch_with_a_channel_that_leaves_the_machine_holds_no_connection(
+    tmp_path: Path, http_receiver: HttpReceiver
+) -> None:
+    seen: list[str] = []
+    svc = DeliveryService(tmp_path / "warehouse.duckdb",
+                          ChannelConfig(urls={"sms": http_receiver.url()}))
+    svc.ledger.ensure_schema()
+    http_receiver.on_request = lambda _: seen.append(
+        _read_only_open_in_another_process(svc.warehouse))
+
+    with svc.batch():
+        svc.deliver("n1", "bill_ready", BILL, [replace(ZHANG, channels=("sms",))])
+
+    assert seen == ["1", "1"]  # both SMS segments sent while another process reads the ledger
+    assert len(http_receiver.posts) == 2

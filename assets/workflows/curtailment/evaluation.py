@@ -338,14 +338,15 @@ def evaluate_curtailment(
     # the delivery service opens the warehouse itself: no connection is held from here on
     service = service or default_service(warehouse)
     outcomes = []
-    for d in deliveries:
-        result = report.tally.add(
-            service.deliver(d.notice_key, d.notice_type, d.context, d.recipients)
-        )
-        report.delivered[d.notice_key] = len(result.sent)
-        if result.unreached:
-            report.unreached[d.notice_key] = result.unreached
-        outcomes.append((d, len(result.reached), result.unreached))
+    with service.batch():
+        for d in deliveries:
+            result = report.tally.add(
+                service.deliver(d.notice_key, d.notice_type, d.context, d.recipients)
+            )
+            report.delivered[d.notice_key] = len(result.sent)
+            if result.unreached:
+                report.unreached[d.notice_key] = result.unreached
+            outcomes.append((d, len(result.reached), result.unreached))
     with connect(warehouse) as con:
         for d, reached, unreached in outcomes:
             _record_delivery(con, d, reached, unreached, now)
