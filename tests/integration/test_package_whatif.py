@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from foundation.warehouse import copy_warehouse
+from foundation.warehouse import connect, copy_warehouse
 from tests.builders import run_dbt_cli
 from tests.scenarios import scenario_fixture
 
@@ -159,3 +159,41 @@ def test_the_demo_summary_shows_the_largest_saving_first(worked, capsys):
     assert lines[1].split() == ["C_WORKED", "PKG_FIXED_TOU", "→", "PKG_SPREAD", "1",
                                 "220643.63", "7476.83", "0.00"]
     assert len(lines) == 2  # one customer in the scenario
+
+
+def test_before_any_monthly_run_the_retailer_recommendation_is_empty_not_an_error(
+    worked, tmp_path
+):
+    """analytics_job may run on a warehouse the monthly job has not filled yet (no re-rating,
+    no bills, no portfolio deviation): its retailer recommendation is then built empty
+    (macro relation_or_empty) instead of failing the job's dbt step; with the inputs back it
+    ranks the worked customer's retailers again."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    copy_warehouse(worked.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema if not exists analytics; create table analytics."
+                    "service_tickets (ticket_id varchar, customer_id varchar, opened_on date,"
+                    " category varchar, subject varchar)")
+        con.execute("create table kept as select * from analytics.package_whatif_summary")
+        for table in ("analytics.package_whatif_summary", "finance.bills",
+                      "core.fct_portfolio_deviation"):
+            con.execute(f"drop table {table}")
+
+    run = dbt(tmp_path, warehouse, "run", "--quiet", "--select", "retailer_recommendation")
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    with connect(warehouse) as con:  # the restricted file attached
+        assert con.execute("select count(*) from analytics.retailer_recommendation"
+                           ).fetchone() == (0,)
+        con.execute("create table analytics.package_whatif_summary as select * from kept")
+        # a retailer publishing packages (seed retailer_packages: RT01 offers PKG_SPREAD)
+        con.execute("insert into restricted.retailers by name select 'RT01' as retailer_id,"
+                    " '冀北售电有限公司' as retailer_name, date '2025-01-01' as valid_from")
+    again = dbt(tmp_path, warehouse, "run", "--quiet", "--select", "retailer_recommendation")
+    assert again.returncode == 0, again.stdout + again.stderr
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        ranked = con.execute("select retailer_id, rank, indicators_used from analytics."
+                             "retailer_recommendation where customer_id = 'C_WORKED'"
+                             " order by rank").fetchall()
+    # the saving alone: no bills or portfolio deviation yet
+    assert ranked == [("RT01", 1, "saving_per_month_yuan")]

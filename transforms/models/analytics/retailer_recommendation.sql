@@ -18,9 +18,13 @@
 -- they are equal); value = 100 × Σ weight × scaled / Σ weight over the indicators the retailer
 -- has (seed retailer_recommendation_weights in force on the latest month), 2 dp half away from
 -- zero. rank 1 = the highest value; ties by the larger saving, then retailer_id.
+-- Before the monthly job has built the re-rating (analytics_job on a new warehouse) the table is
+-- empty: the monthly inputs are read through relation_or_empty (macros/relations.sql).
 
 with summary as (
-    select * from {{ ref('package_whatif_summary') }}
+    select * from {{ relation_or_empty(ref('package_whatif_summary'), {
+        'customer_id': 'varchar', 'package_id': 'varchar', 'offered': 'boolean',
+        'saving_per_month_yuan': 'decimal(18, 2)', 'last_period': 'varchar'}) }}
 ),
 
 anchor as (
@@ -73,7 +77,9 @@ deviation as (
     select d.retailer_id,
            cast(round(sum(abs(d.deviation_kwh)) / nullif(sum(d.wholesale_kwh), 0), 6)
                 as decimal(18, 6)) as deviation_ratio_abs
-    from {{ ref('fct_portfolio_deviation') }} d, bounds b
+    from {{ relation_or_empty(ref('fct_portfolio_deviation'), {
+        'retailer_id': 'varchar', 'period_start': 'date', 'deviation_kwh': 'decimal(18, 3)',
+        'wholesale_kwh': 'decimal(18, 3)'}) }} d, bounds b
     where d.period_start between b.first_month_start and b.last_month_start
     group by all
 ),
@@ -81,7 +87,9 @@ deviation as (
 bills as (
     select f.retailer_id, count(*) as bills,
            count(*) filter (where f.bill_status = 'issued') as bills_issued
-    from {{ ref('bills') }} f, bounds b
+    from {{ relation_or_empty(ref('bills'), {
+        'retailer_id': 'varchar', 'period_start': 'date', 'bill_status': 'varchar'}) }} f,
+         bounds b
     where f.period_start between b.first_month_start and b.last_month_start
     group by all
 ),
