@@ -48,7 +48,7 @@ demo: install $(DAGSTER_HOME)/dagster.yaml  ## generate a sample month, run the 
 	$(RUN) python -m tools.demo
 
 test: install  ## the full test suite (what CI runs), on every core (pytest-xdist; scenarios kept per worker)
-	$(RUN) pytest -n auto --dist loadgroup
+	$(RUN) pytest -n auto --dist loadgroup --durations=30
 
 test-fast: install  ## unit tests only (tests/unit: no Dagster run, no dbt build), under 2 minutes
 	$(RUN) pytest -n auto --dist loadgroup tests/unit

@@ -69,13 +69,13 @@ def fill_earlier_months(con, months: int) -> str:
     return last
 
 
-def run_models(warehouse: Path, last: str) -> subprocess.CompletedProcess:
-    """`dbt run` of the prices and re-rating models with the last month's window."""
+def run_dbt(warehouse: Path, last: str, *command: str) -> subprocess.CompletedProcess:
+    """`dbt <command>` on `warehouse` with the last month's window, as the money run has it."""
     start = f"{last}-01"
     dbt_vars = {"min_date": start, "max_date": _next_month(start),
                 WAREHOUSE_VAR: str(warehouse), RESTRICTED_VAR: str(restricted_path(warehouse))}
     target = TRANSFORMS / "target" / "bench_rerating"
-    args = ["run", "--select", PRICES, *RERATING_MODELS, "--vars", json.dumps(dbt_vars)]
+    args = [*command, "--vars", json.dumps(dbt_vars)]
     dbt_launcher.seed_parse(target, args)
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
            "GRIDLEDGER_WAREHOUSE": str(warehouse)}
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{source} does not exist: run `python -m tools.bench --meters N` first")
     if not 1 <= args.months <= 12:
         parser.error("--months: 1 to 12 (the re-rating window is 12 months)")
-    root = Path(args.source).with_name(f"{Path(args.source).name}-rerating{args.months}")
+    source_dir = Path(args.source).resolve()
+    root = source_dir.with_name(f"{source_dir.name}-rerating{args.months}")
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     warehouse = copy_warehouse(source, root / "warehouse.duckdb")
@@ -112,12 +113,15 @@ def main(argv: list[str] | None = None) -> int:
         started = time.time()
         with connect(warehouse) as con:
             last = fill_earlier_months(con, args.months)
+        # the seeds as the code has them (a warehouse from an older bench may lack a new one)
+        seeded = run_dbt(warehouse, last, "seed")
         copied = time.time()
-        done = run_models(warehouse, last)
+        done = run_dbt(warehouse, last, "run", "--select", PRICES, *RERATING_MODELS)
         ended = time.time()
-    if done.returncode != 0:
-        print(done.stdout[-4000:], done.stderr[-2000:])
-        return 1
+    for step in (seeded, done):
+        if step.returncode != 0:
+            print(step.stdout[-4000:], step.stderr[-2000:])
+            return 1
     seconds = dbt_model_seconds(copied)
     with connect(warehouse, read_only=True) as con:
         customers, months, customer_months = con.execute(
@@ -129,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\npackage re-rating: {customers:,} customers × {months} months = "
           f"{customer_months:,} customer-months, {candidates:,} eligible customer-month × "
           f"package pairs, {lines:,} what-if lines (months before {last}: copies of {last})")
-    print(f"copy of the earlier months (not timed as re-rating): {copied - started:.1f} s")
+    print(f"copy of the earlier months and dbt seed (not re-rating): {copied - started:.1f} s")
     print("\n| model | seconds |\n|---|---:|")
     for model in (PRICES, *RERATING_MODELS):
         print(f"| {model} | {seconds.get(model, 0.0):.1f} |")
