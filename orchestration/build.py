@@ -11,6 +11,7 @@ from assets.alerts.notices import monthly_notices
 from assets.alerts.retries import notice_retries
 from assets.analytics.assets import analytics_assets
 from assets.bills.assets import bill_documents
+from assets.forecast.assets import forecast_assets, forecast_checks
 from assets.meters.assets import landing_reads, master_data
 from assets.settlement.preflight import config_preflight
 from assets.workflows.assets import workflow_assets
@@ -41,9 +42,10 @@ def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitio
         assets=with_freshness([
             *with_owners([master_data, landing_reads, config_preflight, build_publish_asset(),
                           bi_snapshot, bill_documents, monthly_notices, notice_retries,
-                          service_snapshot, *workflow_assets, *analytics_assets]),
+                          service_snapshot, *workflow_assets, *analytics_assets,
+                          *forecast_assets]),
             *build_dbt_assets()]),
-        asset_checks=default_checks,
+        asset_checks=[*default_checks, *forecast_checks],
         jobs=[*default_jobs, notice_retry_job],
         schedules=default_schedules,
         sensors=[*default_sensors, *workflow_sensors, notice_retry_sensor],

@@ -59,10 +59,17 @@ analytics_job = define_asset_job(
                 "mart marts.customer_analytics, then refresh the BI snapshot.",
 )
 
+forecast_job = define_asset_job(
+    "forecast_job", selection=AssetSelection.groups("forecast"),
+    description="Load forecasting: the rolling-origin backtest of the daily models (and its "
+                "check: did the model beat the best baseline), then the 35-day forecast with "
+                "P10/P50/P90 per customer.",
+)
+
 default_jobs = [reference_job, daily_job, monthly_job, termination_job, curtailment_job,
-                analytics_job]
+                analytics_job, forecast_job]
 
 __all__ = [
-    "analytics_job", "curtailment_job", "daily_job", "default_jobs", "monthly_job", "reference_job",
-    "termination_job",
+    "analytics_job", "curtailment_job", "daily_job", "default_jobs", "forecast_job", "monthly_job",
+    "reference_job", "termination_job",
 ]

@@ -15,7 +15,7 @@ METERING = "team:metering"  # master data, landing files, VEE, consumption
 SETTLEMENT = "team:settlement"  # config, deviation, settlement, the month's preflight
 BILLING = "team:billing"  # finance tables, their publication, bill documents, BI snapshot
 CUSTOMER_SERVICE = "team:customer-service"  # alerts, notices, workflows
-ANALYTICS = "team:analytics"  # churn risk, customer value
+ANALYTICS = "team:analytics"  # churn risk, customer value, load forecasts
 
 GROUP_OWNERS: dict[str, list[str]] = {
     "reference": [METERING],
@@ -26,6 +26,7 @@ GROUP_OWNERS: dict[str, list[str]] = {
     "notifications": [CUSTOMER_SERVICE],
     "workflow": [CUSTOMER_SERVICE],
     "analytics": [ANALYTICS],
+    "forecast": [ANALYTICS],
 }
 
 

@@ -1,0 +1,119 @@
+"""The library model: LightGBM quantile regression, one global model for all customers
+(docs/forecasting.md says why LightGBM).
+
+Direct multi-horizon: one row per customer, origin and horizon; the features are known at the
+origin (the two baselines and the last week as ratios of the customer's 28-day level, the
+target day's weekday, day type and month, the horizon, the customer class), the target is the
+day's kWh over that level, so one model serves customers of any size. Three boosters, for P10,
+P50 and P90 (objective `quantile`); their outputs are sorted so the band never crosses.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from .baselines import like_day_average, seasonal_naive
+from .metrics import QUANTILES
+from .series import DAY_TYPES, DailySeries
+
+LEVEL_DAYS = 28
+TRAIN_ORIGINS = 8
+MAX_TRAIN_ROWS = 400_000
+PARAMS = {"learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 50,
+          "feature_fraction": 0.9, "verbose": -1, "seed": 7, "deterministic": True,
+          "num_threads": 1}
+ROUNDS = 150
+FEATURES = ("horizon", "weekday", "day_type", "month", "seasonal_naive", "like_day",
+            "like_day_low", "like_day_high", "last_week", "customer_class")
+
+
+@dataclass(frozen=True)
+class Baselines:
+    """Both baselines of one origin: arrays (customers, H, 3)."""
+
+    seasonal_naive: np.ndarray
+    like_day_average: np.ndarray
+
+
+def baselines(series: DailySeries, origin: int, horizon: int, like_days: int) -> Baselines:
+    return Baselines(seasonal_naive(series.kwh, origin, horizon),
+                     like_day_average(series.kwh, series.day_types, origin, horizon, like_days))
+
+
+def _level(kwh: np.ndarray, origin: int, days: int) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(kwh[:, max(0, origin - days + 1): origin + 1], axis=1)
+
+
+def features(series: DailySeries, origin: int, horizon: int,
+             base: Baselines) -> tuple[np.ndarray, np.ndarray]:
+    """(rows customers × horizon in customer-major order, features) and each row's level
+    (NaN when the customer has no complete day in the last 28)."""
+    customers = series.kwh.shape[0]
+    level = _level(series.kwh, origin, LEVEL_DAYS)
+    scale = np.where(level > 0, level, np.nan)[:, None]
+    targets = series.days[origin + 1: origin + horizon + 1]
+    codes = pd.Categorical(series.classes).codes.astype(float)
+    type_codes = np.array([DAY_TYPES.index(t) for t in series.day_types[origin + 1:
+                                                                         origin + horizon + 1]])
+    columns = [
+        np.tile(np.arange(1, horizon + 1), (customers, 1)),
+        np.tile(targets.weekday.to_numpy(), (customers, 1)),
+        np.tile(type_codes, (customers, 1)),
+        np.tile(targets.month.to_numpy(), (customers, 1)),
+        base.seasonal_naive[:, :, 1] / scale,
+        base.like_day_average[:, :, 1] / scale,
+        base.like_day_average[:, :, 0] / scale,
+        base.like_day_average[:, :, 2] / scale,
+        np.repeat(_level(series.kwh, origin, 7)[:, None] / scale, horizon, axis=1),
+        np.repeat(codes[:, None], horizon, axis=1),
+    ]
+    matrix = np.stack([c.astype(float) for c in columns], axis=-1).reshape(-1, len(FEATURES))
+    return matrix, np.repeat(scale[:, 0], horizon)
+
+
+def training_rows(series: DailySeries, origin: int, horizon: int,
+                  like_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the `TRAIN_ORIGINS` weekly origins before `origin` whose targets are known at
+    `origin` (no look-ahead), target = kWh / level; capped at `MAX_TRAIN_ROWS` (seeded sample)."""
+    xs, ys = [], []
+    for weeks in range(1, TRAIN_ORIGINS + 1):
+        start = origin - 7 * weeks
+        if start < LEVEL_DAYS - 1:
+            break
+        steps = min(horizon, origin - start)
+        matrix, level = features(series, start, steps,
+                                 baselines(series, start, steps, like_days))
+        actual = series.kwh[:, start + 1: start + steps + 1].reshape(-1) / level
+        keep = np.isfinite(actual)
+        xs.append(matrix[keep])
+        ys.append(actual[keep])
+    if not xs:
+        return np.empty((0, len(FEATURES))), np.empty(0)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    if len(y) > MAX_TRAIN_ROWS:
+        pick = np.random.default_rng(7).choice(len(y), MAX_TRAIN_ROWS, replace=False)
+        x, y = x[pick], y[pick]
+    return x, y
+
+
+def fit_predict(series: DailySeries, origin: int, horizon: int, like_days: int,
+                base: Baselines) -> np.ndarray | None:
+    """P10/P50/P90 (customers, H, 3) from boosters trained on the history before `origin`;
+    None when there are fewer than 200 training rows."""
+    x, y = training_rows(series, origin, horizon, like_days)
+    if len(y) < 200:
+        return None
+    data = lgb.Dataset(x, y, feature_name=list(FEATURES), categorical_feature=["customer_class"],
+                       free_raw_data=False)
+    matrix, level = features(series, origin, horizon, base)
+    predictions = [lgb.train({**PARAMS, "objective": "quantile", "alpha": q}, data, ROUNDS)
+                   .predict(matrix) for q in QUANTILES]
+    bands = np.sort(np.stack(predictions, axis=-1), axis=-1) * level[:, None]
+    return np.clip(bands, 0, None).reshape(series.kwh.shape[0], horizon, 3)

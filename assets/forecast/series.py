@@ -1,0 +1,77 @@
+"""Daily validated kWh per customer as one dense matrix (customers × days), with the day types
+of the calendar (core.dim_calendar: workday / weekend / holiday) up to the forecast horizon.
+
+A day with a FAILED interval is missing (NaN), never zero: its kWh is not the customer's load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+DAY_TYPES = ("workday", "weekend", "holiday")
+
+
+@dataclass(frozen=True)
+class DailySeries:
+    """`kwh[c, d]` = customer c's validated kWh on `days[d]`; NaN = no complete day. `days`
+    runs from the first read day to `horizon` days after the last one (`last` = its index)."""
+
+    customers: np.ndarray
+    classes: np.ndarray
+    days: pd.DatetimeIndex
+    day_types: np.ndarray
+    kwh: np.ndarray
+    last: int
+
+    def history_days(self) -> np.ndarray:
+        """Complete days per customer up to `last`."""
+        return (~np.isnan(self.kwh[:, : self.last + 1])).sum(axis=1)
+
+
+def build_series(rows: pd.DataFrame, calendar: pd.DataFrame, horizon: int) -> DailySeries:
+    """`rows`: one per customer and day: customer_id, customer_class, day, kwh (NaN for an
+    incomplete day);
+    `calendar`: day, day_type covering the read days and `horizon` days after the last."""
+    first, last = rows["day"].min(), rows["day"].max()
+    days = pd.date_range(first, last + timedelta(days=horizon), freq="D")
+    classes = rows.groupby("customer_id")["customer_class"].last()
+    customers = classes.index.to_numpy()
+    wide = (rows.pivot(index="customer_id", columns="day", values="kwh")  # one row a day
+            .reindex(index=customers, columns=days))
+    types = (calendar.assign(day=pd.to_datetime(calendar["day"])).set_index("day")["day_type"]
+             .reindex(days).fillna("workday").to_numpy())
+    return DailySeries(customers=customers, classes=classes.to_numpy(), days=days,
+                       day_types=types, kwh=wide.to_numpy(dtype=float),
+                       last=len(days) - 1 - horizon)
+
+
+def read_series(con: duckdb.DuckDBPyConnection, horizon: int) -> DailySeries | None:
+    """From core.int_customer_day_blocks (the daily run's validated energy by block); None
+    before any day was validated."""
+    rows = con.execute("""
+        select b.customer_id, coalesce(c.customer_class, 'unknown') as customer_class,
+               b.reading_date as day,
+               case when sum(b.failed_intervals) = 0 then sum(b.kwh)::double end as kwh
+        from core.int_customer_day_blocks b
+        left join (select customer_id, arg_max(customer_class, valid_from) as customer_class
+                   from master.customers group by customer_id) c using (customer_id)
+        group by all order by 1, 3
+    """).df()
+    if rows.empty:
+        return None
+    rows["day"] = pd.to_datetime(rows["day"])
+    last = rows["day"].max().date()
+    calendar = con.execute(
+        "select day, day_type from core.dim_calendar where day between ? and ?",
+        [rows["day"].min().date(), last + timedelta(days=horizon)]).df()
+    return build_series(rows, calendar, horizon)
+
+
+def day_index(series: DailySeries, day: date) -> int:
+    """Column of `day` in the matrix."""
+    return int((pd.Timestamp(day) - series.days[0]).days)

@@ -1,0 +1,151 @@
+"""Load forecasting (issue 10) in-process: the forecast group's assets and check materialized
+by Dagster on a warehouse holding only what they read (validated energy per customer, day and
+block; the calendar; customer classes; VEE's like-day setting), generated with a known weekday
+signal that the like-day rule cannot see (Monday's ramp-up, Friday's early close), a holiday
+week, a customer with 3 days of history and a failed day."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, materialize
+
+from assets.forecast.assets import forecast_assets, forecast_checks
+from assets.forecast.series import read_series
+from foundation.resources import Gridledger
+from foundation.warehouse import connect
+
+START, DAYS = date(2026, 1, 1), 210
+HOLIDAYS = {date(2026, 5, 1) + timedelta(days=k) for k in range(5)}
+FAILED = ("CU0003", date(2026, 3, 10))
+
+
+def _day_type(day: date) -> str:
+    return "holiday" if day in HOLIDAYS else "weekend" if day.weekday() >= 5 else "workday"
+
+
+def write_warehouse(path, days: int = DAYS) -> None:
+    """40 customers (industrial and commercial) with kWh = size × weekday factor (holiday
+    0.4) × 6 % noise, in two blocks; CUSHORT has its last 3 days only."""
+    rng = np.random.default_rng(10)
+    dates = [START + timedelta(days=d) for d in range(days)]
+    weekday = (0.8, 1.0, 1.0, 1.0, 0.9, 0.55, 0.5)
+    rows = []
+    for c in range(40):
+        size = rng.uniform(200, 6000)
+        for day in dates:
+            kwh = (size * (0.4 if day in HOLIDAYS else weekday[day.weekday()])
+                   * rng.normal(1, 0.06))
+            failed = int((f"CU{c:04d}", day) == FAILED)
+            rows += [(f"CU{c:04d}", day, "peak", round(kwh * 0.6, 3), failed),
+                     (f"CU{c:04d}", day, "valley", round(kwh * 0.4, 3), 0)]
+    rows += [("CUSHORT", day, "flat", 100.0, 0) for day in dates[-3:]]
+    blocks = pd.DataFrame(rows, columns=["customer_id", "reading_date", "block", "kwh",
+                                         "failed_intervals"])
+    calendar = pd.DataFrame({"day": [START + timedelta(days=d) for d in range(days + 60)]})
+    calendar["day_type"] = calendar["day"].map(_day_type)
+    customers = pd.DataFrame({"customer_id": [f"CU{c:04d}" for c in range(40)] + ["CUSHORT"],
+                              "customer_class": ["industrial", "commercial"] * 20 + ["commercial"],
+                              "valid_from": date(2020, 1, 1)})
+    with connect(path) as con:
+        con.execute("create schema core; create schema master; create schema config")
+        for name, frame in (("blocks", blocks), ("calendar", calendar),
+                            ("customers", customers)):
+            con.register(name, frame)
+        con.execute("create table core.int_customer_day_blocks as select customer_id, "
+                    "reading_date, block, kwh::decimal(18, 3) as kwh, failed_intervals "
+                    "from blocks")
+        con.execute("create table core.dim_calendar as select * from calendar")
+        con.execute("create table master.customers as select * from customers")
+        con.execute("create table config.vee_parameters as select * from (values "
+                    "('like_days', '3', date '2012-01-01')) t(parameter, value, valid_from)")
+
+
+def _materialize(tmp_path, days: int = DAYS):
+    warehouse = tmp_path / "warehouse.duckdb"
+    write_warehouse(warehouse, days)
+    result = materialize([*forecast_assets, *forecast_checks],
+                         instance=DagsterInstance.ephemeral(), resources={
+                             "gridledger": Gridledger(warehouse=str(warehouse),
+                                                      data_dir=str(tmp_path))})
+    assert result.success
+    metadata = {e.asset_key.to_user_string(): {k: v.value for k, v in
+                                               e.materialization.metadata.items()}
+                for e in result.get_asset_materialization_events()}
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    with connect(warehouse, read_only=True) as con:
+        tables = {t: con.execute(f"select * from analytics.{t}").df()
+                  for t in ("forecast_backtest", "forecast_model_choice", "load_forecast_daily")}
+        series = read_series(con, 35)
+    return metadata, checks, tables, series
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return _materialize(tmp_path_factory.mktemp("forecast"))
+
+
+def test_the_series_sums_the_blocks_and_leaves_a_failed_day_out(run):
+    *_, series = run
+    c = list(series.customers).index("CU0003")
+    day = (pd.Timestamp(FAILED[1]) - series.days[0]).days
+    assert np.isnan(series.kwh[c, day])
+    assert not np.isnan(series.kwh[c, day + 1])
+    assert series.last == DAYS - 1 and len(series.days) == DAYS + 35
+
+
+def test_the_backtest_has_every_model_horizon_class_and_weekly_origin(run):
+    metadata, _, tables, _ = run
+    backtest = tables["forecast_backtest"]
+    assert set(backtest["model"]) == {"seasonal_naive", "like_day_average", "lightgbm"}
+    assert set(backtest["horizon_days"]) == set(range(1, 36))
+    assert set(backtest["customer_class"]) == {"industrial", "commercial"}
+    # latest origin: 35 days before the last day (2026-07-29); weekly before it
+    last = START + timedelta(days=DAYS - 1)
+    assert sorted(backtest["origin_day"].dt.date.unique()) == [
+        last - timedelta(days=35 + 7 * k) for k in (3, 2, 1, 0)]
+    assert backtest[["mape", "wape", "pinball_kwh", "coverage_p10_p90"]].notna().all().all()
+    assert metadata["analytics/forecast_backtest"]["weather"].startswith("none")
+
+
+def test_on_the_known_signal_the_model_beats_both_baselines_with_a_calibrated_band(run):
+    _, checks, tables, _ = run
+    choice = tables["forecast_model_choice"].set_index("customer_class")
+    assert (choice["chosen"] == "lightgbm").all()
+    assert (choice["model_wape"] < choice["baseline_wape"]).all()
+    model = tables["forecast_backtest"].query("model == 'lightgbm'")
+    coverage = (model["coverage_p10_p90"] * model["targets"]).sum() / model["targets"].sum()
+    assert 0.70 <= coverage <= 0.90
+    check = checks["model_beats_best_baseline"]
+    assert check.passed
+    assert check.metadata["model_won_for"].value == "commercial, industrial"
+    assert json.loads(check.metadata["by_class"].value)["industrial"]["chosen"] == "lightgbm"
+
+
+def test_every_customer_with_a_week_of_history_gets_35_ordered_days(run):
+    metadata, _, tables, _ = run
+    daily = tables["load_forecast_daily"]
+    counts = daily.groupby("customer_id").size()
+    assert len(counts) == 40 and (counts == 35).all()
+    assert (daily["p10_kwh"] <= daily["p50_kwh"]).all()
+    assert (daily["p50_kwh"] <= daily["p90_kwh"]).all()
+    assert set(daily["origin_day"].dt.date) == {START + timedelta(days=DAYS - 1)}
+    assert set(daily["model"]) == {"lightgbm"} and set(daily["inputs"]) == {"calendar"}
+    meta = metadata["analytics/load_forecast_daily"]
+    assert meta["customers_left_out"] == 1
+    assert json.loads(meta["left_out_reasons"]) == {
+        "CUSHORT": "3 complete days of history; a forecast needs 7"}
+
+
+def test_a_month_of_history_gives_no_backtest_a_warning_and_like_day_forecasts(tmp_path):
+    metadata, checks, tables, _ = _materialize(tmp_path, days=30)
+    assert tables["forecast_backtest"].empty and tables["forecast_model_choice"].empty
+    assert "history too short for a backtest: 30 days" in \
+        metadata["analytics/forecast_backtest"]["not_run"]
+    assert not checks["model_beats_best_baseline"].passed
+    daily = tables["load_forecast_daily"]
+    assert set(daily["model"]) == {"like_day_average"} and daily["customer_id"].nunique() == 40

@@ -1,0 +1,88 @@
+"""Forecast measures and baselines (issue 10) on tiny series computed by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assets.forecast import metrics
+from assets.forecast.backtest import choose_models, score
+from assets.forecast.baselines import like_day_average, seasonal_naive
+
+ACTUAL = np.array([100.0, 200.0, 0.0, 50.0])
+BANDS = np.array([[90.0, 110.0, 120.0], [170.0, 180.0, 190.0], [0.0, 10.0, 5.0],
+                  [40.0, 50.0, 60.0]])
+
+
+def test_the_measures_of_a_four_day_series_match_the_hand_computation():
+    # |e| = 10, 20, 10, 0; Σ|actual| = 350; the zero actual is left out of MAPE only
+    assert metrics.mape(ACTUAL, BANDS[:, 1]) == pytest.approx((0.1 + 0.1 + 0.0) / 3)
+    assert metrics.wape(ACTUAL, BANDS[:, 1]) == pytest.approx(40 / 350)
+    assert metrics.bias(ACTUAL, BANDS[:, 1]) == pytest.approx(0.0)  # +10 −20 +10 +0
+    # P10: r = 10, 30, 0, 10 → 0.1 r = 1, 3, 0, 1 (mean 1.25); P50: 5, 10, 5, 0 (5);
+    # P90: r = −20, 10, −5, −10 → 2, 9, 0.5, 1 (3.125); mean of the three = 3.125
+    assert metrics.pinball(ACTUAL, BANDS) == pytest.approx((1.25 + 5 + 3.125) / 3)
+    assert metrics.coverage(ACTUAL, BANDS) == pytest.approx(0.75)  # 200 is above its P90
+
+
+def test_score_leaves_out_missing_actuals_and_forecasts():
+    actual = np.array([100.0, np.nan, 50.0])
+    bands = np.array([[90.0, 100.0, 110.0], [1.0, 2.0, 3.0], [np.nan] * 3])
+    measured = score(actual, bands)
+    assert measured["targets"] == 1 and measured["wape"] == 0.0
+    assert score(np.array([np.nan]), bands[:1])["targets"] == 0
+
+
+def _week_series() -> tuple[np.ndarray, np.ndarray]:
+    """One customer, 14 days: Mon–Fri workdays, Sat–Sun weekend; kWh = 10 × day number
+    (day 0..13), day 9 missing."""
+    kwh = np.arange(14, dtype=float)[None, :] * 10
+    kwh[0, 9] = np.nan
+    types = np.array((["workday"] * 5 + ["weekend"] * 2) * 3)  # 21 days: 7 beyond the origin
+    return np.concatenate([kwh, np.full((1, 7), np.nan)], axis=1), types
+
+
+def test_seasonal_naive_takes_the_same_weekday_of_the_latest_known_week():
+    kwh, _ = _week_series()
+    bands = seasonal_naive(kwh, origin=13, horizon=3)
+    # h=1 → day 14: day 7 (70); h=2 → day 15: day 8 (80); h=3 → day 16: day 9 is missing,
+    # so day 2 (20)
+    assert bands[0, :, 1].tolist() == [70.0, 80.0, 20.0]
+    # the band is the 10th–90th percentile of that weekday's weeks (days 7 and 0): 7 and 63,
+    # kept around P50
+    assert bands[0, 0, 0] == pytest.approx(7.0) and bands[0, 0, 2] == pytest.approx(70.0)
+
+
+def test_like_day_average_is_the_mean_of_the_three_latest_days_of_the_same_type():
+    kwh, types = _week_series()
+    bands = like_day_average(kwh, types, origin=13, horizon=7, like_days=3)
+    # workdays known: 0-4, 7, 8, 10, 11 (9 missing) → latest three: 110, 100, 80 → 96.667
+    assert bands[0, 0, 1] == pytest.approx((110 + 100 + 80) / 3)
+    # weekend days known: 5, 6, 12, 13 → latest three: 130, 120, 60 → 103.333 (day 19)
+    assert bands[0, 5, 1] == pytest.approx((130 + 120 + 60) / 3)
+    assert (bands[0, :, 0] <= bands[0, :, 1]).all() and (bands[0, :, 1] <= bands[0, :, 2]).all()
+
+
+def test_a_holiday_never_seen_falls_back_to_the_weekend_like_days():
+    kwh, types = _week_series()
+    types = types.copy()
+    types[14] = "holiday"
+    bands = like_day_average(kwh, types, origin=13, horizon=1, like_days=3)
+    assert bands[0, 0, 1] == pytest.approx((130 + 120 + 60) / 3)
+
+
+def test_the_model_is_chosen_only_for_a_class_where_it_beats_the_best_baseline():
+    rows = pd.DataFrame([
+        # industrial: baselines WAPE 0.20 and 0.10, model 0.08 → model, 20 % better
+        ("seasonal_naive", "industrial", 20.0, 100.0),
+        ("like_day_average", "industrial", 10.0, 100.0),
+        ("lightgbm", "industrial", 8.0, 100.0),
+        # commercial: model 0.12 against the like-day's 0.10 → like-day average
+        ("seasonal_naive", "commercial", 30.0, 100.0),
+        ("like_day_average", "commercial", 10.0, 100.0),
+        ("lightgbm", "commercial", 12.0, 100.0),
+    ], columns=["model", "customer_class", "abs_error_kwh", "actual_kwh"])
+    choice = choose_models(rows).set_index("customer_class")
+    assert choice.loc["industrial", "chosen"] == "lightgbm"
+    assert choice.loc["industrial", "improvement"] == pytest.approx(0.2)
+    assert choice.loc["commercial", "chosen"] == "like_day_average"
+    assert choice.loc["commercial", "improvement"] == pytest.approx(-0.2)
