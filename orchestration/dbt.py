@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets: config (unpartitioned), daily and monthly model sets, and
 the analytics marts (unpartitioned, tag `analytics`, built by analytics_job only: they read the
-tables its Python assets write, which a warehouse where analytics_job never ran does not have).
+tables its Python assets write, which a warehouse where analytics_job never ran does not have),
+and likewise the models over the load forecast (tag `forecast`, built by forecast_job only).
 
 Partition windows reach dbt as `--vars {min_date, max_date}` ([start, end) of the run's
 partition range); window-incremental models delete and rebuild exactly that window.
@@ -71,6 +72,8 @@ DBT_PROJECT_DIR = TRANSFORMS_DIR
 PARTITIONED = "tag:daily tag:monthly"
 # models over the analytics tables (Python assets of analytics_job): built by analytics_job only
 ANALYTICS = "tag:analytics"
+# models over the load forecast (Python assets of forecast_job): built by forecast_job only
+FORECAST = "tag:forecast"
 WAREHOUSE_VAR = "gridledger_warehouse"  # read by transforms/profiles.yml
 RESTRICTED_VAR = "gridledger_restricted"  # likewise: the restricted file it attaches
 
@@ -124,8 +127,9 @@ def _manifest_is_stale(manifest: Path) -> bool:
 
 class GridledgerTranslator(DagsterDbtTranslator):
     """Group dbt nodes by stage: reference, validation (daily), settlement and finance (monthly),
-    quality (monthly VEE reports: meter quality summary, meter anomalies) and analytics (the
-    BI marts over the analytics tables, built by analytics_job).
+    quality (monthly VEE reports: meter quality summary, meter anomalies), analytics (the
+    BI marts over the analytics tables, built by analytics_job) and forecast (the deviation
+    projection over the load forecast, built by forecast_job).
 
     Asset keys are [schema, table]: a model's alias (its table name) rather than its file name,
     so a model renamed for its layer prefix (fct_meter_anomalies, alias meter_anomalies) keeps
@@ -162,6 +166,8 @@ class GridledgerTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn", [])
         if "analytics" in tags:
             return "analytics"
+        if "forecast" in tags:
+            return "forecast"
         if "daily" in tags:
             return "validation"
         if "monthly" in tags:
@@ -344,10 +350,11 @@ def finance_tables() -> dict[AssetKey, str]:
 
 @cache
 def build_dbt_assets() -> list:
-    """The four dbt asset sets."""
+    """The five dbt asset sets."""
     return [
-        _dbt_asset_set("dbt_config", exclude=f"{PARTITIONED} {ANALYTICS}"),
+        _dbt_asset_set("dbt_config", exclude=f"{PARTITIONED} {ANALYTICS} {FORECAST}"),
         _dbt_asset_set("dbt_analytics", select=ANALYTICS),
+        _dbt_asset_set("dbt_forecast", select=FORECAST),
         _dbt_asset_set("dbt_daily", daily_partitions, select="tag:daily"),
         _dbt_asset_set("dbt_monthly", monthly_partitions, staged=True, select="tag:monthly"),
     ]

@@ -81,20 +81,22 @@ def test_a_month_is_checked_first_and_published_last():
 
 
 def test_the_forecast_group_runs_in_its_own_job_after_the_validated_days():
-    """forecast_job (issue 10) is the forecast group and its check, reading the daily run's
-    validated energy; no other job runs it."""
+    """forecast_job (issue 10) is the forecast group (its Python assets and check, then the
+    dbt deviation projection over them), reading the daily run's validated energy; no other
+    job runs it."""
     from orchestration.jobs import analytics_job, daily_job, forecast_job, reference_job
 
     graph = build_defs().resolve_asset_graph()
-    backtest, daily = (AssetKey(["analytics", n]) for n in ("forecast_backtest",
-                                                              "load_forecast_daily"))
-    assert forecast_job.selection.resolve(graph) == {backtest, daily}
-    assert {graph.get(k).group_name for k in (backtest, daily)} == {"forecast"}
+    backtest, daily, projection = (AssetKey(["analytics", n]) for n in (
+        "forecast_backtest", "load_forecast_daily", "deviation_projection"))
+    assert forecast_job.selection.resolve(graph) == {backtest, daily, projection}
+    assert {graph.get(k).group_name for k in (backtest, daily, projection)} == {"forecast"}
+    assert daily in graph.get(projection).parent_keys  # dbt, over the forecast
     assert AssetKey(["core", "int_customer_day_blocks"]) in graph.get(backtest).parent_keys
     assert backtest in graph.get(daily).parent_keys
     assert graph.get(daily).owners == ["team:analytics"]
     for job in (reference_job, daily_job, monthly_job, analytics_job):
-        assert not {backtest, daily} & job.selection.resolve(graph), job.name
+        assert not {backtest, daily, projection} & job.selection.resolve(graph), job.name
 
 
 def test_analytics_assets_run_in_their_own_job_only():

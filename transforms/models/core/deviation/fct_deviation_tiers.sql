@@ -3,7 +3,8 @@
     pre_hook="{{ delete_window('period_start') }}", tags=['monthly'],
 ) }}
 -- Deviation of actual vs contracted volume per customer and month, split into the tiers of the
--- contract's deviation clause (domain.md §4): tier volume = the part of |ΔQ| inside the band.
+-- contract's deviation clause (domain.md §4): tier volume = the part of |ΔQ| inside the band
+-- (macro deviation_tier_kwh).
 
 with cm as (
     select * from {{ ref('int_customer_month') }}
@@ -28,9 +29,8 @@ select
     c.lower_ratio,
     c.upper_ratio,
     c.coefficient,
-    cast(greatest(0, least(abs(cm.kwh - cm.contracted_kwh),
-                           coalesce(c.upper_ratio * cm.contracted_kwh, abs(cm.kwh - cm.contracted_kwh)))
-                     - c.lower_ratio * cm.contracted_kwh) as decimal(18, 3)) as tier_kwh
+    cast({{ deviation_tier_kwh('abs(cm.kwh - cm.contracted_kwh)', 'cm.contracted_kwh',
+                               'c.lower_ratio', 'c.upper_ratio') }} as decimal(18, 3)) as tier_kwh
 from cm
 join clauses c
     on c.deviation_clause_id = cm.deviation_clause_id

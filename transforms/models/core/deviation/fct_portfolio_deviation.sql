@@ -85,9 +85,8 @@ measured as (
 
 tiers as (
     select m.retailer_id, m.period,
-           sum(greatest(0, least(abs(m.forecast_deviation_kwh),
-                                 coalesce(c.upper_ratio * m.bought_kwh, abs(m.forecast_deviation_kwh)))
-                           - c.lower_ratio * m.bought_kwh)
+           sum({{ deviation_tier_kwh('abs(m.forecast_deviation_kwh)', 'm.bought_kwh',
+                                     'c.lower_ratio', 'c.upper_ratio') }}
                * c.coefficient * m.wholesale_price_yuan_per_kwh) as cost_yuan
     from measured m
     join {{ ref('portfolio_deviation_clauses') }} c
