@@ -24,7 +24,7 @@ NOTICE_TYPES: tuple[str, ...] = (
     "curtailment_notice", "curtailment_reminder", "curtailment_all_clear",
     "curtailment_escalation", "bill_ready", "deviation_risk", "capacity_exceeded",
     "meter_anomaly", "termination_completed", "termination_failed", "unbilled_energy",
-    "sms_reply", "customer_measure",
+    "sms_reply", "customer_measure", "deviation_projection",
 )
 SMS_LIMIT = 70  # characters in one UCS-2 SMS; Chinese text is always UCS-2
 TEXTS = "_texts.j2"  # shared wording: signature, names of codes, pieces of text (macros)
@@ -55,7 +55,7 @@ def _number(value: Any) -> str:
 
 NAMES = ("level_names", "plan_type_names", "measure_names", "check_names",
          "unbilled_reason_names", "risk_band_names", "credit_grade_names",
-         "customer_measure_names")
+         "customer_measure_names", "projection_state_names")
 
 
 def _name_filter(env: Environment, names: str):
@@ -79,6 +79,7 @@ def _environment() -> tuple[Environment, Any]:
         risk_band_name=_name_filter(env, "risk_band_names"),
         credit_grade_name=_name_filter(env, "credit_grade_names"),
         customer_measure_name=_name_filter(env, "customer_measure_names"),
+        projection_state_name=_name_filter(env, "projection_state_names"),
         money=_money,
         kwh=_kwh,
         number=_number,

@@ -12,6 +12,7 @@ from assets.alerts.retries import notice_retries
 from assets.analytics.assets import analytics_assets
 from assets.bills.assets import bill_documents
 from assets.forecast.assets import forecast_assets, forecast_checks
+from assets.forecast.notices import deviation_risk_notices
 from assets.meters.assets import landing_reads, master_data
 from assets.settlement.preflight import config_preflight
 from assets.workflows.assets import workflow_assets
@@ -43,7 +44,7 @@ def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitio
             *with_owners([master_data, landing_reads, config_preflight, build_publish_asset(),
                           bi_snapshot, bill_documents, monthly_notices, notice_retries,
                           service_snapshot, *workflow_assets, *analytics_assets,
-                          *forecast_assets]),
+                          *forecast_assets, deviation_risk_notices]),
             *build_dbt_assets()]),
         asset_checks=[*default_checks, *forecast_checks],
         jobs=[*default_jobs, notice_retry_job],

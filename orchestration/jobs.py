@@ -62,8 +62,9 @@ analytics_job = define_asset_job(
 forecast_job = define_asset_job(
     "forecast_job", selection=AssetSelection.groups("forecast"),
     description="Load forecasting: the rolling-origin backtest of the daily models (and its "
-                "check: did the model beat the best baseline), then the 35-day forecast with "
-                "P10/P50/P90 per customer.",
+                "check: did the model beat the best baseline), the 35-day forecast with "
+                "P10/P50/P90 per customer, the open month's deviation projection per contract "
+                "and the notices of its changes of state to account managers.",
 )
 
 default_jobs = [reference_job, daily_job, monthly_job, termination_job, curtailment_job,

@@ -51,7 +51,7 @@ def notice_key(customer_id: str, month: str, measure_code: str) -> str:
     return f"{NOTICE_TYPE}:{customer_id}:{month}:{measure_code}"
 
 
-def _customers(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | None, str | None]]:
+def current_customers(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | None, str | None]]:
     """customer_id -> (retailer_id, name) of the current master version (the full name: the
     notice goes to the account manager, as unbilled_energy does)."""
     if not table_exists(con, "master", "customers"):
@@ -101,7 +101,7 @@ def measure_notices(context: AssetExecutionContext, gridledger: Gridledger,
         notified = config.notified_pairs(date.fromisoformat(f"{month}-01")) if month else set()
         actionable = [r for r in rows if (r["risk_band"], r["value_grade"]) in notified]
         addressable = all(table_exists(con, *t) for t in RECIPIENT_TABLES)
-        customers = _customers(con) if addressable else {}
+        customers = current_customers(con) if addressable else {}
         for row in actionable:
             retailer_id, name = customers.get(row["customer_id"], (None, None))
             recipients = (manager_recipients(con, NOTICE_TYPE, retailer_id, row["customer_id"],

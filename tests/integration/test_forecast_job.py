@@ -84,3 +84,24 @@ def test_the_expected_cost_is_the_weighted_cost_of_the_three_projections(ran):
     """)
     assert rows and all(expected == recomputed for _, expected, recomputed in rows)
     assert any(expected > 0 for _, expected, _ in rows)
+
+
+@pytest.mark.writes("forecast_job")
+def test_each_risky_contract_is_told_to_its_managers_once(ran):
+    risky = {c for c, in ran.sql("select contract_id from analytics.deviation_projection "
+                                 "where risk_state in ('outside_free_band', 'beyond_tier2')")}
+    told = dict(ran.sql("select contract_id, risk_state from analytics.deviation_risk_states"))
+    assert risky and set(told) == risky
+    keys = {k for k, in ran.sql("select distinct notice_key from notify.delivery_ledger "
+                                "where notice_type = 'deviation_projection'")}
+    assert keys and {k.split(":")[1] for k in keys} <= risky
+    assert all(k.endswith(":2026-10-31") and k.split(":")[3] == told[k.split(":")[1]]
+               for k in keys)
+    before = ran.sql("select count(*) from notify.delivery_ledger")[0][0]
+    again = ran.defs().resolve_job_def("forecast_job").execute_in_process(
+        instance=DagsterInstance.ephemeral())
+    assert again.success
+    assert ran.sql("select count(*) from notify.delivery_ledger")[0][0] == before
+    notices = [e for e in again.get_asset_materialization_events()
+               if e.asset_key.to_user_string() == "analytics/deviation_risk_notices"]
+    assert notices[0].materialization.metadata["changes_of_state"].value == 0

@@ -440,6 +440,12 @@ def test_every_notice_type_has_a_chinese_template() -> None:
                              "churn_pct": "34.5", "risk_band": "high", "value_grade": "A",
                              "credit_grade": "", "measure_code": "retain_priority",
                              "measure": "Account manager visit within 2 weeks"},
+        "deviation_projection": {"customer_name": "甲", "customer_id": "C1",
+                                 "contract_id": "K1", "period": "2026-11",
+                                 "origin_day": "2026-11-20", "contracted_kwh": "100000.000",
+                                 "p10_kwh": "90000.000", "p50_kwh": "100000.000",
+                                 "p90_kwh": "120000.000", "deviation_pct": "+0.0",
+                                 "expected_cost_yuan": "510.00", "risk_state": "beyond_tier2"},
     }
     assert set(contexts) == set(NOTICE_TYPES)
     for notice_type, context in contexts.items():
@@ -454,6 +460,9 @@ def test_every_notice_type_has_a_chinese_template() -> None:
     other = render("customer_measure", {**contexts["customer_measure"], "credit_grade": "fair",
                                         "measure_code": "new_code"})
     assert "信用评级一般" in other.body and "建议措施：new_code——" in other.body
+    projection = render("deviation_projection", contexts["deviation_projection"])
+    assert projection.title == "2026-11偏差风险预测：C1（超出第二档考核区间）"
+    assert "P90 120,000.000" in projection.body and "约510.00元" in projection.body
     with pytest.raises(Exception, match="customer_name"):
         render("bill_ready", {"period": "2025-06", "amount_yuan": 1})
 

@@ -87,16 +87,19 @@ def test_the_forecast_group_runs_in_its_own_job_after_the_validated_days():
     from orchestration.jobs import analytics_job, daily_job, forecast_job, reference_job
 
     graph = build_defs().resolve_asset_graph()
-    backtest, daily, projection = (AssetKey(["analytics", n]) for n in (
-        "forecast_backtest", "load_forecast_daily", "deviation_projection"))
-    assert forecast_job.selection.resolve(graph) == {backtest, daily, projection}
-    assert {graph.get(k).group_name for k in (backtest, daily, projection)} == {"forecast"}
+    backtest, daily, projection, notices = (AssetKey(["analytics", n]) for n in (
+        "forecast_backtest", "load_forecast_daily", "deviation_projection",
+        "deviation_risk_notices"))
+    forecast = {backtest, daily, projection, notices}
+    assert forecast_job.selection.resolve(graph) == forecast
+    assert {graph.get(k).group_name for k in forecast} == {"forecast"}
     assert daily in graph.get(projection).parent_keys  # dbt, over the forecast
+    assert projection in graph.get(notices).parent_keys
     assert AssetKey(["core", "int_customer_day_blocks"]) in graph.get(backtest).parent_keys
     assert backtest in graph.get(daily).parent_keys
     assert graph.get(daily).owners == ["team:analytics"]
     for job in (reference_job, daily_job, monthly_job, analytics_job):
-        assert not {backtest, daily, projection} & job.selection.resolve(graph), job.name
+        assert not forecast & job.selection.resolve(graph), job.name
 
 
 def test_analytics_assets_run_in_their_own_job_only():

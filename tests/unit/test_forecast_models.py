@@ -86,3 +86,17 @@ def test_the_model_is_chosen_only_for_a_class_where_it_beats_the_best_baseline()
     assert choice.loc["industrial", "improvement"] == pytest.approx(0.2)
     assert choice.loc["commercial", "chosen"] == "like_day_average"
     assert choice.loc["commercial", "improvement"] == pytest.approx(-0.2)
+
+
+def test_a_state_is_told_when_it_turns_risky_changes_or_returns_to_the_free_band():
+    from assets.forecast.notices import changed_states
+
+    projection = pd.DataFrame({
+        "contract_id": ["K1", "K2", "K3", "K4", "K5", "K6"], "period": ["2026-11"] * 6,
+        "risk_state": ["outside_free_band", "beyond_tier2", "within_free_band",
+                       "within_free_band", "no_forecast", "beyond_tier2"]})
+    told = {("K2", "2026-11"): "outside_free_band", ("K3", "2026-11"): "beyond_tier2",
+            ("K5", "2026-11"): "beyond_tier2", ("K6", "2026-11"): "beyond_tier2"}
+    # K1 new and risky, K2 worse, K3 back within; K4 within and never risky, K5 without a
+    # forecast, K6 unchanged: not told
+    assert changed_states(projection, told)["contract_id"].tolist() == ["K1", "K2", "K3"]

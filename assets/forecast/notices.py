@@ -1,0 +1,133 @@
+"""The deviation projection notice (issue 10 item 4): a contract's projected risk state, to
+its account managers, once per change of state.
+
+`analytics.deviation_projection` gives each contract of the open month a risk state. The last
+state told is kept in `analytics.deviation_risk_states` (contract, month). A contract whose state
+changed since then into `outside_free_band` or `beyond_tier2`, or back to `within_free_band`
+from one of them, is sent as a `deviation_projection` notice (topic `deviation_risk`) to the
+account managers responsible for it who subscribe to the topic. The notice key names the
+contract, month, state and forecast origin: a re-run on the same origin sends nothing new (the
+state is already told, and the ledger knows the key), a later origin with another state is a new
+notice. `no_forecast` and `no_price` tell nobody and keep the last state. A contract without a
+subscribed account manager is counted (`no_recipient`), its state still recorded.
+
+No `from __future__ import annotations` here: Dagster rejects string annotations on `context`.
+"""
+
+import json
+from collections import Counter
+
+import duckdb
+import pandas as pd
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+
+from assets.alerts.notices import unreached_check, unreached_result
+from assets.analytics.notices import RECIPIENT_TABLES, current_customers
+from assets.workflows import manager_recipients
+from foundation.resources import Gridledger
+from foundation.warehouse import connect, table_exists, transaction
+from notifications.resource import DeliveryResource
+from notifications.service import DeliveryTally
+
+NOTICE_TYPE = "deviation_projection"
+PROJECTION_KEY = AssetKey(["analytics", "deviation_projection"])
+NOTICES_KEY = AssetKey(["analytics", "deviation_risk_notices"])
+RISKY = ("outside_free_band", "beyond_tier2")
+TOLD = (*RISKY, "within_free_band")
+STATES_DDL = """
+create table if not exists analytics.deviation_risk_states (
+    contract_id varchar, period varchar, risk_state varchar, origin_day date,
+    told_at timestamp default current_timestamp, primary key (contract_id, period))
+"""
+
+
+def notice_key(contract_id: str, period: str, state: str, origin_day: str) -> str:
+    """One per contract, month, state and forecast origin."""
+    return f"{NOTICE_TYPE}:{contract_id}:{period}:{state}:{origin_day}"
+
+
+def changed_states(projection: pd.DataFrame, told: dict[tuple[str, str], str]) -> pd.DataFrame:
+    """The projection rows to tell: a risky state other than the last one told, or a return
+    to the free band after a risky one."""
+    def tell(row) -> bool:
+        last = told.get((row.contract_id, row.period))
+        if row.risk_state not in TOLD or row.risk_state == last:
+            return False
+        return row.risk_state in RISKY or last in RISKY
+    return projection[[tell(r) for r in projection.itertuples()]]
+
+
+def notice_context(row, customer_name: str | None) -> dict:
+    """Template context of one deviation_projection row."""
+    ratio = row.p50_deviation_ratio
+    return {"customer_name": customer_name or row.customer_id, "customer_id": row.customer_id,
+            "contract_id": row.contract_id, "period": row.period,
+            "origin_day": str(row.origin_day)[:10], "contracted_kwh": row.contracted_kwh,
+            "p10_kwh": row.projected_p10_kwh, "p50_kwh": row.projected_p50_kwh,
+            "p90_kwh": row.projected_p90_kwh, "deviation_pct": f"{100 * float(ratio):+.1f}",
+            "expected_cost_yuan": row.expected_deviation_cost_yuan,
+            "risk_state": row.risk_state}
+
+
+def _told(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    if not table_exists(con, "analytics", "deviation_risk_states"):
+        return {}
+    return {(c, p): s for c, p, s in con.execute(
+        "select contract_id, period, risk_state from analytics.deviation_risk_states").fetchall()}
+
+
+@asset(
+    key=NOTICES_KEY, group_name="forecast", deps=[PROJECTION_KEY],
+    check_specs=[unreached_check(NOTICES_KEY)],
+    description="The deviation_projection notice (topic deviation_risk, account managers): a "
+                "contract whose projected risk state changed (outside the free band, beyond "
+                "tier 2, or back within), once per change; the last state told per contract "
+                "and month in analytics.deviation_risk_states.",
+)
+def deviation_risk_notices(context: AssetExecutionContext, gridledger: Gridledger,
+                           delivery: DeliveryResource) -> MaterializeResult:
+    """Plan under one read-only connection, send, then record the states told."""
+    plan, no_recipient = [], []
+    with connect(gridledger.warehouse_path, read_only=True) as con:
+        projection = con.execute("select * from analytics.deviation_projection "
+                                 "order by contract_id").df()
+        to_tell = changed_states(projection, _told(con))
+        addressable = all(table_exists(con, *t) for t in RECIPIENT_TABLES)
+        customers = current_customers(con) if addressable else {}
+        for row in to_tell.itertuples():
+            retailer_id, name = customers.get(row.customer_id, (row.retailer_id, None))
+            recipients = (manager_recipients(con, NOTICE_TYPE, retailer_id, row.customer_id,
+                                             subscribed_only=True) if addressable else [])
+            if recipients:
+                plan.append((notice_key(row.contract_id, row.period, row.risk_state,
+                                        str(row.origin_day)[:10]),
+                             notice_context(row, name), recipients))
+            else:
+                no_recipient.append(row.contract_id)
+    service = delivery.service(gridledger.warehouse_path)
+    tally, outcome = DeliveryTally(), Counter()
+    with service.batch():
+        for key, values, recipients in plan:
+            report = tally.add(service.deliver(key, NOTICE_TYPE, values, recipients))
+            outcome["sent" if report.sent else "unreached" if report.unreached
+                    else "skipped"] += 1
+    with connect(gridledger.warehouse_path) as con, transaction(con):
+        con.execute(STATES_DDL)
+        for row in to_tell.itertuples():
+            con.execute("insert or replace into analytics.deviation_risk_states "
+                        "(contract_id, period, risk_state, origin_day) values (?, ?, ?, ?)",
+                        [row.contract_id, row.period, row.risk_state, row.origin_day])
+    context.log.info(f"deviation projection: {len(to_tell)} changes of state, "
+                     f"{outcome['sent']} notices sent")
+    return MaterializeResult(
+        metadata={
+            "contracts_by_state": json.dumps(projection["risk_state"].value_counts().to_dict()),
+            "changes_of_state": len(to_tell),
+            "contracts_sent": outcome["sent"], "contracts_skipped": outcome["skipped"],
+            "contracts_unreached": outcome["unreached"],
+            "contracts_no_recipient": len(no_recipient),
+            "no_recipient_contracts": ", ".join(no_recipient[:20]),
+            **tally.metadata(),
+        },
+        check_results=[unreached_result(NOTICES_KEY, tally)],
+    )
