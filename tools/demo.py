@@ -105,6 +105,37 @@ ANALYTICS_SQL = {
         "group by 1)), 'none') || ')' from analytics.retailer_recommendation"
     ),
 }
+# load forecast and forward deviation risk (forecast_job, issue 10): lines after the analytics
+FORECAST_SQL = {
+    "load forecast": (
+        "select count(distinct customer_id) || ' customers × ' || max(horizon_days) || ' days "
+        "from ' || min(origin_day) || ' (' || string_agg(distinct model, ', ') || ')' "
+        "from analytics.load_forecast_daily"
+    ),
+    "forecast backtest": (
+        "select case when count(*) = 0 then 'not run: the demo has one month (it needs 91 days)' "
+        "else count(*) || ' rows' end from analytics.forecast_backtest"
+    ),
+    "deviation projection": (
+        "select any_value(period) || ' from ' || any_value(origin_day) || ': ' || string_agg("
+        "risk_state || '=' || n, ', ' order by risk_state) from (select risk_state, "
+        "any_value(period) as period, any_value(origin_day) as origin_day, count(*) n "
+        "from analytics.deviation_projection group by 1)"
+    ),
+    "projection notices sent": (
+        "select count(*) || ' to account managers, ' || count(distinct notice_key) "
+        "|| ' contract(s)' from notify.delivery_ledger "
+        "where notice_type = 'deviation_projection' and status = 'sent'"
+    ),
+}
+TOP_PROJECTION_SQL = """
+select contract_id, contracted_kwh, projected_p10_kwh, projected_p50_kwh, projected_p90_kwh,
+       expected_deviation_cost_yuan, risk_state
+from analytics.deviation_projection
+where expected_deviation_cost_yuan is not null
+order by expected_deviation_cost_yuan desc, contract_id
+limit 3
+"""
 TOP_CHURN_SQL = """
 select customer_id, round(100 * churn_probability_90d, 1), risk_band,
        coalesce(value_grade, '-'), coalesce(credit_grade, '-'), coalesce(measure_code, '-')
@@ -172,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                 results += resettle(defs, instance, timings, first)
             if all(r.success for r in results):
                 results += run_analytics(defs, instance, timings)
+            if all(r.success for r in results):
+                results += run_job_timed(defs, instance, timings, "forecast_job")
     ok = all(r.success for r in results)
     print(f"  {'all steps':<32} {sum(timings.seconds.values()):7.1f} s")
     print_summary()
@@ -405,13 +438,19 @@ def resettle(defs, instance, timings, period_start: date) -> list:
 def run_analytics(defs, instance, timings) -> list:
     """analytics_job on the generated contract history: churn risk, value and credit grades,
     measures, the measure notices to the account managers and the BI mart."""
+    return run_job_timed(defs, instance, timings, "analytics_job")
+
+
+def run_job_timed(defs, instance, timings, job: str) -> list:
+    """One unpartitioned job, timed (forecast_job: the load forecast from the last validated
+    day, the next month's deviation projection and its notices)."""
     import time
 
     from orchestration.runner import run_job
 
     started = time.perf_counter()
-    result = run_job(defs, "analytics_job", instance, raise_on_error=False)
-    timings.record("analytics_job", started, result.success)
+    result = run_job(defs, job, instance, raise_on_error=False)
+    timings.record(job, started, result.success)
     return [result]
 
 
@@ -454,6 +493,20 @@ def print_top_savings(con) -> None:
               f"{per_month:>12} {saving:>12} {deviation:>11}")
 
 
+def print_forecast(con) -> None:
+    """The forecast, the projection's states and its three largest expected costs."""
+    print_lines(con, FORECAST_SQL)
+    try:
+        top = con.execute(TOP_PROJECTION_SQL).fetchall()
+    except Exception:  # noqa: BLE001 - forecast_job did not run
+        return
+    print(f"  {'top 3 expected deviation':<26} contract   contracted kWh  P10 / P50 / P90 kWh"
+          "  expected yuan  state")
+    for contract, contracted, p10, p50, p90, cost, state in top:
+        print(f"  {'':<26} {contract:<10} {contracted:>14} {p10} / {p50} / {p90} "
+              f"{cost:>10}  {state}")
+
+
 def print_summary() -> None:
     """Print the headline numbers and where the results are."""
     print("\nGridledger demo summary")
@@ -461,6 +514,7 @@ def print_summary() -> None:
         print_lines(con, SUMMARY_SQL)
         print_top_savings(con)
         print_analytics(con)
+        print_forecast(con)
     print(f"\nwarehouse:  {warehouse_path()}  (finance.bills, finance.bill_lines, "
           "finance.adjustments, finance.retailer_margin, marts.alerts)")
     print(f"BI:         {bi_snapshot_path()}  (read-only snapshot of finance and marts, "
