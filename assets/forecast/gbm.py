@@ -15,14 +15,13 @@ from dataclasses import dataclass
 
 import lightgbm as lgb
 import numpy as np
-import pandas as pd
 
 from .baselines import like_day_average, seasonal_naive
 from .metrics import QUANTILES
 from .series import DAY_TYPES, DailySeries
 
 LEVEL_DAYS = 28
-TRAIN_ORIGINS = 8
+TRAIN_ORIGINS = 52  # weekly, a year back: every season and holiday the history has
 MAX_TRAIN_ROWS = 400_000
 PARAMS = {"learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 50,
           "feature_fraction": 0.9, "verbose": -1, "seed": 7, "deterministic": True,
@@ -59,7 +58,6 @@ def features(series: DailySeries, origin: int, horizon: int,
     level = _level(series.kwh, origin, LEVEL_DAYS)
     scale = np.where(level > 0, level, np.nan)[:, None]
     targets = series.days[origin + 1: origin + horizon + 1]
-    codes = pd.Categorical(series.classes).codes.astype(float)
     type_codes = np.array([DAY_TYPES.index(t) for t in series.day_types[origin + 1:
                                                                          origin + horizon + 1]])
     columns = [
@@ -72,7 +70,7 @@ def features(series: DailySeries, origin: int, horizon: int,
         base.like_day_average[:, :, 0] / scale,
         base.like_day_average[:, :, 2] / scale,
         np.repeat(_level(series.kwh, origin, 7)[:, None] / scale, horizon, axis=1),
-        np.repeat(codes[:, None], horizon, axis=1),
+        np.repeat(series.class_codes[:, None], horizon, axis=1),
     ]
     matrix = np.stack([c.astype(float) for c in columns], axis=-1).reshape(-1, len(FEATURES))
     return matrix, np.repeat(scale[:, 0], horizon)
@@ -80,27 +78,29 @@ def features(series: DailySeries, origin: int, horizon: int,
 
 def training_rows(series: DailySeries, origin: int, horizon: int,
                   like_days: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the `TRAIN_ORIGINS` weekly origins before `origin` whose targets are known at
-    `origin` (no look-ahead), target = kWh / level; capped at `MAX_TRAIN_ROWS` (seeded sample)."""
+    """Rows of up to `TRAIN_ORIGINS` weekly origins before `origin` whose targets are known at
+    `origin` (no look-ahead), target = kWh / level. To stay within `MAX_TRAIN_ROWS`, each
+    origin takes a seeded sample of customers (all of them when few): many origins of some
+    customers teach seasons and holidays better than few origins of all."""
+    starts = [origin - 7 * w for w in range(1, TRAIN_ORIGINS + 1)
+              if origin - 7 * w >= LEVEL_DAYS - 1]
+    if not starts:
+        return np.empty((0, len(FEATURES))), np.empty(0)
+    customers = series.kwh.shape[0]
+    per_origin = min(customers, -(-MAX_TRAIN_ROWS // (len(starts) * horizon)))
+    rng = np.random.default_rng(7)
     xs, ys = [], []
-    for weeks in range(1, TRAIN_ORIGINS + 1):
-        start = origin - 7 * weeks
-        if start < LEVEL_DAYS - 1:
-            break
+    for start in starts:
+        rows = (np.arange(customers) if per_origin == customers
+                else np.sort(rng.choice(customers, per_origin, replace=False)))
+        part = series.subset(rows)
         steps = min(horizon, origin - start)
-        matrix, level = features(series, start, steps,
-                                 baselines(series, start, steps, like_days))
-        actual = series.kwh[:, start + 1: start + steps + 1].reshape(-1) / level
+        matrix, level = features(part, start, steps, baselines(part, start, steps, like_days))
+        actual = part.kwh[:, start + 1: start + steps + 1].reshape(-1) / level
         keep = np.isfinite(actual)
         xs.append(matrix[keep])
         ys.append(actual[keep])
-    if not xs:
-        return np.empty((0, len(FEATURES))), np.empty(0)
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    if len(y) > MAX_TRAIN_ROWS:
-        pick = np.random.default_rng(7).choice(len(y), MAX_TRAIN_ROWS, replace=False)
-        x, y = x[pick], y[pick]
-    return x, y
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def fit_predict(series: DailySeries, origin: int, horizon: int, like_days: int,

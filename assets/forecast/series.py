@@ -6,7 +6,7 @@ A day with a FAILED interval is missing (NaN), never zero: its kWh is not the cu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import duckdb
@@ -23,10 +23,16 @@ class DailySeries:
 
     customers: np.ndarray
     classes: np.ndarray
+    class_codes: np.ndarray
     days: pd.DatetimeIndex
     day_types: np.ndarray
     kwh: np.ndarray
     last: int
+
+    def subset(self, rows: np.ndarray) -> DailySeries:
+        """The same days for the customers at `rows` (class codes kept)."""
+        return replace(self, customers=self.customers[rows], classes=self.classes[rows],
+                       class_codes=self.class_codes[rows], kwh=self.kwh[rows])
 
     def history_days(self) -> np.ndarray:
         """Complete days per customer up to `last`."""
@@ -45,7 +51,8 @@ def build_series(rows: pd.DataFrame, calendar: pd.DataFrame, horizon: int) -> Da
             .reindex(index=customers, columns=days))
     types = (calendar.assign(day=pd.to_datetime(calendar["day"])).set_index("day")["day_type"]
              .reindex(days).fillna("workday").to_numpy())
-    return DailySeries(customers=customers, classes=classes.to_numpy(), days=days,
+    return DailySeries(customers=customers, classes=classes.to_numpy(),
+                       class_codes=pd.Categorical(classes).codes.astype(float), days=days,
                        day_types=types, kwh=wide.to_numpy(dtype=float),
                        last=len(days) - 1 - horizon)
 
