@@ -122,6 +122,17 @@ FORECAST_SQL = {
         "any_value(period) as period, any_value(origin_day) as origin_day, count(*) n "
         "from analytics.deviation_projection group by 1)"
     ),
+    "purchase adjustment": (
+        "select count(*) filter (where status = 'adjust') || ' of ' || count(*) || ' contract "
+        "months to adjust, expected saving ' || coalesce(sum(expected_saving_yuan), 0) || ' yuan"
+        " (' || min(period) || ' to ' || max(period) || ')' from analytics.purchase_adjustment"
+    ),
+    "largest adjustment": (
+        "select coalesce(any_value(contract_id || ' ' || period || ': ' || contracted_kwh || ' → '"
+        " || suggested_kwh || ' kWh, expected cost ' || expected_cost_current_yuan || ' → ' || "
+        "expected_cost_suggested_yuan || ' yuan' order by expected_saving_yuan desc), 'none') "
+        "from analytics.purchase_adjustment where status = 'adjust'"
+    ),
     "projection notices sent": (
         "select count(*) || ' to account managers, ' || count(distinct notice_key) "
         "|| ' contract(s)' from notify.delivery_ledger "

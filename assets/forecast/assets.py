@@ -15,9 +15,11 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    AssetSpec,
     MaterializeResult,
     asset,
     asset_check,
+    multi_asset,
 )
 
 from assets.analytics.tables import read_table, replace_tables
@@ -25,11 +27,17 @@ from foundation.resources import Gridledger
 from foundation.warehouse import connect, table_exists
 
 from .backtest import HORIZON, MODEL, choose_models, forecast, origins, run_backtest
-from .series import DailySeries, read_series
+from .monthly import monthly_forecast
+from .series import DailySeries, read_calendar, read_series
 
 GROUP = "forecast"
 BACKTEST_KEY = AssetKey(["analytics", "forecast_backtest"])
 FORECAST_KEY = AssetKey(["analytics", "load_forecast_daily"])
+MONTHLY_KEY = AssetKey(["analytics", "load_forecast_monthly"])
+DAILY_COLUMNS = ["customer_id", "customer_class", "origin_day", "target_day", "horizon_days",
+                 "model", "p10_kwh", "p50_kwh", "p90_kwh"]
+MONTHLY_COLUMNS = ["customer_id", "customer_class", "period", "origin_day", "method",
+                   "p10_kwh", "p50_kwh", "p90_kwh"]
 INPUTS = [AssetKey(["core", "int_customer_day_blocks"]), AssetKey(["core", "dim_calendar"]),
           AssetKey(["master", "customers"]), AssetKey(["config", "vee_parameters"])]
 DEFAULT_LIKE_DAYS = 3
@@ -121,12 +129,21 @@ def model_beats_best_baseline(gridledger: Gridledger) -> AssetCheckResult:
         metadata={"by_class": json.dumps(summary), "model_won_for": ", ".join(won) or "none"})
 
 
-@asset(key=FORECAST_KEY, group_name=GROUP, deps=[BACKTEST_KEY, *INPUTS],
-       description="Daily kWh per customer for the 35 days after the last validated day, P10 / "
-                   "P50 / P90, from the model the backtest chose for the customer's class "
-                   "(like-day average where none was chosen).")
-def load_forecast_daily(context: AssetExecutionContext,
-                        gridledger: Gridledger) -> MaterializeResult:
+@multi_asset(
+    specs=[
+        AssetSpec(FORECAST_KEY, group_name=GROUP, deps=[BACKTEST_KEY, *INPUTS],
+                  description="Daily kWh per customer for the 35 days after the last validated "
+                              "day, P10 / P50 / P90, from the model the backtest chose for the "
+                              "customer's class (like-day average where none was chosen)."),
+        AssetSpec(MONTHLY_KEY, group_name=GROUP, deps=[BACKTEST_KEY, *INPUTS],
+                  description="Monthly kWh per customer for the open month and the 11 after "
+                              "it, P10 / P50 / P90: validated + daily forecast while the 35 "
+                              "days cover the month, then like-day levels × the month's day "
+                              "types × last year's season (docs/forecasting.md)."),
+    ],
+    name="load_forecasts",
+)
+def load_forecasts(context: AssetExecutionContext, gridledger: Gridledger):
     """Forecast every customer with at least a week of complete days; name the others."""
     with connect(gridledger.warehouse_path) as con:
         series = _series(con)
@@ -134,18 +151,27 @@ def load_forecast_daily(context: AssetExecutionContext,
         if table_exists(con, "analytics", "forecast_model_choice"):
             choice = read_table(con, "forecast_model_choice")
             chosen = dict(zip(choice["customer_class"], choice["chosen"], strict=True))
-        rows, left_out = (forecast(series, like_days(con), chosen) if series is not None
-                          else (pd.DataFrame(), {}))
-        if rows.empty:
-            rows = pd.DataFrame(columns=["customer_id", "customer_class", "origin_day",
-                                         "target_day", "horizon_days", "model", "p10_kwh",
-                                         "p50_kwh", "p90_kwh"])
-        replace_tables(con, {"load_forecast_daily": (rows.assign(inputs="calendar"), {
-            "origin_day": "date", "target_day": "date", "horizon_days": "integer",
-            "p10_kwh": KWH, "p50_kwh": KWH, "p90_kwh": KWH})})
+        rows, left_out, monthly = pd.DataFrame(columns=DAILY_COLUMNS), {}, pd.DataFrame(
+            columns=MONTHLY_COLUMNS)
+        if series is not None:
+            days = like_days(con)
+            rows, left_out, served = forecast(series, days, chosen)
+            origin_day = series.days[series.last]
+            calendar = read_calendar(con, origin_day.date(),
+                                     (origin_day + pd.DateOffset(months=13)).date())
+            monthly = monthly_forecast(series, served, calendar, days)
+        replace_tables(con, {
+            "load_forecast_daily": ((rows if len(rows) else pd.DataFrame(columns=DAILY_COLUMNS))
+                                    .assign(inputs="calendar"), {
+                "origin_day": "date", "target_day": "date", "horizon_days": "integer",
+                "p10_kwh": KWH, "p50_kwh": KWH, "p90_kwh": KWH}),
+            "load_forecast_monthly": (
+                monthly if len(monthly) else pd.DataFrame(columns=MONTHLY_COLUMNS),
+                {"origin_day": "date", "p10_kwh": KWH, "p50_kwh": KWH, "p90_kwh": KWH}),
+        })
     customers = rows["customer_id"].nunique()
     context.log.info(f"load forecast: {customers} customers, {len(left_out)} left out")
-    return MaterializeResult(metadata={
+    yield MaterializeResult(asset_key=FORECAST_KEY, metadata={
         "dagster/row_count": len(rows), "customers": customers,
         "origin_day": str(rows["origin_day"].iloc[0]) if len(rows) else "none",
         "models_used": json.dumps(rows.drop_duplicates("customer_id")["model"]
@@ -154,7 +180,13 @@ def load_forecast_daily(context: AssetExecutionContext,
         "customers_left_out": len(left_out),
         "left_out_reasons": json.dumps(dict(list(left_out.items())[:50]), ensure_ascii=False),
     })
+    yield MaterializeResult(asset_key=MONTHLY_KEY, metadata={
+        "dagster/row_count": len(monthly), "customers": monthly["customer_id"].nunique(),
+        "months": ", ".join(sorted(monthly["period"].unique())) if len(monthly) else "none",
+        "rows_by_method": json.dumps(monthly["method"].value_counts().to_dict()
+                                     if len(monthly) else {}),
+    })
 
 
-forecast_assets = [forecast_backtest, load_forecast_daily]
+forecast_assets = [forecast_backtest, load_forecasts]
 forecast_checks = [model_beats_best_baseline]

@@ -98,15 +98,17 @@ def choose_models(backtest: pd.DataFrame) -> pd.DataFrame:
 
 
 def forecast(series: DailySeries, like_days: int, chosen: dict[str, str],
-             horizon: int = HORIZON) -> tuple[pd.DataFrame, dict[str, str]]:
+             horizon: int = HORIZON) -> tuple[pd.DataFrame, dict[str, str], np.ndarray]:
     """The served forecast from the last validated day: per customer the class's chosen model
     (like-day average where no backtest chose one), else the next model that has a value.
-    Returns the rows and the customers left out, with the reason."""
+    Returns the rows, the customers left out with the reason, and the served bands
+    (customers, horizon, 3; NaN for a customer left out)."""
     origin = series.last
     bands = forecasts_at(series, origin, horizon, like_days,
                          with_model=MODEL in chosen.values())
     history = series.history_days()
     rows, left_out = [], {}
+    served = np.full((len(series.customers), horizon, 3), np.nan)
     targets = [d.date() for d in series.days[origin + 1: origin + horizon + 1]]
     for c, customer in enumerate(series.customers):
         if history[c] < MIN_HISTORY_DAYS:
@@ -120,10 +122,11 @@ def forecast(series: DailySeries, like_days: int, chosen: dict[str, str],
         else:
             left_out[customer] = "no model has a value for every day of the horizon"
             continue
+        served[c] = np.round(bands[model][c], 3)  # as written: monthly sums equal the rows
         for h, target in enumerate(targets):
             p10, p50, p90 = bands[model][c, h]
             rows.append({"customer_id": customer, "customer_class": series.classes[c],
                          "origin_day": series.days[origin].date(), "target_day": target,
                          "horizon_days": h + 1, "model": model, "p10_kwh": round(p10, 3),
                          "p50_kwh": round(p50, 3), "p90_kwh": round(p90, 3)})
-    return pd.DataFrame(rows), left_out
+    return pd.DataFrame(rows), left_out, served

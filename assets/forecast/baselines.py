@@ -67,9 +67,11 @@ def seasonal_naive(kwh: np.ndarray, origin: int, horizon: int) -> np.ndarray:
     return out
 
 
-def like_day_average(kwh: np.ndarray, day_types: np.ndarray, origin: int, horizon: int,
-                     like_days: int) -> np.ndarray:
-    """Mean of the `like_days` latest complete days of the target's day type."""
+def like_day_levels(kwh: np.ndarray, day_types: np.ndarray, origin: int,
+                    like_days: int) -> dict[str, np.ndarray]:
+    """Per day type, the like-day bands (customers, 3) known at `origin`: P50 = the mean of
+    the `like_days` latest complete days of that type, the band from the latest `BAND_DAYS`.
+    A type never seen borrows its fallback's (a first holiday: weekend, then workday)."""
     by_type = {}
     for day_type in DAY_TYPES:
         columns = np.flatnonzero(day_types[: origin + 1] == day_type)[::-1]
@@ -79,9 +81,18 @@ def like_day_average(kwh: np.ndarray, day_types: np.ndarray, origin: int, horizo
             warnings.simplefilter("ignore", RuntimeWarning)
             center = np.nanmean(sample[:, :like_days], axis=1)
         by_type[day_type] = _bands(center, sample)
-    out = np.full((kwh.shape[0], horizon, 3), np.nan)
-    for h in range(1, horizon + 1):
-        for day_type in FALLBACK[day_types[origin + h]]:
-            missing = np.isnan(out[:, h - 1, 1])
-            out[missing, h - 1] = by_type[day_type][missing]
-    return out
+    levels = {}
+    for day_type in DAY_TYPES:
+        bands = np.full((kwh.shape[0], 3), np.nan)
+        for fallback in FALLBACK[day_type]:
+            missing = np.isnan(bands[:, 1])
+            bands[missing] = by_type[fallback][missing]
+        levels[day_type] = bands
+    return levels
+
+
+def like_day_average(kwh: np.ndarray, day_types: np.ndarray, origin: int, horizon: int,
+                     like_days: int) -> np.ndarray:
+    """Mean of the `like_days` latest complete days of the target's day type."""
+    levels = like_day_levels(kwh, day_types, origin, like_days)
+    return np.stack([levels[day_types[origin + h]] for h in range(1, horizon + 1)], axis=1)

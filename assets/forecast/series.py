@@ -79,6 +79,17 @@ def read_series(con: duckdb.DuckDBPyConnection, horizon: int) -> DailySeries | N
     return build_series(rows, calendar, horizon)
 
 
+def read_calendar(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.Series:
+    """Day type by day (a DatetimeIndex) from core.dim_calendar; a day it lacks is a workday
+    or weekend by its weekday."""
+    found = con.execute("select day, day_type from core.dim_calendar where day between ? and ?",
+                        [first, last]).df()
+    days = pd.date_range(first, last, freq="D")
+    types = found.assign(day=pd.to_datetime(found["day"])).set_index("day")["day_type"]
+    fallback = pd.Series(np.where(days.weekday >= 5, "weekend", "workday"), index=days)
+    return types.reindex(days).fillna(fallback)
+
+
 def day_index(series: DailySeries, day: date) -> int:
     """Column of `day` in the matrix."""
     return int((pd.Timestamp(day) - series.days[0]).days)

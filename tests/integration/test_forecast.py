@@ -79,7 +79,17 @@ def _materialize(tmp_path, days: int = DAYS):
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     with connect(warehouse, read_only=True) as con:
         tables = {t: con.execute(f"select * from analytics.{t}").df()
-                  for t in ("forecast_backtest", "forecast_model_choice", "load_forecast_daily")}
+                  for t in ("forecast_backtest", "forecast_model_choice", "load_forecast_daily",
+                            "load_forecast_monthly")}
+        tables["july_check"] = con.execute("""
+            select m.customer_id, m.p50_kwh,
+                   (select sum(kwh) from core.int_customer_day_blocks b
+                    where b.customer_id = m.customer_id
+                      and b.reading_date between '2026-07-01' and '2026-07-29')
+                   + (select sum(p50_kwh) from analytics.load_forecast_daily d
+                      where d.customer_id = m.customer_id and d.target_day >= '2026-07-30'
+                        and d.target_day <= '2026-07-31') as by_hand
+            from analytics.load_forecast_monthly m where m.period = '2026-07'""").df()
         series = read_series(con, 35)
     return metadata, checks, tables, series
 
@@ -149,3 +159,23 @@ def test_a_month_of_history_gives_no_backtest_a_warning_and_like_day_forecasts(t
     assert not checks["model_beats_best_baseline"].passed
     daily = tables["load_forecast_daily"]
     assert set(daily["model"]) == {"like_day_average"} and daily["customer_id"].nunique() == 40
+
+
+def test_the_monthly_forecast_runs_from_the_open_month_for_twelve_months(run):
+    metadata, _, tables, _ = run
+    monthly = tables["load_forecast_monthly"]
+    # origin 2026-07-29: July is open (29 days validated + 2 forecast), August lies within
+    # the 35 days (to 2026-09-02), September on is like-day levels × day types (no year before)
+    assert monthly.groupby("customer_id").size().eq(12).all() and len(monthly) == 40 * 12
+    methods = monthly.groupby("period")["method"].agg(set).to_dict()
+    assert methods["2026-07"] == methods["2026-08"] == {"daily_sum"}
+    assert methods["2026-09"] == methods["2027-06"] == {"like_day"}
+    july = tables["july_check"]
+    assert (july["p50_kwh"] == july["by_hand"]).all() and len(july) == 40
+    assert (monthly["p10_kwh"] <= monthly["p50_kwh"]).all()
+    assert (monthly["p50_kwh"] <= monthly["p90_kwh"]).all()
+    # the band widens with the lead time
+    width = (monthly.assign(w=(monthly["p90_kwh"] - monthly["p10_kwh"]) / monthly["p50_kwh"])
+             .groupby("period")["w"].mean())
+    assert width["2027-06"] > width["2026-09"]
+    assert metadata["analytics/load_forecast_monthly"]["dagster/row_count"] == 480

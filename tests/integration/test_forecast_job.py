@@ -105,3 +105,22 @@ def test_each_risky_contract_is_told_to_its_managers_once(ran):
     notices = [e for e in again.get_asset_materialization_events()
                if e.asset_key.to_user_string() == "analytics/deviation_risk_notices"]
     assert notices[0].materialization.metadata["changes_of_state"].value == 0
+
+
+@pytest.mark.writes("forecast_job")
+def test_every_coming_contract_month_gets_a_volume_no_costlier_than_the_current_one(ran):
+    rows = ran.sql("""
+        select a.period, a.status, a.contracted_kwh, a.suggested_kwh,
+               a.expected_cost_current_yuan, a.expected_cost_suggested_yuan,
+               a.expected_saving_yuan, m.p50_kwh = a.forecast_p50_kwh
+        from analytics.purchase_adjustment a
+        join analytics.load_forecast_monthly m
+          on m.customer_id = a.customer_id and m.period = a.period""")
+    assert rows and {r[0] for r in rows} <= {f"2026-{m}" for m in ("11", "12")} | {
+        f"2027-{m:02d}" for m in range(1, 11)}
+    assert "2026-11" in {r[0] for r in rows}  # the first month after the origin
+    for period, status, current, suggested, cost_now, cost_then, saving, same in rows:
+        assert same and status in {"adjust", "keep"}, period
+        assert cost_then <= cost_now and saving == cost_now - cost_then
+        assert (status == "keep") == (suggested == current)
+    assert any(status == "adjust" for _, status, *_ in rows)

@@ -58,18 +58,7 @@ rest as (
 ),
 
 prices as (
-    select customer_id, arg_max(price, period_start) as p_ref, max(period) as price_period
-    from (
-        select customer_id, period, period_start,
-               {{ price6('sum(amount_yuan) / nullif(sum(quantity), 0)') }} as price
-        from {{ relation_or_empty(ref('fct_settlement_lines'), {
-            'customer_id': 'varchar', 'period': 'varchar', 'period_start': 'date',
-            'line_code': 'varchar', 'quantity': 'decimal(18, 3)',
-            'amount_yuan': 'decimal(18, 2)'}) }}
-        where line_code like 'energy%'
-        group by all
-    )
-    group by customer_id
+    {{ latest_energy_prices(ref('fct_settlement_lines')) }}
 ),
 
 projected as (
