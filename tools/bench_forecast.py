@@ -96,14 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     total = 0.0
     with MemorySampler() as memory:
         for asset in forecast_assets:
-            checks = [c for c in forecast_checks if asset.key in {k.asset_key for k in
-                                                                  c.check_keys}]
+            checks = [c for c in forecast_checks
+                      if set(asset.keys) & {k.asset_key for k in c.check_keys}]
             begin = time.perf_counter()
             result = materialize([asset, *checks], instance=DagsterInstance.ephemeral(),
                                  resources=resources)
             end = time.perf_counter()
             total += end - begin
-            print(f"  {asset.key.to_user_string():<32} {end - begin:7.1f} s  "
+            name = " + ".join(k.path[-1] for k in sorted(asset.keys))
+            print(f"  {name:<32} {end - begin:7.1f} s  "
                   f"peak {memory.peak_mb(time.time() - (end - begin), time.time()):8.0f} MB  "
                   f"{'ok' if result.success else 'FAILED'}")
     print(f"  {'forecast stage':<32} {total:7.1f} s")
