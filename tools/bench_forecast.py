@@ -26,6 +26,7 @@ import pandas as pd
 from foundation.paths import PROJECT_ROOT
 from foundation.warehouse import connect
 from tools.bench import MemorySampler
+from tools.forecast_report import measures
 
 START = date(2025, 10, 1)
 WEEKDAY = np.array([0.8, 1.0, 1.0, 1.0, 0.9, 0.55, 0.5])
@@ -109,11 +110,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'ok' if result.success else 'FAILED'}")
     print(f"  {'forecast stage':<32} {total:7.1f} s")
     with connect(warehouse, read_only=True) as con:
-        for row in con.execute("""
-            select model, round(sum(abs_error_kwh) / sum(actual_kwh), 4) as wape,
-                   round(sum(coverage_p10_p90 * targets) / sum(targets), 3) as coverage
-            from analytics.forecast_backtest group by model order by wape""").fetchall():
-            print(f"  backtest {row[0]:<20} WAPE {row[1]:.4f}  P10-P90 coverage {row[2]:.3f}")
+        for model, _, wape, _, _, _, coverage, _ in measures(con):
+            print(f"  backtest {model:<20} WAPE {wape:.4f}  P10-P90 coverage {coverage:.3f}")
         for row in con.execute("select customer_class, chosen, round(improvement, 4) "
                                "from analytics.forecast_model_choice order by 1").fetchall():
             print(f"  chosen for {row[0]:<12} {row[1]:<18} improvement on the best baseline "

@@ -2,7 +2,9 @@
 
 Origins are weekly, the latest one `horizon` days before the last validated day so that every
 horizon has its actual; each model forecasts from what was known at the origin (LightGBM is
-trained again per origin on earlier targets only). Per customer class a model is used only
+trained again per origin on earlier targets only). All models are scored on the same targets:
+those every model forecast (LightGBM has none for a customer without a complete day in the
+28 before the origin; the baselines may still have one). Per customer class a model is used only
 where its WAPE over all origins and horizons beats the best baseline's.
 """
 
@@ -62,9 +64,12 @@ def run_backtest(series: DailySeries, like_days: int, horizon: int = HORIZON,
     classes = np.unique(series.classes)
     for origin in origins(series, horizon, count):
         actual = series.kwh[:, origin + 1: origin + horizon + 1]
-        for model, bands in forecasts_at(series, origin, horizon, like_days).items():
-            if bands is None:
-                continue
+        made = {m: b for m, b in forecasts_at(series, origin, horizon, like_days).items()
+                if b is not None}
+        # every model is scored on the same targets: those all of them forecast
+        common = np.logical_and.reduce([np.isfinite(b[:, :, 1]) for b in made.values()])
+        actual = np.where(common, actual, np.nan)
+        for model, bands in made.items():
             for customer_class in classes:
                 chosen = series.classes == customer_class
                 for h in range(horizon):
