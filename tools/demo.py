@@ -122,6 +122,12 @@ FORECAST_SQL = {
         "any_value(period) as period, any_value(origin_day) as origin_day, count(*) n "
         "from analytics.deviation_projection group by 1)"
     ),
+    "portfolio projection": (
+        "select coalesce(string_agg(retailer_id || ' P50 ' || projected_p50_kwh || ' / bought ' "
+        "|| bought_kwh || ' kWh, expected ' || expected_deviation_cost_yuan || ' yuan (' || "
+        "risk_state || ')', '; ' order by retailer_id), 'none') "
+        "from analytics.portfolio_projection"
+    ),
     "purchase adjustment": (
         "select count(*) filter (where status = 'adjust') || ' of ' || count(*) || ' contract "
         "months to adjust, expected saving ' || coalesce(sum(expected_saving_yuan), 0) || ' yuan"

@@ -124,3 +124,20 @@ def test_every_coming_contract_month_gets_a_volume_no_costlier_than_the_current_
         assert cost_then <= cost_now and saving == cost_now - cost_then
         assert (status == "keep") == (suggested == current)
     assert any(status == "adjust" for _, status, *_ in rows)
+
+
+@pytest.mark.writes("forecast_job")
+def test_each_retailers_portfolio_sums_its_contract_projections(ran):
+    rows = ran.sql("""
+        select r.retailer_id, r.contracts, r.projected_p50_kwh, c.n, c.p50,
+               r.bought_source, r.expected_deviation_cost_yuan, r.risk_state
+        from analytics.portfolio_projection r
+        join (select retailer_id, count(*) as n,
+                     sum(coalesce(projected_p50_kwh, contracted_kwh)) as p50
+              from analytics.deviation_projection group by 1) c using (retailer_id)""")
+    retailers = ran.sql("select count(distinct retailer_id) from analytics.deviation_projection")
+    assert rows and len(rows) == retailers[0][0]
+    for retailer, contracts, p50, n, summed, source, cost, state in rows:
+        assert contracts == n and p50 == summed, retailer
+        assert source in {"wholesale_costs", "contracted_market_avg"}, retailer
+        assert cost is not None and cost >= 0 and state != "no_forecast", retailer
