@@ -39,6 +39,8 @@ with loaded as (
     select file_id, count(*) from raw.register_reads group by 1
     union all
     select file_id, count(*) from raw.manual_edits group by 1
+    union all
+    select file_id, count(*) from raw.weather_daily group by 1
 ),
 quarantined as (select file_id, count(*) as n from raw.quarantine_rows group by 1)
 select l.file_name, l.status, l.rows_total,

@@ -68,7 +68,7 @@ def report_lines(con: duckdb.DuckDBPyConnection, metadata: dict[str, dict]) -> l
     backtest = metadata.get("analytics/forecast_backtest", {})
     lines = [f"- history: {backtest.get('history', 'n/a')}",
              f"- backtest origins: {backtest.get('origins', 'n/a')}",
-             f"- weather: {backtest.get('weather', 'n/a')}", "",
+             f"- weather: {backtest.get('weather_backtest_targets', 'n/a')}", "",
              "| model | horizon (days) | WAPE | MAPE | bias | pinball (kWh) | P10–P90 coverage "
              "| targets |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for by_horizon in (False, True):

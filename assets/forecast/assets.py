@@ -27,8 +27,9 @@ from foundation.resources import Gridledger
 from foundation.warehouse import connect, table_exists
 
 from .backtest import HORIZON, MODEL, choose_models, forecast, origins, run_backtest
+from .gbm import MIN_WEATHER_AHEAD
 from .monthly import monthly_forecast
-from .series import DailySeries, read_calendar, read_series
+from .series import DailySeries, read_calendar, read_series, weather_coverage
 
 GROUP = "forecast"
 BACKTEST_KEY = AssetKey(["analytics", "forecast_backtest"])
@@ -41,7 +42,17 @@ MONTHLY_COLUMNS = ["customer_id", "customer_class", "period", "origin_day", "met
 INPUTS = [AssetKey(["core", "int_customer_day_blocks"]), AssetKey(["core", "dim_calendar"]),
           AssetKey(["master", "customers"]), AssetKey(["config", "vee_parameters"])]
 DEFAULT_LIKE_DAYS = 3
-WEATHER = "none: there is no weather input yet, every model uses the calendar only"
+CALENDAR_ONLY = "calendar only: no weather_* file loaded"
+
+
+def weather_note(series: DailySeries | None, first: int, last: int) -> str:
+    """What the model had of the weather over columns [first, last] of the series."""
+    share = weather_coverage(series, first, last) if series is not None else 0.0
+    if share == 0:
+        return CALENDAR_ONLY
+    fallback = (" (under half: the model used the calendar only)"
+                if share < MIN_WEATHER_AHEAD else "")
+    return f"temperature on {share:.0%} of the customer-days{fallback}"
 KWH = "decimal(18, 3)"
 CHOICE_COLUMNS = ["customer_class", "best_baseline", "baseline_wape", "model_wape", "chosen",
                   "improvement"]
@@ -98,7 +109,10 @@ def forecast_backtest(context: AssetExecutionContext, gridledger: Gridledger) ->
     return MaterializeResult(metadata={
         "dagster/row_count": len(table), "history": history,
         "origins": ", ".join(str(series.days[o].date()) for o in used) or "none",
-        "weather": WEATHER, **({"not_run": reason} if reason else {}),
+        "weather_history": weather_note(series, 0, series.last if series else -1),
+        "weather_backtest_targets": weather_note(
+            series, min(used) + 1 if used else 0, series.last if series else -1),
+        **({"not_run": reason} if reason else {}),
         "model_choice": json.dumps(_choice_summary(choice)),
     })
 
@@ -157,12 +171,15 @@ def load_forecasts(context: AssetExecutionContext, gridledger: Gridledger):
             days = like_days(con)
             rows, left_out, served = forecast(series, days, chosen)
             origin_day = series.days[series.last]
-            calendar = read_calendar(con, origin_day.date(),
+            calendar = read_calendar(con, series.days[0].date(),  # the history: seasons
                                      (origin_day + pd.DateOffset(months=13)).date())
             monthly = monthly_forecast(series, served, calendar, days)
+        ahead = (weather_coverage(series, series.last + 1, series.last + HORIZON)
+                 if series is not None else 0.0)
+        inputs = "calendar+temperature" if ahead >= MIN_WEATHER_AHEAD else "calendar"
         replace_tables(con, {
             "load_forecast_daily": ((rows if len(rows) else pd.DataFrame(columns=DAILY_COLUMNS))
-                                    .assign(inputs="calendar"), {
+                                    .assign(inputs=inputs), {
                 "origin_day": "date", "target_day": "date", "horizon_days": "integer",
                 "p10_kwh": KWH, "p50_kwh": KWH, "p90_kwh": KWH}),
             "load_forecast_monthly": (
@@ -176,7 +193,8 @@ def load_forecasts(context: AssetExecutionContext, gridledger: Gridledger):
         "origin_day": str(rows["origin_day"].iloc[0]) if len(rows) else "none",
         "models_used": json.dumps(rows.drop_duplicates("customer_id")["model"]
                                   .value_counts().to_dict()),
-        "weather": WEATHER,
+        "weather_ahead": weather_note(series, series.last + 1, series.last + HORIZON)
+        if series is not None else CALENDAR_ONLY,
         "customers_left_out": len(left_out),
         "left_out_reasons": json.dumps(dict(list(left_out.items())[:50]), ensure_ascii=False),
     })

@@ -40,7 +40,8 @@ def _type_counts(calendar: pd.Series, start: pd.Timestamp, end: pd.Timestamp) ->
 def monthly_forecast(series: DailySeries, daily: np.ndarray, calendar: pd.Series,
                      like_days: int, months: int = MONTHS) -> pd.DataFrame:
     """`daily`: the served daily bands (customers, 35, 3) from `series.last`; `calendar`: day
-    type by day (DatetimeIndex) through the last month. One row per customer and month."""
+    type by day (DatetimeIndex) from the series' first day through the last month (the
+    history's months give the season). One row per customer and month."""
     origin = series.last
     origin_day = series.days[origin]
     horizon_end = origin_day + pd.Timedelta(days=daily.shape[1])

@@ -13,6 +13,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from foundation.warehouse import table_exists
+
 DAY_TYPES = ("workday", "weekend", "holiday")
 
 
@@ -28,21 +30,33 @@ class DailySeries:
     day_types: np.ndarray
     kwh: np.ndarray
     last: int
+    temperature: np.ndarray | None = None  # °C by customer and day (its region); NaN = none
+
+    @property
+    def temperatures(self) -> np.ndarray:
+        """The temperature matrix, all NaN without a weather input."""
+        if self.temperature is None:
+            return np.full(self.kwh.shape, np.nan)
+        return self.temperature
 
     def subset(self, rows: np.ndarray) -> DailySeries:
         """The same days for the customers at `rows` (class codes kept)."""
         return replace(self, customers=self.customers[rows], classes=self.classes[rows],
-                       class_codes=self.class_codes[rows], kwh=self.kwh[rows])
+                       class_codes=self.class_codes[rows], kwh=self.kwh[rows],
+                       temperature=None if self.temperature is None
+                       else self.temperature[rows])
 
     def history_days(self) -> np.ndarray:
         """Complete days per customer up to `last`."""
         return (~np.isnan(self.kwh[:, : self.last + 1])).sum(axis=1)
 
 
-def build_series(rows: pd.DataFrame, calendar: pd.DataFrame, horizon: int) -> DailySeries:
+def build_series(rows: pd.DataFrame, calendar: pd.DataFrame, horizon: int,
+                 weather: pd.DataFrame | None = None) -> DailySeries:
     """`rows`: one per customer and day: customer_id, customer_class, day, kwh (NaN for an
     incomplete day);
-    `calendar`: day, day_type covering the read days and `horizon` days after the last."""
+    `calendar`: day, day_type covering the read days and `horizon` days after the last;
+    `weather`: customer_id, day, temperature_c (the customer's region's), when there is any."""
     first, last = rows["day"].min(), rows["day"].max()
     days = pd.date_range(first, last + timedelta(days=horizon), freq="D")
     classes = rows.groupby("customer_id")["customer_class"].last()
@@ -51,10 +65,15 @@ def build_series(rows: pd.DataFrame, calendar: pd.DataFrame, horizon: int) -> Da
             .reindex(index=customers, columns=days))
     types = (calendar.assign(day=pd.to_datetime(calendar["day"])).set_index("day")["day_type"]
              .reindex(days).fillna("workday").to_numpy())
+    temperature = None
+    if weather is not None and len(weather):
+        temperature = (weather.assign(day=pd.to_datetime(weather["day"]))
+                       .pivot(index="customer_id", columns="day", values="temperature_c")
+                       .reindex(index=customers, columns=days).to_numpy(dtype=float))
     return DailySeries(customers=customers, classes=classes.to_numpy(),
                        class_codes=pd.Categorical(classes).codes.astype(float), days=days,
                        day_types=types, kwh=wide.to_numpy(dtype=float),
-                       last=len(days) - 1 - horizon)
+                       last=len(days) - 1 - horizon, temperature=temperature)
 
 
 def read_series(con: duckdb.DuckDBPyConnection, horizon: int) -> DailySeries | None:
@@ -73,10 +92,41 @@ def read_series(con: duckdb.DuckDBPyConnection, horizon: int) -> DailySeries | N
         return None
     rows["day"] = pd.to_datetime(rows["day"])
     last = rows["day"].max().date()
+    span = [rows["day"].min().date(), last + timedelta(days=horizon)]
     calendar = con.execute(
-        "select day, day_type from core.dim_calendar where day between ? and ?",
-        [rows["day"].min().date(), last + timedelta(days=horizon)]).df()
-    return build_series(rows, calendar, horizon)
+        "select day, day_type from core.dim_calendar where day between ? and ?", span).df()
+    return build_series(rows, calendar, horizon, read_weather(con, *span))
+
+
+WEATHER_SQL = """
+with weather as (  -- per region and day: observed before forecast, then the latest file's row
+    select region, day,
+           arg_max(temperature_c, (source = 'observed', file_id, source_row))::double
+               as temperature_c
+    from raw.weather_daily
+    where day between ? and ?
+    group by all
+)
+select c.customer_id, w.day, w.temperature_c
+from (select customer_id, arg_max(region, valid_from) as region
+      from master.customers group by customer_id) c
+join weather w using (region)
+"""
+
+
+def read_weather(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.DataFrame | None:
+    """Daily mean temperature of each customer's region (raw.weather_daily, the landing
+    `weather_*` files); None before any weather file was loaded."""
+    if not table_exists(con, "raw", "weather_daily"):
+        return None
+    return con.execute(WEATHER_SQL, [first, last]).df()
+
+
+def weather_coverage(series: DailySeries, first: int, last: int) -> float:
+    """Share of the customer-days in columns [first, last] with a temperature."""
+    if series.temperature is None or last < first:
+        return 0.0
+    return float(np.isfinite(series.temperature[:, first: last + 1]).mean())
 
 
 def read_calendar(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.Series:

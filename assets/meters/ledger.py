@@ -61,6 +61,14 @@ create table if not exists raw.register_reads (
     read_at timestamp not null,
     register_value decimal(18, 2) not null
 );
+create table if not exists raw.weather_daily (
+    file_id bigint not null,
+    source_row bigint not null,
+    region varchar not null,
+    day date not null,
+    temperature_c decimal(5, 1) not null,
+    source varchar not null            -- observed | forecast
+);
 create table if not exists raw.quarantine_rows (
     file_id bigint not null,
     file_name varchar not null,
@@ -82,12 +90,14 @@ class LandingFile:
 
     @property
     def kind(self) -> str:
-        """`interval`, `register` or `unknown`, from the file-name prefix."""
+        """`interval`, `register`, `weather` or `unknown`, from the file-name prefix."""
         name = self.path.name
         if name.startswith("reads_"):
             return "interval"
         if name.startswith("registers_"):
             return "register"
+        if name.startswith("weather_"):
+            return "weather"
         return "unknown"
 
 

@@ -67,6 +67,16 @@ _KIND_SQL = {
            from checked where rule is null""",
         "select min(ts), max(ts) from checked where rule is null",
     ),
+    "weather": (
+        rules.weather_typed,
+        rules.WEATHER_RULES,
+        rules.WEATHER_REASON,
+        rules.WEATHER_RAW_RECORD,
+        """insert into raw.weather_daily
+           select {file_id}, source_row, region, day, temp, source
+           from checked where rule is null""",
+        "select min(day)::timestamp, max(day)::timestamp from checked where rule is null",
+    ),
 }
 
 

@@ -21,8 +21,9 @@ import pyarrow.parquet as pq
 REQUIRED_COLUMNS = {
     "interval": ("meter_id", "channel", "interval_end", "interval_minutes", "value", "unit"),
     "register": ("meter_id", "channel", "read_at", "register_value"),
+    "weather": ("region", "day", "temperature_c"),
 }
-OPTIONAL_COLUMNS = {"interval": ("multiplier",), "register": ()}
+OPTIONAL_COLUMNS = {"interval": ("multiplier",), "register": (), "weather": ("source",)}
 
 
 class MalformedFile(ValueError):
@@ -46,7 +47,7 @@ def read_landing_file(path: Path, kind: str) -> ReadResult:
     """Read one landing file of the given kind; raise MalformedFile when it is unreadable."""
     if kind not in REQUIRED_COLUMNS:
         raise MalformedFile(
-            f"unknown file kind for name {path.name!r} (expected reads_* or registers_*)"
+            f"unknown file kind for name {path.name!r} (expected reads_*, registers_* or weather_*)"
         )
     suffix = path.suffix.lower()
     if suffix == ".csv":

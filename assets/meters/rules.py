@@ -166,3 +166,53 @@ end
 """
 
 REGISTER_RAW_RECORD = "concat_ws(',', meter_id, channel, read_at, register_value)"
+
+
+WEATHER_SOURCES = ("observed", "forecast")
+WEATHER_RANGE_C = (-60, 60)
+
+
+def weather_typed(ts_is_text: bool, zoned: bool = False) -> str:
+    """SELECT typing the `batch` view's weather rows (a day, not a time: `ts_is_text` and
+    `zoned` do not apply)."""
+    return f"""
+select source_row, trim(region::varchar) as region, trim(day::varchar) as day_text,
+       temperature_c::varchar as temperature_c,
+       coalesce(nullif(trim(source::varchar), ''), 'observed') as source,
+       try_strptime(trim(day::varchar), '%Y-%m-%d')::date as day,
+       {strict_cast("temperature_c", "decimal(5, 1)", _PLAIN_DECIMAL)} as temp
+from batch
+"""
+
+
+WEATHER_RULES = f"""
+select t.*,
+  case
+    when coalesce(t.region, '') = '' or t.day_text is null or t.temperature_c is null
+      then 'missing_field'
+    when t.day is null then 'bad_date'
+    when t.temp is null then 'bad_number'
+    when t.temp < {WEATHER_RANGE_C[0]} or t.temp > {WEATHER_RANGE_C[1]} then 'out_of_range'
+    when t.source not in {WEATHER_SOURCES} then 'unknown_source'
+    when not exists (select 1 from master.customers c where c.region = t.region)
+      then 'unknown_region'
+    when count(*) over (partition by t.region, t.day, t.source) > 1 then 'duplicate_key'
+  end as rule
+from typed t
+"""
+
+WEATHER_REASON = f"""
+case rule
+  when 'missing_field' then 'a required field (region, day, temperature_c) is empty'
+  when 'bad_date' then 'day ' || day_text || ' is not a date (YYYY-MM-DD)'
+  when 'bad_number' then 'temperature_c ' || temperature_c || ' is not a decimal'
+  when 'out_of_range' then 'temperature_c ' || temperature_c || ' is outside '
+       || '{WEATHER_RANGE_C[0]}..{WEATHER_RANGE_C[1]} °C'
+  when 'unknown_source' then 'source ' || source || ' is not observed or forecast'
+  when 'unknown_region' then 'region ' || region || ' has no customer in master.customers'
+  when 'duplicate_key' then 'region ' || region || ', day ' || day_text || ' and source '
+       || source || ' appear more than once in the file'
+end
+"""
+
+WEATHER_RAW_RECORD = "concat_ws(',', region, day_text, temperature_c, source)"

@@ -267,3 +267,42 @@ def test_bad_master_data_names_file_line_and_rule(tmp_path):
             r"contract_capacity_kva = 'lots'",
         ):
             load_master_data(connection, master)
+
+
+def test_a_weather_file_loads_its_good_days_and_quarantines_each_bad_row_by_rule(con, tmp_path):
+    """Weather files (issue 10) share the reads' ledger and quarantine: file, line, rule."""
+    landing, quarantine = tmp_path / "landing", tmp_path / "quarantine"
+    write_csv(landing / "weather_20261101_01.csv", ["region", "day", "temperature_c", "source"], [
+        ["唐山", "2026-10-30", "12.5", "observed"],      # line 2: loaded
+        ["唐山", "2026-10-31", "-3.0", ""],              # line 3: loaded, observed by default
+        ["唐山", "2026-11-01", "9.0", "forecast"],       # line 4: loaded
+        ["唐山", "2026-31-10", "11.0", "observed"],      # line 5: bad_date
+        ["唐山", "2026-10-29", "warm", "observed"],      # line 6: bad_number
+        ["唐山", "2026-10-28", "85.0", "observed"],      # line 7: out_of_range
+        ["北京", "2026-10-30", "10.0", "observed"],      # line 8: unknown_region
+        ["唐山", "2026-10-27", "10.0", "guess"],         # line 9: unknown_source
+        ["", "2026-10-27", "10.0", "observed"],          # line 10: missing_field
+        ["唐山", "2026-10-26", "8.0", "observed"],       # lines 11-12: duplicate_key
+        ["唐山", "2026-10-26", "8.5", "observed"],
+    ])
+    report = ingest_landing(con, landing, quarantine)
+    assert report.files_loaded == ["weather_20261101_01.csv"]
+    assert con.execute("select day::varchar, temperature_c::varchar, source "
+                       "from raw.weather_daily order by day").fetchall() == [
+        ("2026-10-30", "12.5", "observed"), ("2026-10-31", "-3.0", "observed"),
+        ("2026-11-01", "9.0", "forecast")]
+    rules = con.execute("select source_row, rule from raw.quarantine_rows "
+                        "where file_name = 'weather_20261101_01.csv' order by 1").fetchall()
+    assert rules == [(5, "bad_date"), (6, "bad_number"), (7, "out_of_range"),
+                     (8, "unknown_region"), (9, "unknown_source"), (10, "missing_field"),
+                     (11, "duplicate_key"), (12, "duplicate_key")]
+    assert con.execute("select rows_total, rows_loaded, rows_quarantined from raw.file_ledger"
+                       ).fetchone() == (11, 3, 8)
+    reason = con.execute("select reason from raw.quarantine_rows where rule = 'out_of_range'"
+                         ).fetchone()[0]
+    assert reason == "temperature_c 85.0 is outside -60..60 °C"
+    # the same bytes again load nothing (a duplicate), as for reads
+    shutil.copy(landing / "weather_20261101_01.csv", landing / "weather_20261101_02.csv")
+    again = ingest_landing(con, landing, quarantine)
+    assert again.files_duplicate == ["weather_20261101_02.csv"]
+    assert con.execute("select count(*) from raw.weather_daily").fetchone()[0] == 3
