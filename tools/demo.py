@@ -139,6 +139,12 @@ FORECAST_SQL = {
         "expected_cost_suggested_yuan || ' yuan' order by expected_saving_yuan desc), 'none') "
         "from analytics.purchase_adjustment where status = 'adjust'"
     ),
+    "pre-signed capacity": (
+        "select coalesce(string_agg(retailer_id || ' ' || period || ': ' || contracts || "
+        "' contract(s), P50 ' || capacity_p50_kwh || ' kWh (P10 ' || capacity_p10_kwh || ', P90 '"
+        " || capacity_p90_kwh || ')', '; ' order by retailer_id, period), 'none') "
+        "from analytics.trading_capacity"
+    ),
     "projection notices sent": (
         "select count(*) || ' to account managers, ' || count(distinct notice_key) "
         "|| ' contract(s)' from notify.delivery_ledger "
@@ -168,6 +174,7 @@ where rank = 1 and not is_current and saving_per_month_yuan > 0
 order by saving_per_month_yuan desc, customer_id
 limit 3
 """
+PRESIGNED = 3  # pre-signed contracts after the first customers' current ones (trading capacity)
 HISTORY_YEARS = 4  # contract history for analytics_job (its own RNG stream: the month's data
 #                    are the same with or without it)
 
@@ -192,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
           f"about {EXPECTED_MINUTES} minutes on a 2-core machine. Dagster and dbt logs: "
           f"{'this console' if args.verbose else log_file}")
     manifest = generate(data_dir(), args.meters, args.months, args.start, args.seed,
-                        history_years=HISTORY_YEARS)
+                        history_years=HISTORY_YEARS, presigned=PRESIGNED)
     first = date.fromisoformat(f"{args.start}-01")
     plant_overloads(data_dir(), first.replace(day=28))
     last = last_day_of_span(args.start, args.months)

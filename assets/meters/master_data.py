@@ -194,6 +194,7 @@ ENUMERATIONS: dict[tuple[str, str], Callable[[], set[str]]] = {
     ("metering_points", "interval_minutes"): lambda: {"1", "5", "10", "15", "30", "60"},
     ("contracts", "package_id"): lambda: codes("retail_packages", "package_id"),
     ("contracts", "deviation_clause_id"): lambda: codes("deviation_clauses", "deviation_clause_id"),
+    ("contracts", "status"): lambda: {"active", "pre_signed"},
     ("dr_enrollments", "dr_package_id"): lambda: codes("dr_packages", "dr_package_id"),
 }
 # Allowed ranges (inclusive) of numbers that drive money or physics; docs/data_contracts.md.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -306,3 +307,15 @@ def test_a_weather_file_loads_its_good_days_and_quarantines_each_bad_row_by_rule
     again = ingest_landing(con, landing, quarantine)
     assert again.files_duplicate == ["weather_20261101_02.csv"]
     assert con.execute("select count(*) from raw.weather_daily").fetchone()[0] == 3
+
+
+def test_a_contract_status_other_than_active_or_pre_signed_is_refused(con, tmp_path):
+    master = tmp_path / "master"
+    path = master / "contracts.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",active", ",expired"),
+                    encoding="utf-8")
+    with duckdb.connect(str(tmp_path / "other.duckdb")) as connection:
+        with pytest.raises(MasterDataError, match=re.escape(
+                "contracts.csv line 2: column status = 'expired' is not one of "
+                "['active', 'pre_signed'] (rule: enumeration)")):
+            load_master_data(connection, master)

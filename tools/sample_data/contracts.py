@@ -72,3 +72,30 @@ def build_contracts(rng: np.random.Generator, customers: list[Customer], fleet: 
                             "period": month_key(*shift(year, month, k)),
                             "contracted_kwh": int(round(per_customer[k, ci] * factor[ci]))})
     return contracts, volumes
+
+
+def presigned_contracts(contracts: list[dict[str, object]], volumes: list[dict[str, object]],
+                        retailers: list[str], count: int,
+                        ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Sample pre-signed contracts (issue 10, trading capacity): for the first `count`
+    customers, a 12-month contract from the month after their current one ends, status
+    `pre_signed`, with the current contract's volumes of the same calendar months; every second
+    one switches to the next retailer of `retailers` (a customer won from a competitor)."""
+    rows, extra = [], []
+    for n, current in enumerate(contracts[:count], start=1):
+        year, month = parse_month(str(current["end_month"]))
+        start = shift(year, month, 1)
+        retailer = str(current["retailer_id"])
+        if n % 2 == 0 and len(retailers) > 1:
+            retailer = retailers[(retailers.index(retailer) + 1) % len(retailers)]
+        contract_id = f"CONP{n:05d}"
+        rows.append({**current, "contract_id": contract_id, "retailer_id": retailer,
+                     "start_month": month_key(*start),
+                     "end_month": month_key(*shift(*start, 11)), "status": "pre_signed"})
+        same_month = {str(v["period"])[5:]: v["contracted_kwh"] for v in volumes
+                      if v["contract_id"] == current["contract_id"]}
+        for k in range(12):
+            period = month_key(*shift(*start, k))
+            extra.append({"contract_id": contract_id, "period": period,
+                          "contracted_kwh": same_month.get(period[5:], 0)})
+    return rows, extra

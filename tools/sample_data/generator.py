@@ -13,7 +13,7 @@ from foundation.months import add_months
 
 from .calendar import day_types, load_holidays, span_days
 from .contacts import build_contacts
-from .contracts import build_contracts
+from .contracts import build_contracts, presigned_contracts
 from .faults import FAULT_TYPES, FaultPlan, FaultRates, make_plan, place_day
 from .history import simulate_history, write_history
 from .inject import CHANNELS, MISSING, FaultLog, Rows, inject
@@ -87,14 +87,15 @@ def _write_faults(path: Path, log: FaultLog, fleet: Fleet, read_days: list) -> d
 
 def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
              fmt: str = "mixed", faults: bool = True, *, fault_rate_scale: float = 1.0,
-             history_years: int = 0, landing: bool = True) -> dict:
+             history_years: int = 0, landing: bool = True, presigned: int = 0) -> dict:
     """Write master data, landing files and ground truth under `data_dir`; return the manifest.
 
     `history_years` > 0 also writes contract histories, service tickets and payments of that
     many years up to the month before `start`, ending with every generated customer active
     (history.py). `landing=False` writes the master data (and history) only: no reads, no
     register files, an empty faults.csv (the bench's analytics stage; the master data are the
-    same as with landing files).
+    same as with landing files). `presigned` > 0 adds that many pre-signed contracts from the
+    month after the first customers' current ones end (contracts.presigned_contracts).
     """
     if meters < 1 or months < 1:
         raise ValueError("meters and months must be positive")
@@ -114,6 +115,10 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
     model = LoadModel(seed, fleet, days, types, exceedances)
     contracts, volumes = build_contracts(_rng(seed, 3), customers, fleet, model.shapes, start,
                                          months, holidays)
+    if presigned > 0:
+        signed, signed_volumes = presigned_contracts(
+            contracts, volumes, sorted({c.retailer_id for c in customers}), presigned)
+        contracts, volumes = contracts + signed, volumes + signed_volumes
     plan = make_plan(seed, len(days), months, fleet.exceeds,
                      FaultRates().scaled(fault_rate_scale), faults)
     registers = Registers(_rng(seed, 5), fleet,
