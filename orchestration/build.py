@@ -7,6 +7,7 @@ from typing import Any
 
 from dagster import Definitions, in_process_executor
 
+from assets.alerts.capacity_days import capacity_day_notices
 from assets.alerts.notices import monthly_notices
 from assets.alerts.retries import notice_retries
 from assets.analytics.assets import analytics_assets
@@ -42,7 +43,8 @@ def build_defs(resource_overrides: Mapping[str, Any] | None = None) -> Definitio
     return Definitions(
         assets=with_freshness([
             *with_owners([master_data, landing_reads, config_preflight, build_publish_asset(),
-                          bi_snapshot, bill_documents, monthly_notices, notice_retries,
+                          bi_snapshot, bill_documents, monthly_notices, capacity_day_notices,
+                          notice_retries,
                           service_snapshot, *workflow_assets, *analytics_assets,
                           *forecast_assets, deviation_risk_notices]),
             *build_dbt_assets()]),

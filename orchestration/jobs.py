@@ -24,11 +24,12 @@ daily_job = define_asset_job(
     "daily_job",
     # the snapshots last: the marts over validated intervals and the latest reads changed (one
     # asset each, in both jobs)
-    selection=AssetSelection.groups("ingestion", "validation")
+    selection=AssetSelection.groups("ingestion", "validation", "alerts_daily")
     | AssetSelection.keys("bi/snapshot", "sms/service_snapshot"),
     partitions_def=daily_partitions,
     description="Ingest landing files and validate/estimate intervals for a range of days, "
-                "then refresh the BI and SMS service snapshots.",
+                "send capacity_exceeded on the day the audit's days are reached, then refresh "
+                "the BI and SMS service snapshots.",
 )
 
 monthly_job = define_asset_job(

@@ -23,6 +23,7 @@ GROUP_OWNERS: dict[str, list[str]] = {
     "settlement": [SETTLEMENT],
     "finance": [BILLING],
     "alerts": [CUSTOMER_SERVICE],
+    "alerts_daily": [CUSTOMER_SERVICE],
     "notifications": [CUSTOMER_SERVICE],
     "workflow": [CUSTOMER_SERVICE],
     "analytics": [ANALYTICS],

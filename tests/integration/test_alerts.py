@@ -83,3 +83,40 @@ def test_the_subscribed_account_manager_gets_the_notice_once(audit):
     assert sent == [("AM1", "email", "sent")]
     (body,), = audit.sql("select body from notify.outbox where notice_key like 'capacity%'")
     assert "234.2" in body and "100" in body
+
+
+def test_the_notice_goes_out_with_the_daily_run_of_the_third_day_and_only_once(flow):
+    """Issue 10: capacity_exceeded is raised by the daily run on the day the audit's third day
+    over capacity is validated, under the month's alert key; the month's run sends nothing
+    again."""
+    from dagster import DagsterInstance
+
+    from foundation.partitions import RANGE_END, RANGE_START
+    from orchestration.runner import run_job
+
+    write_audit_case(flow.data_dir)
+    defs = flow.defs()
+    key = "capacity_exceeded:C_AUDIT:2026-10:capacity"
+
+    def sent() -> list[tuple]:
+        return flow.sql("select notice_key, contact_id, channel from notify.delivery_ledger "
+                        "where notice_type = 'capacity_exceeded' order by 1, 2")
+
+    with DagsterInstance.ephemeral() as instance:
+        assert run_job(defs, "reference_job", instance).success
+        for first, last in (("2026-10-01", "2026-10-18"), ("2026-10-19", "2026-10-19")):
+            run = run_job(defs, "daily_job", instance, {RANGE_START: first, RANGE_END: last})
+            assert run.success
+            if last == "2026-10-18":  # two days over capacity so far: nothing yet
+                assert not flow.sql("select count(*) from information_schema.tables "
+                                    "where table_name = 'delivery_ledger'")[0][0] or not sent()
+        assert sent() == [(key, "AM1", "email")]
+        day = next(e for e in run.get_asset_materialization_events()
+                   if e.asset_key.to_user_string() == "alerts/capacity_day_notices")
+        assert day.materialization.metadata["customer_days"].value == "C_AUDIT 2026-10-19"
+        assert run_job(defs, "daily_job", instance, {RANGE_START: "2026-10-20",
+                                                     RANGE_END: "2026-10-31"}).success
+        assert run_job(defs, "monthly_job", instance, partition_key="2026-10-01").success
+    assert flow.sql("select alert_id from marts.alerts where alert_type = 'capacity_exceeded'"
+                    ) == [(key,)]
+    assert sent() == [(key, "AM1", "email")]  # the month's alert found it in the ledger
