@@ -128,6 +128,12 @@ FORECAST_SQL = {
         "risk_state || ')', '; ' order by retailer_id), 'none') "
         "from analytics.portfolio_projection"
     ),
+    "retail risk (projected)": (
+        "select coalesce(string_agg(retailer_id || ' spread ' || projected_spread_yuan || ', "
+        "exposure ' || risk_exposure_yuan || ' vs guarantee ' || coalesce(margin_guarantee_yuan"
+        "::varchar, 'none') || case when is_at_risk then ' AT RISK' else '' end, '; ' "
+        "order by retailer_id), 'none') from analytics.retail_risk_projection"
+    ),
     "purchase adjustment": (
         "select count(*) filter (where status = 'adjust') || ' of ' || count(*) || ' contract "
         "months to adjust, expected saving ' || coalesce(sum(expected_saving_yuan), 0) || ' yuan"

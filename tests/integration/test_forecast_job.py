@@ -141,3 +141,10 @@ def test_each_retailers_portfolio_sums_its_contract_projections(ran):
         assert contracts == n and p50 == summed, retailer
         assert source in {"wholesale_costs", "contracted_market_avg"}, retailer
         assert cost is not None and cost >= 0 and state != "no_forecast", retailer
+    risk = ran.sql("select r.retailer_id, r.risk_exposure_yuan, r.expected_deviation_cost_yuan,"
+                   " r.projected_spread_yuan, r.is_at_risk, r.margin_guarantee_yuan "
+                   "from analytics.retail_risk_projection r")
+    assert len(risk) == len(rows)
+    for retailer, exposure, cost, spread, at_risk, guarantee in risk:
+        assert exposure == max(-spread, 0) + cost, retailer
+        assert at_risk == (exposure > (guarantee or 0)), retailer

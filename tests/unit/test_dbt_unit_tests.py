@@ -37,6 +37,7 @@ UNIT_TESTS = {  # model.test; hand-computed expectations in the model's YAML
     "purchase_adjustment.purchase_volume_with_a_known_optimum",
     "portfolio_projection.portfolio_projection_against_the_volume_bought",
     "trading_capacity.pre_signed_capacity_by_forecast_or_history",
+    "retail_risk_projection.retail_risk_on_the_projection_by_hand",
 }
 
 
@@ -61,6 +62,6 @@ def test_dbt_unit_tests_pass_on_a_fresh_warehouse(tmp_path):
 
     results = [r for r in json.loads((tmp_path / "target" / "run_results.json").read_text())[
         "results"] if r["unique_id"].startswith("unit_test.")]  # not the on-run-start hook
-    assert len(results) == len(UNIT_TESTS) == 13
+    assert len(results) == len(UNIT_TESTS) == 14
     assert {r["unique_id"] for r in results} == {f"unit_test.gridledger.{t}" for t in UNIT_TESTS}
     assert {r["status"] for r in results} == {"pass"}
