@@ -16,9 +16,10 @@ Never plan `prod` against the warehouse dbt maintains: SQLMesh would take over i
 - SQLMesh ignores the profile's `attach:`: the restricted file beside the warehouse
   (`<stem>.restricted.duckdb`, as foundation.paths.restricted_path) is added as catalog
   `restricted`, so `source('restricted', ...)` resolves in the scratch copy too.
-- The analytics marts (models/marts/analytics) are disabled here (dbt var
-  `gridledger_sqlmesh`): they read tables only analytics_job writes, which a scratch copy may not
-  have, and they hold no money.
+- The analytics marts (models/marts/analytics) and the forecast models
+  (models/analytics/forecast) are disabled here (dbt var `gridledger_sqlmesh`): they read tables
+  only analytics_job or forecast_job write, which a scratch copy may not have, and they hold no
+  billed money.
 - Seeds are read as text and cast to their dbt `column_types`: SQLMesh's pandas reader would
   otherwise turn the PF standard '0.90' into 0.9 (and fail the seed's accepted_values test).
 """

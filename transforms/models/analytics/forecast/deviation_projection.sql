@@ -1,4 +1,6 @@
-{{ config(tags=['forecast']) }}
+{#- Disabled under SQLMesh (the money preview; transforms/config.py sets the dbt var
+    gridledger_sqlmesh): it reads tables only forecast_job writes. -#}
+{{ config(tags=['forecast'], enabled=not var('gridledger_sqlmesh', false)) }}
 -- Forward deviation risk per contract (issue 10; domain.md §4; docs/forecasting.md): from the
 -- load forecast's origin D (the last validated day), for the month of D + 1: projected
 -- month-end kWh = validated kWh of the month up to D + the forecast of the month's remaining

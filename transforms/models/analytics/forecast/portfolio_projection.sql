@@ -1,4 +1,6 @@
-{{ config(tags=['forecast']) }}
+{#- Disabled under SQLMesh (the money preview; transforms/config.py sets the dbt var
+    gridledger_sqlmesh): it reads tables only forecast_job writes. -#}
+{{ config(tags=['forecast'], enabled=not var('gridledger_sqlmesh', false)) }}
 -- Forward portfolio deviation risk per retailer (issue 10; domain.md §4: a retailer bears the
 -- deviation of its aggregate portfolio; docs/forecasting.md): the open month's contract
 -- projections (analytics.deviation_projection) summed per retailer (P10, P50 and P90 each

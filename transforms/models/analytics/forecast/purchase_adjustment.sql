@@ -1,4 +1,6 @@
-{{ config(tags=['forecast']) }}
+{#- Disabled under SQLMesh (the money preview; transforms/config.py sets the dbt var
+    gridledger_sqlmesh): it reads tables only forecast_job writes. -#}
+{{ config(tags=['forecast'], enabled=not var('gridledger_sqlmesh', false)) }}
 -- Purchase-volume adjustment (seed CN113505338B; issue 10; domain.md §4; docs/forecasting.md):
 -- for every contract month that has not started at the forecast's origin, the contracted
 -- volume that minimises the expected deviation cost under the monthly forecast

@@ -1,4 +1,6 @@
-{{ config(tags=['forecast']) }}
+{#- Disabled under SQLMesh (the money preview; transforms/config.py sets the dbt var
+    gridledger_sqlmesh): it reads tables only forecast_job writes. -#}
+{{ config(tags=['forecast'], enabled=not var('gridledger_sqlmesh', false)) }}
 -- Forward retail risk per retailer and open month (seed CN114066642A; issue 10; domain.md §4;
 -- docs/forecasting.md): finance.retailer_margin's rule on the projection instead of the
 -- settled month. Projected retail energy revenue = Σ over the retailer's contracts of the P50
