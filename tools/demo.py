@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
           f"about {EXPECTED_MINUTES} minutes on a 2-core machine. Dagster and dbt logs: "
           f"{'this console' if args.verbose else log_file}")
     manifest = generate(data_dir(), args.meters, args.months, args.start, args.seed,
-                        history_years=HISTORY_YEARS, presigned=PRESIGNED)
+                        history_years=HISTORY_YEARS, presigned=PRESIGNED, weather=True)
     first = date.fromisoformat(f"{args.start}-01")
     plant_overloads(data_dir(), first.replace(day=28))
     last = last_day_of_span(args.start, args.months)

@@ -400,3 +400,32 @@ def test_cli_writes_manifest_and_prints_summary(tmp_path: Path, capsys) -> None:
     assert printed["meters"] == manifest["meters"] == 3 and manifest["fault_rate_scale"] == 2.0
     customers = master(tmp_path, "customers")
     assert set(customers["customer_class"]) == {"industrial", "commercial", "residential"}
+
+
+def test_the_generator_writes_weather_files_and_scales_load_by_the_temperature(tmp_path):
+    """Issue 10: with `weather`, a landing weather file per month (observed) and one of 35 days
+    of forecasts, every region of the customers on every day; the load factor by hand."""
+    import csv as csv_module
+
+    import numpy as np
+
+    from tools.sample_data import generate
+    from tools.sample_data.master import COM, IND, RES
+    from tools.sample_data.weather import load_factors
+
+    manifest = generate(tmp_path, 12, 1, "2026-10", 7, faults=False, weather=True)
+    weather = sorted(f for f in manifest["files"] if "weather_" in f)
+    assert [f.rsplit("/", 1)[-1] for f in weather] == ["weather_20261001_01.csv",
+                                                       "weather_20261101_fc.csv"]
+    regions = {r["region"] for r in csv_module.DictReader(
+        (tmp_path / "master" / "customers.csv").open(encoding="utf-8"))}
+    observed = list(csv_module.DictReader(
+        (tmp_path / "landing" / "reads" / "weather_20261001_01.csv").open(encoding="utf-8")))
+    ahead = list(csv_module.DictReader(
+        (tmp_path / "landing" / "reads" / "weather_20261101_fc.csv").open(encoding="utf-8")))
+    assert len(observed) == 31 * len(regions) and {r["source"] for r in observed} == {"observed"}
+    assert len(ahead) == 35 * len(regions) and {r["source"] for r in ahead} == {"forecast"}
+    assert {r["region"] for r in observed} == regions
+    # 30 °C: commercial +2.5 % × 6 = 1.15, residential 1.18; 0 °C: industrial +0.3 % × 8
+    factors = load_factors(np.array([COM, RES, IND]), np.array([[30.0], [30.0], [0.0]]))
+    assert np.allclose(factors[:, 0], [1.15, 1.18, 1.024])

@@ -20,6 +20,7 @@ from .inject import CHANNELS, MISSING, FaultLog, Rows, inject
 from .master import Fleet, build_customers, build_fleet, meter_rows, retailer_rows
 from .profiles import LoadModel, expected_daily_kwh, plan_exceedances
 from .registers import Registers, rollover_starts
+from .weather import FORECAST_DAYS, load_factors, temperatures, write_weather
 from .writer import (
     FAULT_COLUMNS,
     LandingWriter,
@@ -87,7 +88,8 @@ def _write_faults(path: Path, log: FaultLog, fleet: Fleet, read_days: list) -> d
 
 def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
              fmt: str = "mixed", faults: bool = True, *, fault_rate_scale: float = 1.0,
-             history_years: int = 0, landing: bool = True, presigned: int = 0) -> dict:
+             history_years: int = 0, landing: bool = True, presigned: int = 0,
+             weather: bool = False) -> dict:
     """Write master data, landing files and ground truth under `data_dir`; return the manifest.
 
     `history_years` > 0 also writes contract histories, service tickets and payments of that
@@ -96,6 +98,9 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
     register files, an empty faults.csv (the bench's analytics stage; the master data are the
     same as with landing files). `presigned` > 0 adds that many pre-signed contracts from the
     month after the first customers' current ones end (contracts.presigned_contracts).
+    `weather` makes load depend on a generated temperature per region and writes it as
+    landing `weather_*` files, observed and 35 days of forecast (weather.py); off, the data are
+    the same as before it existed.
     """
     if meters < 1 or months < 1:
         raise ValueError("meters and months must be positive")
@@ -112,7 +117,13 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
     customers = build_customers(master_rng, meters)
     fleet = build_fleet(master_rng, customers, meters)
     exceedances = plan_exceedances(_rng(seed, 2), fleet, days)
-    model = LoadModel(seed, fleet, days, types, exceedances)
+    temps = (temperatures(_rng(seed, 9), sorted({c.region for c in customers}), days[0],
+                          len(days) + FORECAST_DAYS) if weather else None)
+    factors = None
+    if temps is not None:
+        region_of = np.array([customers[i].region for i in fleet.customer_index])
+        factors = load_factors(fleet.cls, np.stack([temps[r][: len(days)] for r in region_of]))
+    model = LoadModel(seed, fleet, days, types, exceedances, factors)
     contracts, volumes = build_contracts(_rng(seed, 3), customers, fleet, model.shapes, start,
                                          months, holidays)
     if presigned > 0:
@@ -137,6 +148,8 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
                                    history_years, add_months(start, -1))
         files += write_history(data_dir, history)
     writer = LandingWriter(data_dir, fleet.meter_ids, fleet.multiplier, days, fmt)
+    weather_files = (write_weather(data_dir, temps, days[0], len(days), _rng(seed, 10))
+                     if temps is not None and landing else [])
     log, pending = FaultLog(), {}
     extra: dict[str, object] = {"late_file": None, "malformed_file": None}
     if not landing:
@@ -189,7 +202,7 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
         "fault_counts": counts, **extra,
         "capacity_exceeders": [fleet.meter_ids[m] for m in np.flatnonzero(fleet.exceeds)],
         "rollover_meters": [fleet.meter_ids[m] for m in sorted(plan.rollover)],
-        "files": sorted([*files, *writer.written, "ground_truth/faults.csv"]),
+        "files": sorted([*files, *writer.written, *weather_files, "ground_truth/faults.csv"]),
         **({"history_years": history_years} if history_years > 0 else {}),
     }
     write_manifest(data_dir / "ground_truth" / "manifest.json", manifest)

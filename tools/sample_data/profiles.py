@@ -96,9 +96,11 @@ class LoadModel:
     """Produces the true interval values day by day (call `day` with increasing indices)."""
 
     def __init__(self, seed: int, fleet: Fleet, days: list[date], day_type: np.ndarray,
-                 exceedances: dict[int, list[tuple[int, int, int, float]]]) -> None:
+                 exceedances: dict[int, list[tuple[int, int, int, float]]],
+                 weather: np.ndarray | None = None) -> None:
         rng = np.random.default_rng([seed, 11])
         self.seed, self.fleet, self.days, self.day_type = seed, fleet, days, day_type
+        self.weather = weather  # (meters, days) load factors of the temperature, or None
         self.shapes = meter_shapes(rng, fleet)
         self.state = rng.standard_normal(len(fleet))
         self.exceedances = exceedances
@@ -114,6 +116,8 @@ class LoadModel:
         smooth = (0.25 * raw[:, :-2] + 0.5 * raw[:, 1:-1] + 0.25 * raw[:, 2:]) / 0.6124
         noise = np.clip(1 + SIGMA_INTERVAL[fleet.cls][:, None] * smooth, 0.3, 2.0)
         season = SEASONAL[fleet.cls, self.days[d].month - 1]
+        if self.weather is not None:
+            day_factor = day_factor * self.weather[:, d]
         level = (fleet.avg_kw * season * day_factor)[:, None]
         kw = level * self.shapes[:, self.day_type[d]] * noise
         kw = np.minimum(kw, CAP_FACTOR * fleet.kva_meter[:, None])
