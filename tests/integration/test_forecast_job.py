@@ -148,3 +148,17 @@ def test_each_retailers_portfolio_sums_its_contract_projections(ran):
     for retailer, exposure, cost, spread, at_risk, guarantee in risk:
         assert exposure == max(-spread, 0) + cost, retailer
         assert at_risk == (exposure > (guarantee or 0)), retailer
+
+
+@pytest.mark.writes("forecast_job")
+def test_the_day_ahead_profile_spreads_the_next_days_forecast_over_96_quarter_hours(ran):
+    rows = ran.sql("""
+        select p.customer_id, count(*), sum(p.share), sum(p.p50_kwh), any_value(d.p50_kwh)
+        from analytics.load_forecast_profile p
+        join analytics.load_forecast_daily d
+          on d.customer_id = p.customer_id and d.horizon_days = 1
+        group by p.customer_id""")
+    assert rows
+    for customer, slots, share, summed, daily in rows:
+        assert slots == 96 and abs(share - 1) < Decimal("0.000001"), customer
+        assert abs(summed - daily) <= Decimal("0.048"), customer  # 96 roundings of 0.0005
