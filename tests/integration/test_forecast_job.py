@@ -162,3 +162,18 @@ def test_the_day_ahead_profile_spreads_the_next_days_forecast_over_96_quarter_ho
     for customer, slots, share, summed, daily in rows:
         assert slots == 96 and abs(share - 1) < Decimal("0.000001"), customer
         assert abs(summed - daily) <= Decimal("0.048"), customer  # 96 roundings of 0.0005
+
+
+@pytest.mark.writes("forecast_job")
+def test_the_meters_forecasts_add_up_to_their_customers(ran):
+    rows = ran.sql("""
+        select m.customer_id, m.target_day, count(*), sum(m.share), sum(m.p50_kwh),
+               any_value(d.p50_kwh)
+        from analytics.load_forecast_meter_daily m
+        join analytics.load_forecast_daily d using (customer_id, target_day)
+        group by all""")
+    meters = ran.sql("select count(distinct meter_id) from analytics.load_forecast_meter_daily")
+    assert rows and meters[0][0] >= len({r[0] for r in rows})
+    for customer, day, n, share, summed, daily in rows:
+        assert abs(share - 1) < Decimal("0.000001"), (customer, day)
+        assert abs(summed - daily) <= Decimal("0.0005") * n, (customer, day)
