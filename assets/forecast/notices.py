@@ -34,6 +34,12 @@ PROJECTION_KEY = AssetKey(["analytics", "deviation_projection"])
 NOTICES_KEY = AssetKey(["analytics", "deviation_risk_notices"])
 RISKY = ("outside_free_band", "beyond_tier2")
 TOLD = (*RISKY, "within_free_band")
+# customers with a forecast but no contract projected: no contract volume in the open month
+UNPROJECTED_SQL = """
+select distinct f.customer_id from analytics.load_forecast_daily f
+where f.customer_id not in (select customer_id from analytics.deviation_projection)
+order by 1
+"""
 STATES_DDL = """
 create table if not exists analytics.deviation_risk_states (
     contract_id varchar, period varchar, risk_state varchar, origin_day date,
@@ -91,6 +97,7 @@ def deviation_risk_notices(context: AssetExecutionContext, gridledger: Gridledge
     with connect(gridledger.warehouse_path, read_only=True) as con:
         projection = con.execute("select * from analytics.deviation_projection "
                                  "order by contract_id").df()
+        unprojected = [c for c, in con.execute(UNPROJECTED_SQL).fetchall()]
         to_tell = changed_states(projection, _told(con))
         addressable = all(table_exists(con, *t) for t in RECIPIENT_TABLES)
         customers = current_customers(con) if addressable else {}
@@ -122,6 +129,12 @@ def deviation_risk_notices(context: AssetExecutionContext, gridledger: Gridledge
     return MaterializeResult(
         metadata={
             "contracts_by_state": json.dumps(projection["risk_state"].value_counts().to_dict()),
+            "customers_not_projected": len(unprojected),
+            "not_projected_reason": (
+                f"no contract with a volume above zero in "
+                f"{projection['period'].iloc[0] if len(projection) else 'the open month'}: "
+                + ", ".join(unprojected[:20]) + (" …" if len(unprojected) > 20 else ""))
+            if unprojected else "none",
             "changes_of_state": len(to_tell),
             "contracts_sent": outcome["sent"], "contracts_skipped": outcome["skipped"],
             "contracts_unreached": outcome["unreached"],

@@ -104,7 +104,16 @@ def test_each_risky_contract_is_told_to_its_managers_once(ran):
     assert ran.sql("select count(*) from notify.delivery_ledger")[0][0] == before
     notices = [e for e in again.get_asset_materialization_events()
                if e.asset_key.to_user_string() == "analytics/deviation_risk_notices"]
-    assert notices[0].materialization.metadata["changes_of_state"].value == 0
+    metadata = notices[0].materialization.metadata
+    assert metadata["changes_of_state"].value == 0
+    # a customer forecast without a contract volume for November is named with the reason
+    unprojected = ran.sql("select count(distinct customer_id) from analytics.load_forecast_daily"
+                          " where customer_id not in (select customer_id"
+                          " from analytics.deviation_projection)")[0][0]
+    assert metadata["customers_not_projected"].value == unprojected
+    if unprojected:
+        assert metadata["not_projected_reason"].value.startswith(
+            "no contract with a volume above zero in 2026-11: ")
 
 
 @pytest.mark.writes("forecast_job")
