@@ -133,6 +133,9 @@ def test_every_coming_contract_month_gets_a_volume_no_costlier_than_the_current_
         assert cost_then <= cost_now and saving == cost_now - cost_then
         assert (status == "keep") == (suggested == current)
     assert any(status == "adjust" for _, status, *_ in rows)
+    portfolio = ran.sql("select status, expected_cost_current_yuan, expected_cost_suggested_yuan"
+                        " from analytics.portfolio_purchase_adjustment")
+    assert portfolio and all(then <= now for _, now, then in portfolio)
 
 
 @pytest.mark.writes("forecast_job")

@@ -95,8 +95,9 @@ def test_the_forecast_group_runs_in_its_own_job_after_the_validated_days():
     risk = AssetKey(["analytics", "retail_risk_projection"])
     profile = AssetKey(["analytics", "load_forecast_profile"])
     meters = AssetKey(["analytics", "load_forecast_meter_daily"])
+    bought = AssetKey(["analytics", "portfolio_purchase_adjustment"])
     forecast = {backtest, daily, monthly, projection, portfolio, adjustment, capacity, notices,
-                risk, profile, meters}
+                risk, profile, meters, bought}
     assert forecast_job.selection.resolve(graph) == forecast
     assert {graph.get(k).group_name for k in forecast} == {"forecast"}
     assert daily in graph.get(projection).parent_keys  # dbt, over the forecast
@@ -107,6 +108,7 @@ def test_the_forecast_group_runs_in_its_own_job_after_the_validated_days():
     assert portfolio in graph.get(risk).parent_keys
     assert daily in graph.get(profile).parent_keys
     assert daily in graph.get(meters).parent_keys
+    assert monthly in graph.get(bought).parent_keys
     assert AssetKey(["core", "int_customer_day_blocks"]) in graph.get(backtest).parent_keys
     assert backtest in graph.get(daily).parent_keys
     assert graph.get(daily).owners == ["team:analytics"]
