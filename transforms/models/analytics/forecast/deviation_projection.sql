@@ -142,12 +142,8 @@ select
     case
         when p.p50_kwh is null then 'no_forecast'
         when p.p_ref is null then 'no_price'
-        when (p.p90_kwh - p.contracted_kwh) / p.contracted_kwh > b.tier2_upper_ratio
-          or (p.contracted_kwh - p.p10_kwh) / p.contracted_kwh > b.tier2_upper_ratio
-            then 'beyond_tier2'
-        when abs(p.p50_kwh - p.contracted_kwh) / p.contracted_kwh > b.free_band_ratio
-            then 'outside_free_band'
-        else 'within_free_band'
+        else {{ projected_risk_state('p.p10_kwh', 'p.p50_kwh', 'p.p90_kwh', 'p.contracted_kwh',
+                                     'b.free_band_ratio', 'b.tier2_upper_ratio') }}
     end as risk_state
 from projected p
 left join bands b using (contract_id)

@@ -93,12 +93,8 @@ select
     {{ money('c.expected_cost_yuan') }} as expected_deviation_cost_yuan,
     case
         when b.p50_kwh is null or b.bought_kwh is null or b.bought_kwh = 0 then 'no_forecast'
-        when (b.p90_kwh - b.bought_kwh) / b.bought_kwh > d.tier2_upper_ratio
-          or (b.bought_kwh - b.p10_kwh) / b.bought_kwh > d.tier2_upper_ratio
-            then 'beyond_tier2'
-        when abs(b.p50_kwh - b.bought_kwh) / b.bought_kwh > d.free_band_ratio
-            then 'outside_free_band'
-        else 'within_free_band'
+        else {{ projected_risk_state('b.p10_kwh', 'b.p50_kwh', 'b.p90_kwh', 'b.bought_kwh',
+                                     'd.free_band_ratio', 'd.tier2_upper_ratio') }}
     end as risk_state
 from bought b
 left join costs c using (retailer_id, period)

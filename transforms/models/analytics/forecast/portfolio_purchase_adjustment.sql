@@ -8,8 +8,8 @@
 -- (analytics.load_forecast_monthly; P10 / P50 / P90 each summed, as the projection does); the
 -- current volume = the wholesale_costs row of the month, else Σ contracted kWh; price = that
 -- row's cost per kWh, else market_avg; clause DEV_PORTFOLIO through the one tier split (macro
--- deviation_tier_kwh), 0.3 / 0.4 / 0.3 weights; candidates as purchase_adjustment's (the
--- current volume and P50 ± 15 % in 0.5 % steps, whole kWh; ties to the nearest current).
+-- deviation_tier_kwh), 0.3 / 0.4 / 0.3 weights; the search is purchase_adjustment's (macro
+-- least_cost_volume).
 
 with months as (
     select k.retailer_id, v.period, cast(v.period || '-01' as date) as period_start,
@@ -30,7 +30,8 @@ priced as (
     select m.*,
            coalesce(w.wholesale_kwh, m.contracted_kwh) as current_kwh,
            {{ price6('coalesce(w.wholesale_cost_yuan / nullif(w.wholesale_kwh, 0), x.price)') }}
-               as wholesale_price_yuan_per_kwh
+               as price,
+           'DEV_PORTFOLIO' as clause_id
     from months m
     left join {{ ref('wholesale_costs') }} w
         on w.retailer_id = m.retailer_id and w.period = m.period
@@ -38,44 +39,7 @@ priced as (
         on x.period = m.period and x.index_code = 'market_avg'
 ),
 
-candidates as (
-    select retailer_id, period, current_kwh as volume_kwh from priced
-    union
-    select p.retailer_id, p.period, cast(round(p.p50_kwh * (1 + r.s / 200.0), 0) as decimal(18, 3))
-    from priced p, range(-30, 31) r(s)
-    where p.p50_kwh > 0
-),
-
-scenarios as (
-    select retailer_id, period, 0.3 as weight, p10_kwh as kwh from priced
-    union all select retailer_id, period, 0.4, p50_kwh from priced
-    union all select retailer_id, period, 0.3, p90_kwh from priced
-),
-
-costs as (
-    select c.retailer_id, c.period, c.volume_kwh,
-           sum(s.weight * {{ deviation_tier_kwh('abs(s.kwh - c.volume_kwh)', 'c.volume_kwh',
-                                                'k.lower_ratio', 'k.upper_ratio') }}
-               * k.coefficient * p.wholesale_price_yuan_per_kwh) as expected_cost_yuan
-    from candidates c
-    join priced p using (retailer_id, period)
-    join scenarios s using (retailer_id, period)
-    join {{ ref('portfolio_deviation_clauses') }} k
-        on k.deviation_clause_id = 'DEV_PORTFOLIO'
-       and p.period_start >= k.valid_from and (k.valid_to is null or p.period_start <= k.valid_to)
-    where p.wholesale_price_yuan_per_kwh is not null
-    group by all
-),
-
-best as (
-    select c.retailer_id, c.period, c.volume_kwh, c.expected_cost_yuan
-    from costs c
-    join priced p using (retailer_id, period)
-    qualify row_number() over (
-        partition by c.retailer_id, c.period
-        order by round(c.expected_cost_yuan, 2), abs(c.volume_kwh - p.current_kwh),
-                 c.volume_kwh) = 1
-)
+{{ least_cost_volume('priced', ['retailer_id', 'period'], ref('portfolio_deviation_clauses')) }}
 
 select
     p.retailer_id,
@@ -86,16 +50,15 @@ select
     cast(p.p10_kwh as decimal(18, 3)) as forecast_p10_kwh,
     cast(p.p50_kwh as decimal(18, 3)) as forecast_p50_kwh,
     cast(p.p90_kwh as decimal(18, 3)) as forecast_p90_kwh,
-    p.wholesale_price_yuan_per_kwh,
+    p.price as wholesale_price_yuan_per_kwh,
     cast(b.volume_kwh as decimal(18, 3)) as suggested_kwh,
     cast(b.volume_kwh - p.current_kwh as decimal(18, 3)) as change_kwh,
     {{ money('cc.expected_cost_yuan') }} as expected_cost_current_yuan,
     {{ money('b.expected_cost_yuan') }} as expected_cost_suggested_yuan,
     {{ money('cc.expected_cost_yuan') }} - {{ money('b.expected_cost_yuan') }}
         as expected_saving_yuan,
-    case when p.wholesale_price_yuan_per_kwh is null then 'no_price'
+    case when p.price is null then 'no_price'
          when b.volume_kwh = p.current_kwh then 'keep' else 'adjust' end as status
 from priced p
 left join best b using (retailer_id, period)
-left join costs cc
-    on cc.retailer_id = p.retailer_id and cc.period = p.period and cc.volume_kwh = p.current_kwh
+left join current_cost cc using (retailer_id, period)

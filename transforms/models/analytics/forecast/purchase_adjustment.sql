@@ -5,10 +5,9 @@
 -- for every contract month that has not started at the forecast's origin, the contracted
 -- volume that minimises the expected deviation cost under the monthly forecast
 -- (analytics.load_forecast_monthly: 0.3 / 0.4 / 0.3 on P10 / P50 / P90, as the projection)
--- through the contract's clause tiers (macro deviation_tier_kwh) at the customer's latest
--- settled energy price. Candidates: the current volume and P50 × (1 + s / 200), s = -30 … 30
--- (±15 % in 0.5 % steps, whole kWh); the cheapest wins, ties to the one nearest the current
--- volume. status: adjust (another volume is cheaper), keep (the current one is cheapest),
+-- through the contract's clause tiers at the customer's latest settled energy price; the
+-- search (candidates ±15 % of P50 in 0.5 % steps and the current volume, ties to the nearest
+-- current) is macro least_cost_volume, the portfolio adjustment's too. status: adjust (another volume is cheaper), keep (the current one is cheapest),
 -- no_price (no settled month yet: no cost to weigh).
 
 with forecast as (
@@ -32,51 +31,14 @@ prices as (
     {{ latest_energy_prices(ref('fct_settlement_lines')) }}
 ),
 
-candidates as (
-    select contract_id, period, contracted_kwh as volume_kwh from months
-    union
-    select m.contract_id, m.period, cast(round(m.p50_kwh * (1 + r.s / 200.0), 0) as decimal(18, 3))
-    from months m, range(-30, 31) r(s)
-    where m.p50_kwh > 0
+priced as (
+    select m.*, m.contracted_kwh as current_kwh, p.p_ref as price,
+           m.deviation_clause_id as clause_id
+    from months m
+    left join prices p using (customer_id)
 ),
 
-scenarios as (
-    select contract_id, period, 0.3 as weight, p10_kwh as kwh from months
-    union all select contract_id, period, 0.4, p50_kwh from months
-    union all select contract_id, period, 0.3, p90_kwh from months
-),
-
-costs as (
-    select c.contract_id, c.period, c.volume_kwh,
-           sum(s.weight * {{ deviation_tier_kwh('abs(s.kwh - c.volume_kwh)', 'c.volume_kwh',
-                                                'k.lower_ratio', 'k.upper_ratio') }}
-               * k.coefficient * p.p_ref) as expected_cost_yuan
-    from candidates c
-    join months m using (contract_id, period)
-    join scenarios s using (contract_id, period)
-    join prices p on p.customer_id = m.customer_id
-    join {{ ref('deviation_clauses') }} k
-        on k.deviation_clause_id = m.deviation_clause_id
-       and m.period_start >= k.valid_from and (k.valid_to is null or m.period_start <= k.valid_to)
-    group by all
-),
-
-best as (
-    select c.contract_id, c.period, c.volume_kwh, c.expected_cost_yuan
-    from costs c
-    join months m using (contract_id, period)
-    qualify row_number() over (
-        partition by c.contract_id, c.period
-        order by round(c.expected_cost_yuan, 2), abs(c.volume_kwh - m.contracted_kwh),
-                 c.volume_kwh) = 1
-),
-
-current_cost as (
-    select c.contract_id, c.period, c.expected_cost_yuan
-    from costs c
-    join months m using (contract_id, period)
-    where c.volume_kwh = m.contracted_kwh
-)
+{{ least_cost_volume('priced', ['contract_id', 'period'], ref('deviation_clauses')) }}
 
 select
     m.contract_id,
@@ -88,17 +50,16 @@ select
     cast(m.p10_kwh as decimal(18, 3)) as forecast_p10_kwh,
     cast(m.p50_kwh as decimal(18, 3)) as forecast_p50_kwh,
     cast(m.p90_kwh as decimal(18, 3)) as forecast_p90_kwh,
-    p.p_ref as energy_price_yuan_per_kwh,
+    m.price as energy_price_yuan_per_kwh,
     cast(b.volume_kwh as decimal(18, 3)) as suggested_kwh,
     cast(b.volume_kwh - m.contracted_kwh as decimal(18, 3)) as change_kwh,
     {{ money('cc.expected_cost_yuan') }} as expected_cost_current_yuan,
     {{ money('b.expected_cost_yuan') }} as expected_cost_suggested_yuan,
     {{ money('cc.expected_cost_yuan') }} - {{ money('b.expected_cost_yuan') }}
         as expected_saving_yuan,
-    case when p.p_ref is null then 'no_price'
+    case when m.price is null then 'no_price'
          when b.volume_kwh = m.contracted_kwh then 'keep'
          else 'adjust' end as status
-from months m
-left join prices p on p.customer_id = m.customer_id
+from priced m
 left join best b using (contract_id, period)
 left join current_cost cc using (contract_id, period)
