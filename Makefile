@@ -71,8 +71,9 @@ serve-sms: install  ## the SMS query service on http://127.0.0.1:8025 (notificat
 
 # BENCH_ARGS: the bench's other options, e.g. BENCH_ARGS="--months 12" or
 # BENCH_ARGS="--stages analytics --customers 10000" (python -m tools.bench --help)
-bench: install  ## N meters × one month through every stage, then analytics_job: make bench METERS=10000
+bench: install  ## N meters × one month through every stage, analytics_job, then the forecast stage (N customers × 400 days): make bench METERS=10000
 	$(RUN) python -m tools.bench --meters $(METERS) $(BENCH_ARGS)
+	$(RUN) python -m tools.bench_forecast --customers $(METERS)
 
 vee-score: install  ## after make demo: VEE precision/recall per fault type, estimation error
 	$(RUN) python -m tools.vee_score --warehouse $${GRIDLEDGER_WAREHOUSE:-var/warehouse.duckdb} \
