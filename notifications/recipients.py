@@ -32,6 +32,7 @@ TOPICS: dict[str, str] = {
     "bill_ready": "bill_ready",
     "deviation_risk": "deviation_risk",
     "deviation_projection": "deviation_risk",
+    "retail_risk": "deviation_risk",
     "capacity_exceeded": "capacity_exceeded",
     "meter_anomaly": "meter_anomaly",
     "unbilled_energy": "unbilled_energy",

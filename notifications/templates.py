@@ -24,7 +24,7 @@ NOTICE_TYPES: tuple[str, ...] = (
     "curtailment_notice", "curtailment_reminder", "curtailment_all_clear",
     "curtailment_escalation", "bill_ready", "deviation_risk", "capacity_exceeded",
     "meter_anomaly", "termination_completed", "termination_failed", "unbilled_energy",
-    "sms_reply", "customer_measure", "deviation_projection",
+    "sms_reply", "customer_measure", "deviation_projection", "retail_risk",
 )
 SMS_LIMIT = 70  # characters in one UCS-2 SMS; Chinese text is always UCS-2
 TEXTS = "_texts.j2"  # shared wording: signature, names of codes, pieces of text (macros)

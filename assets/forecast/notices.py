@@ -1,5 +1,7 @@
 """The deviation projection notice (issue 10 item 4): a contract's projected risk state, to
-its account managers, once per change of state.
+its account managers, once per change of state; and the retail risk notice (item 7): a retailer
+the projection puts at risk (analytics.retail_risk_projection), to its account managers
+subscribed to `deviation_risk`, once per retailer, month and forecast origin.
 
 `analytics.deviation_projection` gives each contract of the open month a risk state. The last
 state told is kept in `analytics.deviation_risk_states` (contract, month). A contract whose state
@@ -30,7 +32,14 @@ from notifications.resource import DeliveryResource
 from notifications.service import DeliveryTally
 
 NOTICE_TYPE = "deviation_projection"
+RISK_NOTICE = "retail_risk"
 PROJECTION_KEY = AssetKey(["analytics", "deviation_projection"])
+RETAIL_RISK_KEY = AssetKey(["analytics", "retail_risk_projection"])
+AT_RISK_SQL = """
+select retailer_id, period, origin_day, projected_spread_yuan, expected_deviation_cost_yuan,
+       risk_exposure_yuan, margin_guarantee_yuan
+from analytics.retail_risk_projection where is_at_risk order by retailer_id
+"""
 NOTICES_KEY = AssetKey(["analytics", "deviation_risk_notices"])
 RISKY = ("outside_free_band", "beyond_tier2")
 TOLD = (*RISKY, "within_free_band")
@@ -75,6 +84,15 @@ def notice_context(row, customer_name: str | None) -> dict:
             "risk_state": row.risk_state}
 
 
+def retail_risk_context(row) -> dict:
+    """Template context of one retail_risk_projection row at risk."""
+    return {"retailer_id": row.retailer_id, "period": row.period,
+            "origin_day": str(row.origin_day)[:10], "spread_yuan": row.projected_spread_yuan,
+            "deviation_cost_yuan": row.expected_deviation_cost_yuan,
+            "exposure_yuan": row.risk_exposure_yuan,
+            "guarantee_yuan": row.margin_guarantee_yuan or 0}
+
+
 def _told(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
     if not table_exists(con, "analytics", "deviation_risk_states"):
         return {}
@@ -83,12 +101,14 @@ def _told(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
 
 
 @asset(
-    key=NOTICES_KEY, group_name="forecast", deps=[PROJECTION_KEY],
+    key=NOTICES_KEY, group_name="forecast", deps=[PROJECTION_KEY, RETAIL_RISK_KEY],
     check_specs=[unreached_check(NOTICES_KEY)],
     description="The deviation_projection notice (topic deviation_risk, account managers): a "
                 "contract whose projected risk state changed (outside the free band, beyond "
                 "tier 2, or back within), once per change; the last state told per contract "
-                "and month in analytics.deviation_risk_states.",
+                "and month in analytics.deviation_risk_states. And the retail_risk notice to "
+                "the account managers of a retailer the projection puts at risk, once per "
+                "retailer, month and forecast origin.",
 )
 def deviation_risk_notices(context: AssetExecutionContext, gridledger: Gridledger,
                            delivery: DeliveryResource) -> MaterializeResult:
@@ -108,16 +128,24 @@ def deviation_risk_notices(context: AssetExecutionContext, gridledger: Gridledge
             if recipients:
                 plan.append((notice_key(row.contract_id, row.period, row.risk_state,
                                         str(row.origin_day)[:10]),
-                             notice_context(row, name), recipients))
+                             notice_context(row, name), recipients, NOTICE_TYPE))
             else:
                 no_recipient.append(row.contract_id)
+        at_risk = (con.execute(AT_RISK_SQL).df()
+                   if table_exists(con, "analytics", "retail_risk_projection") else None)
+        for row in (at_risk.itertuples() if at_risk is not None else []):
+            recipients = (manager_recipients(con, RISK_NOTICE, row.retailer_id,
+                                             subscribed_only=True) if addressable else [])
+            plan.append((f"{RISK_NOTICE}:{row.retailer_id}:{row.period}:"
+                         f"{str(row.origin_day)[:10]}", retail_risk_context(row), recipients,
+                         RISK_NOTICE))
     service = delivery.service(gridledger.warehouse_path)
     tally, outcome = DeliveryTally(), Counter()
     with service.batch():
-        for key, values, recipients in plan:
-            report = tally.add(service.deliver(key, NOTICE_TYPE, values, recipients))
-            outcome["sent" if report.sent else "unreached" if report.unreached
-                    else "skipped"] += 1
+        for key, values, recipients, notice_type in plan:
+            report = tally.add(service.deliver(key, notice_type, values, recipients))
+            outcome[f"{notice_type}:" + ("sent" if report.sent else "unreached"
+                                         if report.unreached else "skipped")] += 1
     with connect(gridledger.warehouse_path) as con, transaction(con):
         con.execute(STATES_DDL)
         for row in to_tell.itertuples():
@@ -125,7 +153,7 @@ def deviation_risk_notices(context: AssetExecutionContext, gridledger: Gridledge
                         "(contract_id, period, risk_state, origin_day) values (?, ?, ?, ?)",
                         [row.contract_id, row.period, row.risk_state, row.origin_day])
     context.log.info(f"deviation projection: {len(to_tell)} changes of state, "
-                     f"{outcome['sent']} notices sent")
+                     f"{outcome[NOTICE_TYPE + ':sent']} notices sent")
     return MaterializeResult(
         metadata={
             "contracts_by_state": json.dumps(projection["risk_state"].value_counts().to_dict()),
@@ -136,8 +164,11 @@ def deviation_risk_notices(context: AssetExecutionContext, gridledger: Gridledge
                 + ", ".join(unprojected[:20]) + (" …" if len(unprojected) > 20 else ""))
             if unprojected else "none",
             "changes_of_state": len(to_tell),
-            "contracts_sent": outcome["sent"], "contracts_skipped": outcome["skipped"],
-            "contracts_unreached": outcome["unreached"],
+            "contracts_sent": outcome[f"{NOTICE_TYPE}:sent"],
+            "contracts_skipped": outcome[f"{NOTICE_TYPE}:skipped"],
+            "contracts_unreached": outcome[f"{NOTICE_TYPE}:unreached"],
+            "retailers_at_risk": 0 if at_risk is None else len(at_risk),
+            "retail_risk_sent": outcome[f"{RISK_NOTICE}:sent"],
             "contracts_no_recipient": len(no_recipient),
             "no_recipient_contracts": ", ".join(no_recipient[:20]),
             **tally.metadata(),

@@ -189,3 +189,28 @@ def test_the_meters_forecasts_add_up_to_their_customers(ran):
     for customer, day, n, share, summed, daily in rows:
         assert abs(share - 1) < Decimal("0.000001"), (customer, day)
         assert abs(summed - daily) <= Decimal("0.0005") * n, (customer, day)
+
+
+@pytest.mark.writes("forecast_job")
+def test_a_retailer_the_projection_puts_at_risk_is_told_to_its_managers_once(ran):
+    """Issue 10 item 7: with its margin guarantee at zero, a retailer whose projected exposure
+    is above zero is at risk; its subscribed account managers get retail_risk once."""
+    from foundation.warehouse import connect
+
+    retailer, exposure = ran.sql("select retailer_id, risk_exposure_yuan from "
+                                 "analytics.retail_risk_projection order by risk_exposure_yuan "
+                                 "desc limit 1")[0]
+    assert exposure > 0
+    with connect(ran.warehouse) as con:
+        con.execute("update restricted.retailers set margin_guarantee_yuan = 0 "
+                    "where retailer_id = ?", [retailer])
+    for _ in range(2):  # the second run sends nothing new
+        assert ran.defs().resolve_job_def("forecast_job").execute_in_process(
+            instance=DagsterInstance.ephemeral()).success
+        assert ran.sql("select is_at_risk from analytics.retail_risk_projection "
+                       "where retailer_id = ?", [retailer]) == [(True,)]
+        sent = ran.sql("select distinct notice_key from notify.delivery_ledger "
+                       "where notice_type = 'retail_risk'")
+        assert sent == [(f"retail_risk:{retailer}:2026-11:2026-10-31",)]
+    assert ran.sql("select count(*) from notify.delivery_ledger where notice_type = "
+                   "'retail_risk'")[0][0] >= 1

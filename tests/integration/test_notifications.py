@@ -446,6 +446,9 @@ def test_every_notice_type_has_a_chinese_template() -> None:
                                  "p10_kwh": "90000.000", "p50_kwh": "100000.000",
                                  "p90_kwh": "120000.000", "deviation_pct": "+0.0",
                                  "expected_cost_yuan": "510.00", "risk_state": "beyond_tier2"},
+        "retail_risk": {"retailer_id": "R1", "period": "2026-11", "origin_day": "2026-11-20",
+                        "spread_yuan": "-10000.00", "deviation_cost_yuan": "432.00",
+                        "exposure_yuan": "10432.00", "guarantee_yuan": "10000.00"},
     }
     assert set(contexts) == set(NOTICE_TYPES)
     for notice_type, context in contexts.items():
@@ -463,6 +466,9 @@ def test_every_notice_type_has_a_chinese_template() -> None:
     projection = render("deviation_projection", contexts["deviation_projection"])
     assert projection.title == "2026-11偏差风险预测：C1（超出第二档考核区间）"
     assert "P90 120,000.000" in projection.body and "约510.00元" in projection.body
+    risk = render("retail_risk", contexts["retail_risk"])
+    assert risk.title == "2026-11售电经营风险预警：R1"
+    assert "批零差-10,000.00元" in risk.body and "履约保函额度10,000.00元" in risk.body
     with pytest.raises(Exception, match="customer_name"):
         render("bill_ready", {"period": "2025-06", "amount_yuan": 1})
 
