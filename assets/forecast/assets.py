@@ -43,6 +43,9 @@ INPUTS = [AssetKey(["core", "int_customer_day_blocks"]), AssetKey(["core", "dim_
           AssetKey(["master", "customers"]), AssetKey(["config", "vee_parameters"])]
 DEFAULT_LIKE_DAYS = 3
 CALENDAR_ONLY = "calendar only: no weather_* file loaded"
+KWH = "decimal(18, 3)"
+CHOICE_COLUMNS = ["customer_class", "best_baseline", "baseline_wape", "model_wape", "chosen",
+                  "improvement"]
 
 
 def weather_note(series: DailySeries | None, first: int, last: int) -> str:
@@ -53,9 +56,6 @@ def weather_note(series: DailySeries | None, first: int, last: int) -> str:
     fallback = (" (under half: the model used the calendar only)"
                 if share < MIN_WEATHER_AHEAD else "")
     return f"temperature on {share:.0%} of the customer-days{fallback}"
-KWH = "decimal(18, 3)"
-CHOICE_COLUMNS = ["customer_class", "best_baseline", "baseline_wape", "model_wape", "chosen",
-                  "improvement"]
 
 
 def like_days(con: duckdb.DuckDBPyConnection) -> int:
