@@ -9,15 +9,22 @@
 ) }}
 -- Maximum demand per customer and month: the largest interval-average kW of the customer's
 -- summed meters (kWh × 60 / interval minutes; per day in core.int_customer_day_blocks), the days
--- on which it exceeded 1.2 × kVA, and the last day with validated reads (month-to-date
--- forecasts).
+-- on which it exceeded capacity_audit_factor (settlement_parameters, in force on the window's
+-- first day; 1.2) × kVA, and the last day with validated reads (month-to-date forecasts).
 -- Raw and validated side by side (issue 9): raw_max_demand_kw / raw_days_over_capacity are the
 -- same measures with every interval VEE replaced after failing the spike rule taken at its read
 -- value (raw_value; the other intervals as validated). A genuine overload VEE estimated away
 -- still counts in the capacity audit (marts.alerts uses the larger day count). Only days with
 -- such an interval are re-read from int_interval_validated; elsewhere raw = validated.
 
-with daily as (
+with params as (
+    select max(case when parameter = 'capacity_audit_factor' then value end)::double as factor
+    from {{ ref('settlement_parameters') }}
+    where valid_from <= {{ window_start() }}
+      and (valid_to is null or valid_to >= {{ window_start() }})
+),
+
+daily as (
     select customer_id, reading_date as day, max(max_kw) as max_kw
     from {{ ref('int_customer_day_blocks') }}
     where reading_date >= {{ window_start() }} and reading_date < {{ window_end() }}
@@ -59,12 +66,13 @@ select
     cast(date_trunc('month', d.day) as date) as period_start,
     strftime(d.day, '%Y-%m') as period,
     cast(max(d.max_kw) as decimal(18, 3)) as max_demand_kw,
-    count(*) filter (where d.max_kw > 1.2 * c.contract_capacity_kva) as days_over_capacity,
+    count(*) filter (where d.max_kw > p.factor * c.contract_capacity_kva) as days_over_capacity,
     any_value(c.contract_capacity_kva) as contract_capacity_kva,
     max(d.day) as last_reading_date,
     cast(max(coalesce(r.raw_max_kw, d.max_kw)) as decimal(18, 3)) as raw_max_demand_kw,
-    count(*) filter (where coalesce(r.raw_max_kw, d.max_kw) > 1.2 * c.contract_capacity_kva) as raw_days_over_capacity
+    count(*) filter (where coalesce(r.raw_max_kw, d.max_kw) > p.factor * c.contract_capacity_kva) as raw_days_over_capacity
 from daily d
 left join raw_daily r using (customer_id, day)
 left join capacity c using (customer_id)
+cross join params p
 group by all
