@@ -51,11 +51,11 @@ class DailySeries:
         return (~np.isnan(self.kwh[:, : self.last + 1])).sum(axis=1)
 
 
-def build_series(rows: pd.DataFrame, calendar: pd.DataFrame, horizon: int,
+def build_series(rows: pd.DataFrame, calendar: pd.Series, horizon: int,
                  weather: pd.DataFrame | None = None) -> DailySeries:
     """`rows`: one per customer and day: customer_id, customer_class, day, kwh (NaN for an
     incomplete day);
-    `calendar`: day, day_type covering the read days and `horizon` days after the last;
+    `calendar`: day type by day (read_calendar) over the read days and `horizon` days after;
     `weather`: customer_id, day, temperature_c (the customer's region's), when there is any."""
     first, last = rows["day"].min(), rows["day"].max()
     days = pd.date_range(first, last + timedelta(days=horizon), freq="D")
@@ -63,8 +63,7 @@ def build_series(rows: pd.DataFrame, calendar: pd.DataFrame, horizon: int,
     customers = classes.index.to_numpy()
     wide = (rows.pivot(index="customer_id", columns="day", values="kwh")  # one row a day
             .reindex(index=customers, columns=days))
-    types = (calendar.assign(day=pd.to_datetime(calendar["day"])).set_index("day")["day_type"]
-             .reindex(days).fillna("workday").to_numpy())
+    types = calendar.reindex(days).to_numpy()
     temperature = None
     if weather is not None and len(weather):
         temperature = (weather.assign(day=pd.to_datetime(weather["day"]))
@@ -93,9 +92,7 @@ def read_series(con: duckdb.DuckDBPyConnection, horizon: int) -> DailySeries | N
     rows["day"] = pd.to_datetime(rows["day"])
     last = rows["day"].max().date()
     span = [rows["day"].min().date(), last + timedelta(days=horizon)]
-    calendar = con.execute(
-        "select day, day_type from core.dim_calendar where day between ? and ?", span).df()
-    return build_series(rows, calendar, horizon, read_weather(con, *span))
+    return build_series(rows, read_calendar(con, *span), horizon, read_weather(con, *span))
 
 
 WEATHER_SQL = """
@@ -139,7 +136,3 @@ def read_calendar(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd
     fallback = pd.Series(np.where(days.weekday >= 5, "weekend", "workday"), index=days)
     return types.reindex(days).fillna(fallback)
 
-
-def day_index(series: DailySeries, day: date) -> int:
-    """Column of `day` in the matrix."""
-    return int((pd.Timestamp(day) - series.days[0]).days)
