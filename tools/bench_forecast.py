@@ -59,18 +59,34 @@ def write_warehouse(path: Path, customers: int, days: int, seed: int = 11) -> No
                             else "workday" for d in calendar["day"]]
     classes = pd.DataFrame({"customer_id": ids, "customer_class":
                             rng.choice(CLASSES, customers), "valid_from": date(2020, 1, 1)})
+    blocks["block"], blocks["failed_intervals"] = "flat", 0
     path.unlink(missing_ok=True)
+    write_inputs(path, blocks, calendar, classes)
+
+
+def write_inputs(path: Path, blocks: pd.DataFrame, calendar: pd.DataFrame,
+                 customers: pd.DataFrame, weather: pd.DataFrame | None = None) -> None:
+    """The tables the forecast reads, from frames: `blocks` (customer_id, reading_date, block,
+    kwh, failed_intervals) as core.int_customer_day_blocks, `calendar` (day, day_type) as
+    core.dim_calendar, `customers` as master.customers, VEE's like_days = 3, and `weather`
+    (file_id, source_row, region, day, temperature_c, source) as raw.weather_daily."""
     with connect(path) as con:
         con.execute("create schema core; create schema master; create schema config")
-        for name, frame in (("blocks", blocks), ("calendar", calendar), ("classes", classes)):
+        for name, frame in (("blocks", blocks), ("calendar", calendar),
+                            ("customers", customers)):
             con.register(name, frame)
         con.execute("create table core.int_customer_day_blocks as select customer_id, "
-                    "reading_date, 'flat' as block, kwh::decimal(18, 3) as kwh, "
-                    "0 as failed_intervals from blocks")
+                    "reading_date, block, kwh::decimal(18, 3) as kwh, failed_intervals "
+                    "from blocks")
         con.execute("create table core.dim_calendar as select * from calendar")
-        con.execute("create table master.customers as select * from classes")
-        con.execute("create table config.vee_parameters as select 'like_days' as parameter, "
-                    "'3' as value, date '2012-01-01' as valid_from")
+        con.execute("create table master.customers as select * from customers")
+        con.execute("create table config.vee_parameters as select * from (values "
+                    "('like_days', '3', date '2012-01-01')) t(parameter, value, valid_from)")
+        if weather is not None:
+            con.register("weather", weather)
+            con.execute("create schema raw; create table raw.weather_daily as select file_id, "
+                        "source_row, region, day, temperature_c::decimal(5, 1) as temperature_c,"
+                        " source from weather")
 
 
 def main(argv: list[str] | None = None) -> int:

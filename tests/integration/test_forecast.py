@@ -21,6 +21,7 @@ from assets.forecast.assets import forecast_assets, forecast_checks
 from assets.forecast.series import read_series
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
+from tools.bench_forecast import write_inputs
 
 START, DAYS, CUSTOMERS = date(2026, 1, 1), 400, 40
 HOLIDAYS = {date(2026, 5, 1) + timedelta(days=k) for k in range(5)}
@@ -79,22 +80,7 @@ def write_warehouse(path, days: int = DAYS, weather: bool = True) -> None:
         "day": [START + timedelta(days=d) for d in range(days + 35)],
         "temperature_c": temps[: days + 35],
         "source": ["observed"] * days + ["forecast"] * 35})
-    with connect(path) as con:
-        con.execute("create schema core; create schema master; create schema config")
-        for name, frame in (("blocks", blocks), ("calendar", calendar),
-                            ("customers", customers), ("weather_rows", weather_rows)):
-            con.register(name, frame)
-        if weather:
-            con.execute("create schema raw; create table raw.weather_daily as select file_id, "
-                        "source_row, region, day, temperature_c::decimal(5, 1) as temperature_c,"
-                        " source from weather_rows")
-        con.execute("create table core.int_customer_day_blocks as select customer_id, "
-                    "reading_date, block, kwh::decimal(18, 3) as kwh, failed_intervals "
-                    "from blocks")
-        con.execute("create table core.dim_calendar as select * from calendar")
-        con.execute("create table master.customers as select * from customers")
-        con.execute("create table config.vee_parameters as select * from (values "
-                    "('like_days', '3', date '2012-01-01')) t(parameter, value, valid_from)")
+    write_inputs(path, blocks, calendar, customers, weather_rows if weather else None)
 
 
 def _materialize(tmp_path, days: int = DAYS, weather: bool = True):
