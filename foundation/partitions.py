@@ -1,10 +1,11 @@
 """Partitions: daily for reads and validation, monthly for consumption, settlement and bills.
 
 The calendar starts at the first month the platform bills (`GRIDLEDGER_FIRST_MONTH`, `YYYY-MM`;
-default `DEFAULT_FIRST_MONTH`, the month `make demo` generates), read once when this module is
-imported. Data before it has no partition: set the variable to an earlier month before loading
-older data (`tools.real_data` does this for the 2012–2014 SGSC sample). Partitions follow China
-wall-clock time (Asia/Shanghai), like every timestamp in the warehouse; keys stay `YYYY-MM-DD`.
+default `DEFAULT_FIRST_MONTH`, the first month of `make demo`'s history), read once when this
+module is imported. Data before it has no partition: set the variable to an earlier month
+before loading older data (`tools.real_data` does this for the 2012–2014 SGSC sample).
+Partitions follow China wall-clock time (Asia/Shanghai), like every timestamp in the warehouse;
+keys stay `YYYY-MM-DD`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dagster import DailyPartitionsDefinition, MonthlyPartitionsDefinition
 from foundation.months import parse_month
 
 FIRST_MONTH_ENV = "GRIDLEDGER_FIRST_MONTH"
-DEFAULT_FIRST_MONTH = "2026-10"
+DEFAULT_FIRST_MONTH = "2025-10"
 TIMEZONE = "Asia/Shanghai"
 
 # Run tags Dagster reads as the partition range of a single-run backfill.

@@ -70,13 +70,16 @@ def run_flow(
     instance: DagsterInstance,
     raise_on_error: bool = True,
     timings: FlowTimings | None = None,
+    history_from: date | None = None,
 ) -> tuple[list[ExecuteInProcessResult], FlowTimings]:
-    """Reference data, then the daily range in one run, then each month."""
+    """Reference data, then the daily range in one run (from `history_from` when given: days
+    validated, not billed), then each month from `first_day` to `last_day`."""
     timings = timings if timings is not None else FlowTimings()
     results = []
+    daily_from = min(first_day, history_from or first_day)
     steps: list[tuple[str, dict[str, str], str | None]] = [
         ("reference_job", {}, None),
-        ("daily_job", {RANGE_START: first_day.isoformat(), RANGE_END: last_day.isoformat()}, None),
+        ("daily_job", {RANGE_START: daily_from.isoformat(), RANGE_END: last_day.isoformat()}, None),
         *[("monthly_job", {}, key) for key in month_keys(first_day, last_day)],
     ]
     for name, tags, key in steps:

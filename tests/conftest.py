@@ -17,8 +17,8 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 # Set, not defaulted, before any project import (the partitions read it once): the earliest
 # month any test uses is October 2012, the real SGSC sample (tests/integration/test_real_data.py).
-# The default (foundation.partitions.DEFAULT_FIRST_MONTH) is the demo's month, later than most
-# scenarios.
+# The default (foundation.partitions.DEFAULT_FIRST_MONTH) is the demo's first month, later than
+# most scenarios.
 os.environ["GRIDLEDGER_FIRST_MONTH"] = "2012-10"
 
 from tests.scenarios import Flow  # noqa: E402

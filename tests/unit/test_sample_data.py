@@ -429,3 +429,57 @@ def test_the_generator_writes_weather_files_and_scales_load_by_the_temperature(t
     # 30 °C: commercial +2.5 % × 6 = 1.15, residential 1.18; 0 °C: industrial +0.3 % × 8
     factors = load_factors(np.array([COM, RES, IND]), np.array([[30.0], [30.0], [0.0]]))
     assert np.allclose(factors[:, 0], [1.15, 1.18, 1.024])
+
+
+def test_clean_history_and_tail_leave_the_generated_month_byte_for_byte(tmp_path):
+    """Issue 10's demo: `history_months` writes a Parquet file a month of every meter's clean
+    intervals before the month, `tail_days` a file a day after it, each with its observed
+    weather (and the tail the forecast after it); the month's files, faults and master data are
+    the same bytes as without them, and the tail's temperatures continue the month's forecast."""
+    import csv as csv_module
+    import hashlib
+
+    import duckdb
+
+    from tools.sample_data import generate
+
+    plain = generate(tmp_path / "plain", 12, 1, "2026-10", 7, weather=True)
+    spanned = generate(tmp_path / "spanned", 12, 1, "2026-10", 7, weather=True,
+                       history_months=2, tail_days=5)
+
+    def digest(root: Path, name: str) -> str:
+        return hashlib.sha256((root / name).read_bytes()).hexdigest()
+
+    assert set(plain["files"]) < set(spanned["files"])
+    assert all(digest(tmp_path / "plain", f) == digest(tmp_path / "spanned", f)
+               for f in plain["files"])
+    added = sorted(set(spanned["files"]) - set(plain["files"]))
+    reads = "landing/reads/"
+    assert added == sorted([
+        f"{reads}reads_20260801_hist.parquet", f"{reads}reads_20260901_hist.parquet",
+        *(f"{reads}reads_202611{d:02d}_01.{'parquet' if d % 2 == 0 else 'csv'}"
+          for d in range(1, 6)),
+        f"{reads}weather_20260801_01.csv", f"{reads}weather_20260901_01.csv",
+        f"{reads}weather_20261101_01.csv", f"{reads}weather_20261106_fc.csv"])
+    assert spanned["clean_history"] == ["2026-08-01", "2026-09-30"]
+    assert spanned["clean_tail"] == ["2026-11-01", "2026-11-05"]
+
+    folder = tmp_path / "spanned" / "landing" / "reads"
+    for month, days in (("202608", 31), ("202609", 30)):
+        count, meters, first, last = duckdb.sql(
+            "select count(*), count(distinct meter_id), min(interval_end), max(interval_end) "
+            f"from '{folder}/reads_{month}01_hist.parquet'").fetchone()
+        assert (count, meters) == (12 * 2 * 96 * days, 12)  # every meter, both channels
+        assert f"{first:%Y%m%d %H:%M}" == f"{month}01 00:15"
+    assert (tmp_path / "spanned" / "ground_truth" / "faults.csv").read_bytes() == \
+        (tmp_path / "plain" / "ground_truth" / "faults.csv").read_bytes()
+
+    def temps(name: str, source: str) -> dict[tuple[str, str], float]:
+        with (folder / name).open(encoding="utf-8") as handle:
+            return {(r["region"], r["day"]): float(r["temperature_c"])
+                    for r in csv_module.DictReader(handle) if r["source"] == source}
+
+    observed = temps("weather_20261101_01.csv", "observed")
+    forecast = temps("weather_20261101_fc.csv", "forecast")  # the month's, truth + N(0, 1.5)
+    assert len(observed) == 5 * len({region for region, _ in observed})
+    assert max(abs(observed[key] - forecast[key]) for key in observed) < 7.5  # 5 σ

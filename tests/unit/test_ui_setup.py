@@ -39,16 +39,16 @@ ROOT = Path(__file__).resolve().parents[2]
 # 1. partitions start at the configured first month
 # --------------------------------------------------------------------------------------------
 
-def test_the_first_month_comes_from_the_environment_with_the_demo_month_as_default():
-    assert first_month({}) == date(2026, 10, 1) and DEFAULT_FIRST_MONTH == "2026-10"
-    assert first_month({FIRST_MONTH_ENV: " "}) == date(2026, 10, 1)
+def test_the_first_month_comes_from_the_environment_with_the_demos_first_as_default():
+    assert first_month({}) == date(2025, 10, 1) and DEFAULT_FIRST_MONTH == "2025-10"
+    assert first_month({FIRST_MONTH_ENV: " "}) == date(2025, 10, 1)
     assert first_month({FIRST_MONTH_ENV: "2012-10"}) == date(2012, 10, 1)
     with pytest.raises(ValueError, match=FIRST_MONTH_ENV):
         first_month({FIRST_MONTH_ENV: "2026-10-01"})
 
 
 def test_partitions_start_at_the_first_month_and_keep_their_key_format():
-    daily, monthly = build_partitions(first_month({}))
+    daily, monthly = build_partitions(first_month({FIRST_MONTH_ENV: "2026-10"}))
     assert daily.get_first_partition_key() == "2026-10-01"
     assert monthly.get_first_partition_key() == "2026-10-01"
     assert daily.timezone == monthly.timezone == "Asia/Shanghai"

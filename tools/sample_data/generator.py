@@ -20,7 +20,8 @@ from .inject import CHANNELS, MISSING, FaultLog, Rows, inject
 from .master import Fleet, build_customers, build_fleet, meter_rows, retailer_rows
 from .profiles import LoadModel, expected_daily_kwh, plan_exceedances
 from .registers import Registers, rollover_starts
-from .weather import FORECAST_DAYS, load_factors, temperatures, write_weather
+from .spans import HISTORY_STREAM, TAIL_STREAM, clean_span
+from .weather import FORECAST_DAYS, extended, load_factors, temperatures, write_weather
 from .writer import (
     FAULT_COLUMNS,
     LandingWriter,
@@ -89,7 +90,7 @@ def _write_faults(path: Path, log: FaultLog, fleet: Fleet, read_days: list) -> d
 def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
              fmt: str = "mixed", faults: bool = True, *, fault_rate_scale: float = 1.0,
              history_years: int = 0, landing: bool = True, presigned: int = 0,
-             weather: bool = False) -> dict:
+             weather: bool = False, history_months: int = 0, tail_days: int = 0) -> dict:
     """Write master data, landing files and ground truth under `data_dir`; return the manifest.
 
     `history_years` > 0 also writes contract histories, service tickets and payments of that
@@ -100,7 +101,9 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
     month after the first customers' current ones end (contracts.presigned_contracts).
     `weather` makes load depend on a generated temperature per region and writes it as
     landing `weather_*` files, observed and 35 days of forecast (weather.py); off, the data are
-    the same as before it existed.
+    the same as before it existed. `history_months` and `tail_days` add clean interval files
+    (and weather) of the same meters for that many months before `start` and days after the
+    months (spans.py); the generated months are the same with or without them.
     """
     if meters < 1 or months < 1:
         raise ValueError("meters and months must be positive")
@@ -108,10 +111,12 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     data_dir = Path(data_dir)
     days = span_days(start, months)
+    before = span_days(add_months(start, -history_months), history_months)
+    after = [days[-1] + timedelta(days=k + 1) for k in range(min(tail_days, FORECAST_DAYS))]
     read_days = [*days, days[-1] + timedelta(days=1)]
     holidays, holiday_source = load_holidays()
     types = day_types(days, holidays)
-    valid_from = f"{days[0].year - 1}-01-01"
+    valid_from = f"{min([days[0].year - 1, *(d.year for d in before[:1])])}-01-01"
 
     master_rng = _rng(seed, 1)
     customers = build_customers(master_rng, meters)
@@ -192,6 +197,8 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
             extra["malformed_file"] = name
         registers.add(true.sum(axis=2))
     read_registers(len(days))
+    spans = _clean_spans(data_dir, seed, fleet, customers, temps, days, before, after, holidays,
+                         fmt)
 
     counts = _write_faults(data_dir / "ground_truth" / "faults.csv", log, fleet, read_days)
     manifest = {
@@ -202,11 +209,37 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
         "fault_counts": counts, **extra,
         "capacity_exceeders": [fleet.meter_ids[m] for m in np.flatnonzero(fleet.exceeds)],
         "rollover_meters": [fleet.meter_ids[m] for m in sorted(plan.rollover)],
-        "files": sorted([*files, *writer.written, *weather_files, "ground_truth/faults.csv"]),
+        "files": sorted([*files, *writer.written, *weather_files, *spans,
+                         "ground_truth/faults.csv"]),
         **({"history_years": history_years} if history_years > 0 else {}),
+        **({"clean_history": [before[0].isoformat(), before[-1].isoformat()]}
+           if before else {}),
+        **({"clean_tail": [after[0].isoformat(), after[-1].isoformat()]} if after else {}),
     }
     write_manifest(data_dir / "ground_truth" / "manifest.json", manifest)
     return manifest
+
+
+def _clean_spans(data_dir: Path, seed: int, fleet: Fleet, customers: list, temps: dict | None,
+                 days: list, history: list, tail: list, holidays: dict, fmt: str) -> list[str]:
+    """The clean history before the months (a file a month) and days after them (a file a day)
+    (spans.py): the history's weather from a stream of its own, the tail's the months' own
+    forecast days, continued."""
+    regions = [c.region for c in customers]
+    files = []
+    if history:
+        hist_temps = (temperatures(_rng(seed, HISTORY_STREAM), sorted(set(regions)), history[0],
+                                   len(history)) if temps is not None else None)
+        files += clean_span(data_dir, seed, fleet, regions, history, holidays, fmt,
+                            HISTORY_STREAM, hist_temps, forecast=False, monthly=True)
+    if tail:
+        tail_temps = None
+        if temps is not None:
+            tail_temps = {r: v[len(days):] for r, v in extended(
+                temps, days[0], len(tail), _rng(seed, TAIL_STREAM)).items()}
+        files += clean_span(data_dir, seed, fleet, regions, tail, holidays, fmt, TAIL_STREAM,
+                            tail_temps, forecast=True)
+    return files
 
 
 def _finish(data_dir: Path, log: FaultLog, fleet: Fleet, read_days: list, manifest: dict) -> dict:

@@ -97,9 +97,10 @@ class LoadModel:
 
     def __init__(self, seed: int, fleet: Fleet, days: list[date], day_type: np.ndarray,
                  exceedances: dict[int, list[tuple[int, int, int, float]]],
-                 weather: np.ndarray | None = None) -> None:
+                 weather: np.ndarray | None = None, noise_stream: int = 12) -> None:
         rng = np.random.default_rng([seed, 11])
         self.seed, self.fleet, self.days, self.day_type = seed, fleet, days, day_type
+        self.noise_stream = noise_stream  # another span of the same meters: another stream
         self.weather = weather  # (meters, days) load factors of the temperature, or None
         self.shapes = meter_shapes(rng, fleet)
         self.state = rng.standard_normal(len(fleet))
@@ -109,7 +110,7 @@ class LoadModel:
     def day(self, d: int) -> tuple[np.ndarray, np.ndarray]:
         """(kWh, kvarh) as int64 milli-units, each of shape (meters, 96)."""
         fleet, n = self.fleet, len(self.fleet)
-        rng = np.random.default_rng([self.seed, 12, d])
+        rng = np.random.default_rng([self.seed, self.noise_stream, d])
         self.state = RHO * self.state + np.sqrt(1 - RHO**2) * rng.standard_normal(n)
         day_factor = np.clip(1 + SIGMA_DAY[fleet.cls] * self.state, 0.5, 1.6)
         raw = rng.standard_normal((n, INTERVALS + 2))

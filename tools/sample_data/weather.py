@@ -25,18 +25,37 @@ COOL_ABOVE, HEAT_BELOW = 24.0, 8.0
 HEADER = ["region", "day", "temperature_c", "source"]
 
 
+def _season(first: date, days: int) -> np.ndarray:
+    doy = np.array([(first + timedelta(days=d)).timetuple().tm_yday for d in range(days)])
+    return 10.5 - 16.5 * np.cos(2 * np.pi * (doy - 15) / 365)
+
+
+def _wander(rng: np.random.Generator, start: float, days: int) -> np.ndarray:
+    """AR(1) day-to-day deviation from the season, from `start` on the first day."""
+    wander = np.zeros(days)
+    wander[0] = start
+    shocks = rng.normal(0, 3.5 * np.sqrt(1 - 0.7 ** 2), days)
+    for d in range(1, days):
+        wander[d] = 0.7 * wander[d - 1] + shocks[d]
+    return wander
+
+
 def temperatures(rng: np.random.Generator, regions: list[str], first: date,
                  days: int) -> dict[str, np.ndarray]:
     """°C per region for `days` days from `first` (0.1 °C)."""
-    doy = np.array([(first + timedelta(days=d)).timetuple().tm_yday for d in range(days)])
-    season = 10.5 - 16.5 * np.cos(2 * np.pi * (doy - 15) / 365)
+    season = _season(first, days)
+    return {region: np.round(season + _wander(rng, 0.0, days), 1) for region in regions}
+
+
+def extended(temps: dict[str, np.ndarray], first: date, extra: int,
+             rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """`temps` (from `first`) and `extra` more days, the wander continued from the last day."""
+    n = len(next(iter(temps.values())))
+    season = _season(first, n + extra)
     out = {}
-    for region in regions:
-        wander = np.zeros(days)
-        shocks = rng.normal(0, 3.5 * np.sqrt(1 - 0.7 ** 2), days)
-        for d in range(1, days):
-            wander[d] = 0.7 * wander[d - 1] + shocks[d]
-        out[region] = np.round(season + wander, 1)
+    for region, values in temps.items():
+        wander = _wander(rng, 0.7 * (values[-1] - season[n - 1]), extra + 1)[1:]
+        out[region] = np.concatenate([values, np.round(season[n:] + wander, 1)])
     return out
 
 
@@ -50,8 +69,9 @@ def load_factors(classes: np.ndarray, temps: np.ndarray) -> np.ndarray:
 
 
 def write_weather(data_dir: Path, temps: dict[str, np.ndarray], first: date, days: int,
-                  rng: np.random.Generator) -> list[str]:
-    """Observed files per month over the data's `days`, and the forecast file after them."""
+                  rng: np.random.Generator, forecast: bool = True) -> list[str]:
+    """Observed files per month over the data's `days`, and (`forecast`) the forecast file
+    after them; their paths under `data_dir`."""
     landing = data_dir / "landing" / "reads"
     by_month: dict[str, list[list]] = {}
     for d in range(days):
@@ -59,12 +79,12 @@ def write_weather(data_dir: Path, temps: dict[str, np.ndarray], first: date, day
         for region, values in temps.items():
             by_month.setdefault(f"{day:%Y%m}01", []).append(
                 [region, f"{day:%Y-%m-%d}", f"{values[d]:.1f}", "observed"])
-    names = []
-    for month, rows in sorted(by_month.items()):
-        names.append(write_csv(landing / f"weather_{month}_01.csv", HEADER, rows).name)
-    ahead = first + timedelta(days=days)
-    rows = [[region, f"{ahead + timedelta(days=k):%Y-%m-%d}",
-             f"{values[days + k] + rng.normal(0, 1.5):.1f}", "forecast"]
-            for k in range(FORECAST_DAYS) for region, values in temps.items()]
-    names.append(write_csv(landing / f"weather_{ahead:%Y%m%d}_fc.csv", HEADER, rows).name)
-    return names
+    paths = [write_csv(landing / f"weather_{month}_01.csv", HEADER, rows)
+             for month, rows in sorted(by_month.items())]
+    if forecast:
+        ahead = first + timedelta(days=days)
+        rows = [[region, f"{ahead + timedelta(days=k):%Y-%m-%d}",
+                 f"{values[days + k] + rng.normal(0, 1.5):.1f}", "forecast"]
+                for k in range(FORECAST_DAYS) for region, values in temps.items()]
+        paths.append(write_csv(landing / f"weather_{ahead:%Y%m%d}_fc.csv", HEADER, rows))
+    return [path.relative_to(data_dir).as_posix() for path in paths]
