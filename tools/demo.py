@@ -378,7 +378,7 @@ def plant_overloads(data: Path, day: date, count: int = 4) -> None:
     contract kVA, re-delivered by the field team in its own file (the latest version wins).
     VEE keeps a read close to the customer's like-days (billed as read) and replaces the others
     as spikes (no register read confirms them), so their bills are held; `release_one_hold`
-    later confirms one by an approved edit. With the default seed: one kept, three held."""
+    later confirms one by an approved edit. With the default seed: two kept, two held."""
     import csv
 
     with open(data / "master" / "customers.csv", encoding="utf-8") as handle:
