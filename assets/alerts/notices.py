@@ -22,7 +22,7 @@ from foundation.partitions import monthly_partitions
 from foundation.resources import Gridledger
 from foundation.restricted import customer_name_sql
 from foundation.warehouse import connect
-from notifications.recipients import Audience, resolve_recipients
+from notifications.recipients import Audience, manager_recipients, resolve_recipients
 from notifications.resource import DeliveryResource
 from notifications.service import DeliveryTally
 
@@ -35,13 +35,17 @@ order by b.customer_id, b.period
 """
 
 # Alerts of customers with a current master version; unbilled_energy alerts also for a customer
-# no longer (or not yet) in force and for a meter without customer (named by its id).
+# no longer (or not yet) in force and for a meter without customer (named by its id);
+# retail_risk alerts of a retailer (its id in customer_id), with its finance.retailer_margin row.
 ALERTS_SQL = f"""
 select a.alert_id, a.alert_type, a.rule, a.customer_id, a.meter_id, a.period, a.metric_value,
        a.threshold, a.detail,
        coalesce({customer_name_sql('c')}, a.customer_id, a.meter_id) as customer_name,
        c.contract_capacity_kva, v.contracted_kwh, v.kwh,
-       u.kwh as unbilled_kwh, u.days as unbilled_days, u.first_day, u.last_day
+       u.kwh as unbilled_kwh, u.days as unbilled_days, u.first_day, u.last_day,
+       m.spread_yuan, m.forecast_deviation_cost_yuan, m.risk_exposure_yuan,
+       m.margin_guarantee_yuan, m.forecast_source,
+       coalesce(m.forecast_origin_day, last_day(m.period_start)) as as_of
 from marts.alerts a
 left join master.customers c on c.customer_id = a.customer_id and c.valid_to is null
 left join (select distinct customer_id, period, contracted_kwh, kwh from core.fct_deviation_tiers) v
@@ -49,8 +53,11 @@ left join (select distinct customer_id, period, contracted_kwh, kwh from core.fc
 left join finance.unbilled u
     on a.alert_type = 'unbilled_energy'
    and u.unbilled_id = coalesce(a.customer_id, a.meter_id) || ':' || a.period || ':' || a.rule
+left join finance.retailer_margin m
+    on a.alert_type = 'retail_risk' and m.retailer_id = a.customer_id and m.period = a.period
 where a.period_start >= ? and a.period_start < ?
-  and (c.customer_id is not null or a.alert_type = 'unbilled_energy')
+  and (c.customer_id is not null or a.alert_type = 'unbilled_energy'
+       or m.retailer_id is not null)
 order by a.alert_id
 """
 
@@ -79,6 +86,17 @@ def alert_context(row: dict) -> dict:
             "first_day": str(row["first_day"])[:10],
             "last_day": str(row["last_day"])[:10],
             "reason": row["rule"],
+        }
+    if row["alert_type"] == "retail_risk":  # the same notice as the projection's
+        return {
+            "retailer_id": row["customer_id"],
+            "period": row["period"],
+            "origin_day": str(row["as_of"])[:10],
+            "spread_yuan": row["spread_yuan"],
+            "deviation_cost_yuan": row["forecast_deviation_cost_yuan"],
+            "exposure_yuan": row["risk_exposure_yuan"],
+            "guarantee_yuan": row["margin_guarantee_yuan"] or 0,
+            "settled": row["forecast_source"] == "complete_month",
         }
     if row["alert_type"] == "deviation_risk":
         return {
@@ -156,16 +174,20 @@ def monthly_notices(
             ))
         for alert in alerts:
             # the customer's own contacts and the account managers, each if subscribed;
-            # unbilled energy is an internal matter: account managers only
-            audience = (
-                Audience(contact_ids=managers)
-                if alert["alert_type"] == "unbilled_energy"
-                else Audience(customer_ids=(alert["customer_id"],), contact_ids=managers)
-            )
-            plan.append((
-                alert["alert_id"], alert["alert_type"], alert_context(alert),
-                resolve_recipients(con, alert["alert_type"], audience),
-            ))
+            # unbilled energy is an internal matter: account managers only; a retailer at
+            # risk: its own account managers subscribed (as the projection's retail_risk)
+            if alert["alert_type"] == "retail_risk":
+                recipients = manager_recipients(con, "retail_risk", alert["customer_id"],
+                                                subscribed_only=True)
+            else:
+                audience = (
+                    Audience(contact_ids=managers)
+                    if alert["alert_type"] == "unbilled_energy"
+                    else Audience(customer_ids=(alert["customer_id"],), contact_ids=managers)
+                )
+                recipients = resolve_recipients(con, alert["alert_type"], audience)
+            plan.append((alert["alert_id"], alert["alert_type"], alert_context(alert),
+                         recipients))
     service = delivery.service(gridledger.warehouse_path)
     tally = DeliveryTally()
     with service.batch():

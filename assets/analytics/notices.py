@@ -20,10 +20,10 @@ import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from assets.alerts.notices import unreached_check, unreached_result
-from assets.workflows import manager_recipients
 from foundation.resources import Gridledger
 from foundation.restricted import CUSTOMER_NAMES, customer_name_sql
 from foundation.warehouse import connect, table_exists
+from notifications.recipients import manager_recipients
 from notifications.resource import DeliveryResource
 from notifications.service import DeliveryTally
 

@@ -25,9 +25,9 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from assets.alerts.notices import unreached_check, unreached_result
 from assets.analytics.notices import RECIPIENT_TABLES, current_customers
-from assets.workflows import manager_recipients
 from foundation.resources import Gridledger
 from foundation.warehouse import connect, table_exists, transaction
+from notifications.recipients import manager_recipients
 from notifications.resource import DeliveryResource
 from notifications.service import DeliveryTally
 

@@ -40,7 +40,6 @@ from pathlib import Path
 
 import duckdb
 
-from assets.workflows import customer_recipients, manager_recipients
 from assets.workflows.inbox import (
     InboxFile,
     InboxRow,
@@ -72,6 +71,7 @@ from foundation.restricted import customer_name_sql, personal_names
 from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
 from notifications.masking import mask_account, scrub_person, scrub_text
+from notifications.recipients import customer_recipients, manager_recipients
 from notifications.resource import default_service
 from notifications.service import DeliveryService, DeliveryTally
 from notifications.templates import render_text

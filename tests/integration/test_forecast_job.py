@@ -214,3 +214,44 @@ def test_a_retailer_the_projection_puts_at_risk_is_told_to_its_managers_once(ran
         assert sent == [(f"retail_risk:{retailer}:2026-11:2026-10-31",)]
     assert ran.sql("select count(*) from notify.delivery_ledger where notice_type = "
                    "'retail_risk'")[0][0] >= 1
+
+
+@pytest.mark.writes("forecast_job")
+def test_a_retailer_settled_at_risk_is_told_to_its_managers_once(ran):
+    """The settled month's retail_risk alert (marts.alerts, from finance.retailer_margin)
+    reaches the retailer's subscribed account managers, as the projection's does, once; a
+    complete month's margin forecasts itself (forecast_source complete_month)."""
+    from foundation.warehouse import connect
+
+    retailer, exposure = ran.sql("select retailer_id, risk_exposure_yuan from "
+                                 "finance.retailer_margin where period = '2026-10' "
+                                 "order by risk_exposure_yuan desc limit 1")[0]
+    assert exposure > 0
+    with connect(ran.warehouse) as con:
+        con.execute("update restricted.retailers set margin_guarantee_yuan = 0 "
+                    "where retailer_id = ?", [retailer])
+    key = f"retail_risk:{retailer}:2026-10:margin"
+    ledger = []
+    for _ in range(2):  # the second run sends nothing new
+        assert ran.defs().resolve_job_def("monthly_job").execute_in_process(
+            instance=DagsterInstance.ephemeral(), partition_key="2026-10-01").success
+        assert ran.sql("select distinct forecast_source, forecast_origin_day "
+                       "from finance.retailer_margin where period = '2026-10'") == [
+            ("complete_month", None)]
+        assert ran.sql("select is_at_risk, risk_exposure_yuan from finance.retailer_margin "
+                       "where retailer_id = ? and period = '2026-10'", [retailer]) == [
+            (True, exposure)]
+        ledger.append(ran.sql("select contact_id, channel, status from notify.delivery_ledger "
+                              "where notice_key = ? order by all", [key]))
+    assert ledger[0] and ledger[0] == ledger[1]
+    assert {status for _, _, status in ledger[0]} == {"sent"}
+    # account managers only: of the retailer's customers (or of none), never a customer contact
+    roles = ran.sql("select distinct c.role, m.retailer_id from restricted.contacts c "
+                    "left join master.customers m on m.customer_id = c.customer_id "
+                    "and m.valid_to is null where c.contact_id in (select contact_id from "
+                    "notify.delivery_ledger where notice_key = ?)", [key])
+    assert roles and all(role == "account_manager" and owner in (retailer, None)
+                         for role, owner in roles)
+    bodies = ran.sql("select title, body from notify.outbox where notice_key = ?", [key])
+    assert bodies and all(retailer in title and "2026-10" in title and "2026-10-31" in body
+                          for title, body in bodies)

@@ -469,6 +469,11 @@ def test_every_notice_type_has_a_chinese_template() -> None:
     risk = render("retail_risk", contexts["retail_risk"])
     assert risk.title == "2026-11售电经营风险预警：R1"
     assert "批零差-10,000.00元" in risk.body and "履约保函额度10,000.00元" in risk.body
+    assert "截至2026-11-20的预测" in risk.body
+    settled = render("retail_risk", {**contexts["retail_risk"], "settled": True,
+                                     "period": "2026-10", "origin_day": "2026-10-31"})
+    assert "截至2026-10-31的结算：R12026-10批零差-10,000.00元" in settled.body
+    assert "预计" not in settled.body and "履约保函额度10,000.00元" in settled.body
     with pytest.raises(Exception, match="customer_name"):
         render("bill_ready", {"period": "2025-06", "amount_yuan": 1})
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import duckdb
 
-from assets.workflows import customer_recipients, manager_recipients
 from assets.workflows.curtailment.baseline import load_curves, measure_reduction
 from assets.workflows.curtailment.messages import (
     all_clear_context,
@@ -32,7 +31,13 @@ from foundation.restricted import customer_name_sql, personal_names
 from foundation.warehouse import connect, table_exists, transaction
 from foundation.workflow_schema import ensure_workflow_schema
 from notifications.masking import scrub_person, scrub_text
-from notifications.recipients import Audience, Recipient, resolve_recipients
+from notifications.recipients import (
+    Audience,
+    Recipient,
+    customer_recipients,
+    manager_recipients,
+    resolve_recipients,
+)
 from notifications.resource import default_service
 from notifications.service import DeliveryService, DeliveryTally
 
