@@ -191,29 +191,37 @@ def test_the_meters_forecasts_add_up_to_their_customers(ran):
         assert abs(summed - daily) <= Decimal("0.0005") * n, (customer, day)
 
 
+
+def without_guarantee(flow: Flow, table: str, period: str = "2026-11") -> tuple[str, Decimal]:
+    """The retailer of the largest risk exposure of `table` in `period` (above zero), its
+    margin guarantee set to zero."""
+    from foundation.warehouse import connect
+
+    retailer, exposure = flow.sql(f"select retailer_id, risk_exposure_yuan from {table} "
+                                  "where period = ? order by risk_exposure_yuan desc limit 1",
+                                  [period])[0]
+    assert exposure > 0
+    with connect(flow.warehouse) as con:
+        con.execute("update restricted.retailers set margin_guarantee_yuan = 0 "
+                    "where retailer_id = ?", [retailer])
+    return retailer, exposure
+
+
 @pytest.mark.writes("forecast_job")
 def test_a_retailer_the_projection_puts_at_risk_is_told_to_its_managers_once(ran):
     """Issue 10 item 7: with its margin guarantee at zero, a retailer whose projected exposure
     is above zero is at risk; its subscribed account managers get retail_risk once."""
-    from foundation.warehouse import connect
-
-    retailer, exposure = ran.sql("select retailer_id, risk_exposure_yuan from "
-                                 "analytics.retail_risk_projection order by risk_exposure_yuan "
-                                 "desc limit 1")[0]
-    assert exposure > 0
-    with connect(ran.warehouse) as con:
-        con.execute("update restricted.retailers set margin_guarantee_yuan = 0 "
-                    "where retailer_id = ?", [retailer])
+    retailer, _ = without_guarantee(ran, "analytics.retail_risk_projection")
     for _ in range(2):  # the second run sends nothing new
         assert ran.defs().resolve_job_def("forecast_job").execute_in_process(
             instance=DagsterInstance.ephemeral()).success
         assert ran.sql("select is_at_risk from analytics.retail_risk_projection "
                        "where retailer_id = ?", [retailer]) == [(True,)]
         sent = ran.sql("select distinct notice_key from notify.delivery_ledger "
-                       "where notice_type = 'retail_risk'")
+                       "where notice_type = 'retail_risk' and notice_key like '%:2026-11:%'")
         assert sent == [(f"retail_risk:{retailer}:2026-11:2026-10-31",)]
-    assert ran.sql("select count(*) from notify.delivery_ledger where notice_type = "
-                   "'retail_risk'")[0][0] >= 1
+    assert ran.sql("select count(*) from notify.delivery_ledger where notice_key = ?",
+                   [f"retail_risk:{retailer}:2026-11:2026-10-31"])[0][0] >= 1
 
 
 @pytest.mark.writes("forecast_job")
@@ -221,15 +229,7 @@ def test_a_retailer_settled_at_risk_is_told_to_its_managers_once(ran):
     """The settled month's retail_risk alert (marts.alerts, from finance.retailer_margin)
     reaches the retailer's subscribed account managers, as the projection's does, once; a
     complete month's margin forecasts itself (forecast_source complete_month)."""
-    from foundation.warehouse import connect
-
-    retailer, exposure = ran.sql("select retailer_id, risk_exposure_yuan from "
-                                 "finance.retailer_margin where period = '2026-10' "
-                                 "order by risk_exposure_yuan desc limit 1")[0]
-    assert exposure > 0
-    with connect(ran.warehouse) as con:
-        con.execute("update restricted.retailers set margin_guarantee_yuan = 0 "
-                    "where retailer_id = ?", [retailer])
+    retailer, exposure = without_guarantee(ran, "finance.retailer_margin", "2026-10")
     key = f"retail_risk:{retailer}:2026-10:margin"
     ledger = []
     for _ in range(2):  # the second run sends nothing new

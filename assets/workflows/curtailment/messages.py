@@ -25,11 +25,6 @@ def fmt_time(value: datetime) -> str:
     return f"{value:%Y-%m-%d %H:%M}"
 
 
-def default_plan_name(start: datetime, plan_type: str) -> str:
-    """The name of a plan published without one (month, day and plan type)."""
-    return render_text("plan_name", month=start.month, day=start.day, plan_type=plan_type)
-
-
 def curve_summary(curves: dict[str, tuple[date, list[tuple[int, Decimal]]]]) -> str:
     """Peak (and its hour) and mean kW per reference day, or no data (macro `curve_summary`)."""
     summaries = []
@@ -87,7 +82,7 @@ def escalation_context(plan: Plan, customer_id: str, name: str, waiting: list[st
 
 
 __all__ = [
-    "all_clear_context", "curve_summary", "customer_name", "default_plan_name",
+    "all_clear_context", "curve_summary", "customer_name",
     "escalation_context", "fmt_kw", "fmt_time", "notice_context", "plan_context",
     "reminder_context",
 ]

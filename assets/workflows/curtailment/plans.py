@@ -18,7 +18,6 @@ from pathlib import Path
 
 import duckdb
 
-from assets.workflows.curtailment.messages import default_plan_name
 from assets.workflows.curtailment.rules import CurtailmentRule, plan_timeline, rule_for
 from assets.workflows.inbox import (
     InboxFile,
@@ -36,6 +35,7 @@ from assets.workflows.inbox import (
 from assets.workflows.limits import workflow_limits
 from foundation.warehouse import transaction
 from notifications.masking import scrub_text
+from notifications.templates import render_text
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,11 @@ CUSTOMERS_SQL = """
 select customer_id, customer_name, retailer_id, region, industry
 from master.customers where valid_to is null order by customer_id
 """
+
+
+def default_plan_name(start: datetime, plan_type: str) -> str:
+    """The name of a plan published without one (month, day and plan type)."""
+    return render_text("plan_name", month=start.month, day=start.day, plan_type=plan_type)
 
 
 def _read_plans(path: Path, now: datetime | None = None) -> InboxFile:
