@@ -483,3 +483,5 @@ def test_clean_history_and_tail_leave_the_generated_month_byte_for_byte(tmp_path
     forecast = temps("weather_20261101_fc.csv", "forecast")  # the month's, truth + N(0, 1.5)
     assert len(observed) == 5 * len({region for region, _ in observed})
     assert max(abs(observed[key] - forecast[key]) for key in observed) < 7.5  # 5 σ
+    with pytest.raises(ValueError, match="tail_days 0–35"):
+        generate(tmp_path / "long", 3, 1, "2026-10", 7, tail_days=36)

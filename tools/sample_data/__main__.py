@@ -23,11 +23,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history-years", type=int, default=0,
                         help="also write contract histories, service tickets and payments "
                              "(analytics input)")
+    parser.add_argument("--weather", action="store_true",
+                        help="weather files; load depends on the temperature")
+    parser.add_argument("--history-months", type=int, default=0,
+                        help="clean interval history before the months (a file a month)")
+    parser.add_argument("--tail-days", type=int, default=0,
+                        help="clean days after the months (at most 35)")
     args = parser.parse_args(argv)
     manifest = generate(args.data_dir, args.meters, args.months, args.start, args.seed,
                         fmt=args.fmt, faults=not args.no_faults,
                         fault_rate_scale=args.fault_rate_scale,
-                        history_years=args.history_years)
+                        history_years=args.history_years, weather=args.weather,
+                        history_months=args.history_months, tail_days=args.tail_days)
     summary = {k: manifest[k] for k in ("meters", "customers", "first_day", "last_day")}
     summary["files"] = len(manifest["files"])
     summary["fault_counts"] = manifest["fault_counts"]

@@ -107,12 +107,16 @@ def generate(data_dir: Path, meters: int, months: int, start: str, seed: int,
     """
     if meters < 1 or months < 1:
         raise ValueError("meters and months must be positive")
+    if history_months < 0 or not 0 <= tail_days <= FORECAST_DAYS:
+        raise ValueError(f"history_months must be ≥ 0 and tail_days 0–{FORECAST_DAYS} (the "
+                         f"weather forecast the tail continues), got {history_months}, "
+                         f"{tail_days}")
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     data_dir = Path(data_dir)
     days = span_days(start, months)
     before = span_days(add_months(start, -history_months), history_months)
-    after = [days[-1] + timedelta(days=k + 1) for k in range(min(tail_days, FORECAST_DAYS))]
+    after = [days[-1] + timedelta(days=k + 1) for k in range(tail_days)]
     read_days = [*days, days[-1] + timedelta(days=1)]
     holidays, holiday_source = load_holidays()
     types = day_types(days, holidays)
