@@ -17,10 +17,18 @@ def test_pdfs_rendered_by_two_workers_are_the_bytes_one_process_renders(tmp_path
         return [(c, (html, tmp_path / folder / f"{c}.pdf")) for c, html in pages.items()]
 
     alone = render_pdfs(jobs("one"), workers=1)
-    parallel = render_pdfs(jobs("two"), workers=2)
+    parallel = render_pdfs(jobs("two"), workers=2, min_per_worker=2)
     assert [c for c, _ in parallel] == list(pages)  # the jobs' order, whatever finished first
     assert parallel == alone
     for customer, digest in parallel:
         data = (tmp_path / "two" / f"{customer}.pdf").read_bytes()
         assert data.startswith(b"%PDF") and hashlib.sha256(data).hexdigest() == digest
     assert len({digest for _, digest in alone}) == len(pages)  # five different documents
+
+
+def test_too_few_pdfs_for_a_second_worker_are_rendered_in_this_process(tmp_path, monkeypatch):
+    import assets.bills.pdfs as pdfs
+
+    monkeypatch.setattr(pdfs, "ProcessPoolExecutor", None)  # a pool would fail
+    jobs = [(f"C{i}", ("<p>账单</p>", tmp_path / f"C{i}.pdf")) for i in range(3)]
+    assert [c for c, _ in pdfs.render_pdfs(jobs, workers=2)] == ["C0", "C1", "C2"]
