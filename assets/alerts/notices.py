@@ -6,6 +6,7 @@ Run metadata counts sent, failed and unreached per notice type; the WARN check
 `all_contacts_reached` fails when a contact was not reached (`notice_retry_sensor` retries).
 """
 
+import duckdb
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -21,7 +22,7 @@ from assets.settlement.publish import PUBLISH_KEY
 from foundation.partitions import monthly_partitions
 from foundation.resources import Gridledger
 from foundation.restricted import customer_name_sql
-from foundation.warehouse import connect
+from foundation.warehouse import connect, table_exists
 from notifications.recipients import Audience, manager_recipients, resolve_recipients
 from notifications.resource import DeliveryResource
 from notifications.service import DeliveryTally
@@ -36,7 +37,8 @@ order by b.customer_id, b.period
 
 # Alerts of customers with a current master version; unbilled_energy alerts also for a customer
 # no longer (or not yet) in force and for a meter without customer (named by its id);
-# retail_risk alerts of a retailer (its id in customer_id), with its finance.retailer_margin row.
+# retail_risk alerts of a retailer (its id in customer_id), with its finance.retailer_margin row
+# ({margin}: the table, or no rows where it was never built).
 ALERTS_SQL = f"""
 select a.alert_id, a.alert_type, a.rule, a.customer_id, a.meter_id, a.period, a.metric_value,
        a.threshold, a.detail,
@@ -53,7 +55,7 @@ left join (select distinct customer_id, period, contracted_kwh, kwh from core.fc
 left join finance.unbilled u
     on a.alert_type = 'unbilled_energy'
    and u.unbilled_id = coalesce(a.customer_id, a.meter_id) || ':' || a.period || ':' || a.rule
-left join finance.retailer_margin m
+left join {{margin}} m
     on a.alert_type = 'retail_risk' and m.retailer_id = a.customer_id and m.period = a.period
 where a.period_start >= ? and a.period_start < ?
   and (c.customer_id is not null or a.alert_type = 'unbilled_energy'
@@ -63,6 +65,20 @@ order by a.alert_id
 
 
 MANAGERS_SQL = "select contact_id from restricted.contacts where role = 'account_manager'"
+NO_MARGIN = ("(select cast(null as varchar) as retailer_id, cast(null as varchar) as period, "
+             "cast(null as date) as period_start, cast(null as decimal(18, 2)) as spread_yuan, "
+             "cast(null as decimal(18, 2)) as forecast_deviation_cost_yuan, "
+             "cast(null as decimal(18, 2)) as risk_exposure_yuan, "
+             "cast(null as decimal(18, 2)) as margin_guarantee_yuan, "
+             "cast(null as varchar) as forecast_source, "
+             "cast(null as date) as forecast_origin_day where false)")
+
+
+def alerts_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """ALERTS_SQL on this warehouse (finance.retailer_margin may not exist yet)."""
+    margin = ("finance.retailer_margin" if table_exists(con, "finance", "retailer_margin")
+              else NO_MARGIN)
+    return ALERTS_SQL.replace("{margin}", margin)
 
 
 def alert_context(row: dict) -> dict:
@@ -157,7 +173,7 @@ def monthly_notices(
     plan: list[tuple[str, str, dict, list]] = []
     with connect(gridledger.warehouse_path, read_only=True) as con:
         bills = con.execute(BILLS_SQL, span).df().to_dict("records")
-        alerts = con.execute(ALERTS_SQL, span).df().to_dict("records")
+        alerts = con.execute(alerts_sql(con), span).df().to_dict("records")
         managers = tuple(r[0] for r in con.execute(MANAGERS_SQL).fetchall())
         for bill in bills:
             plan.append((

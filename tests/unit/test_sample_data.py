@@ -466,9 +466,10 @@ def test_clean_history_and_tail_leave_the_generated_month_byte_for_byte(tmp_path
 
     folder = tmp_path / "spanned" / "landing" / "reads"
     for month, days in (("202608", 31), ("202609", 30)):
-        count, meters, first, last = duckdb.sql(
-            "select count(*), count(distinct meter_id), min(interval_end), max(interval_end) "
-            f"from '{folder}/reads_{month}01_hist.parquet'").fetchone()
+        with duckdb.connect() as con:  # its own: not the module's shared default connection
+            count, meters, first, _ = con.sql(
+                "select count(*), count(distinct meter_id), min(interval_end), max(interval_end) "
+                f"from '{folder}/reads_{month}01_hist.parquet'").fetchone()
         assert (count, meters) == (12 * 2 * 96 * days, 12)  # every meter, both channels
         assert f"{first:%Y%m%d %H:%M}" == f"{month}01 00:15"
     assert (tmp_path / "spanned" / "ground_truth" / "faults.csv").read_bytes() == \
