@@ -1,8 +1,14 @@
 {{ config(
     materialized='incremental', incremental_strategy='append', schema='finance',
     on_schema_change='append_new_columns',
-    pre_hook="{{ delete_window('period_start') }}", tags=['monthly'],
+    pre_hook=["{% if is_incremental() %}alter table {{ this }} add column if not exists forecast_source varchar{% endif %}",
+              "{% if is_incremental() %}alter table {{ this }} add column if not exists forecast_origin_day date{% endif %}",
+              "{{ delete_window('period_start') }}"],
+    tags=['monthly'],
 ) }}
+{#- Migration (issue 10): the two forecast columns are added to an existing table before its
+    window is replaced (DuckDB refuses a column added in the transaction that appends rows);
+    rows of other months keep them empty until their month runs again. -#}
 {#- An open month's forward deviation cost comes from the load forecast's projection
     (forecast_job; issue 10 item 7): absent before forecast_job first ran, and under SQLMesh
     (the money preview), where the forecast models are disabled. -#}
