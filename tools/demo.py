@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         with DagsterInstance.get() as instance:
             results, _ = run_flow(defs, first, last, instance, False, timings, history_from)
             if all(r.success for r in results):
-                results += run_workflows(defs, instance, timings)
+                results += run_workflows(defs, instance, timings, last)
             if all(r.success for r in results):
                 results += settle_demand_response(defs, instance, timings, first)
             if all(r.success for r in results):
@@ -302,15 +302,16 @@ def logs_to(path: Path) -> Iterator[None]:
             os.close(saved_err)
 
 
-def run_workflows(defs, instance, timings) -> list:
+def run_workflows(defs, instance, timings, last_day: date) -> list:
     """Demo inbox: two termination requests (one paid, one failed) and a curtailment plan,
-    evaluated at its notice, reminder, all-clear and results times."""
+    evaluated at its notice, reminder, all-clear and results times; placed on the billed
+    month's last days (the same files on every run of the demo, which the workflows skip)."""
     import time
 
     from orchestration.runner import run_job
     from tools.demo_inbox import write_demo_inbox
 
-    inbox = write_demo_inbox(data_dir(), warehouse_path())
+    inbox = write_demo_inbox(data_dir(), warehouse_path(), last_day)
     results = []
     started = time.perf_counter()
     results.append(run_job(defs, "termination_job", instance, raise_on_error=False))

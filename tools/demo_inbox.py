@@ -137,12 +137,15 @@ def _curtailment(con: duckdb.DuckDBPyConnection, inbox: Path, day: date, out: De
     }
 
 
-def write_demo_inbox(data_dir: Path | str, warehouse: Path | str) -> DemoInbox:
-    """Write the demo inbox files under `<data_dir>/inbox` (see the module docstring)."""
+def write_demo_inbox(data_dir: Path | str, warehouse: Path | str,
+                     day: date | None = None) -> DemoInbox:
+    """Write the demo inbox files under `<data_dir>/inbox` (see the module docstring), placed
+    on `day` (default: the last day with validated data; `make demo` gives its billed month's
+    last day, so that validating the days after it does not move the requests and the plan)."""
     inbox = Path(data_dir) / "inbox"
     out = DemoInbox()
     with connect(warehouse, read_only=True) as con:
-        day = _last_data_day(con)
+        day = day or _last_data_day(con)
         _terminations(con, inbox, day, out)
         _curtailment(con, inbox, day, out)
     return out
