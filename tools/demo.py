@@ -52,7 +52,7 @@ SUMMARY_SQL = {
         "select notice_type, count(*) n from notify.delivery_ledger group by 1)"
     ),
     "terminations": (
-        "select string_agg(status || '=' || n, ', ') from ("
+        "select string_agg(status || '=' || n, ', ' order by status) from ("
         "select status, count(*) n from workflow.termination_requests group by 1)"
     ),
     "curtailment results": (
@@ -411,7 +411,7 @@ from finance.bill_holds h
 join core.int_interval_validated v
     on v.customer_id = h.customer_id and v.interval_start = h.interval_start
    and v.channel = 'kwh_imp' and v.raw_value is not null
-where h.period = ? and h.status = 'held' and h.determinant = 'max_demand'
+where h.period = ? and h.status in ('held', 'released') and h.determinant = 'max_demand'
 order by h.customer_id, v.raw_value desc
 limit 1
 """
@@ -419,10 +419,11 @@ limit 1
 
 def release_one_hold(defs, instance, timings, period_start: date) -> list:
     """Bills held because their max demand rests on an estimate (finance.bill_holds): an
-    approved manual edit confirms the read value of the first one; re-running its day and the
-    month releases that bill, the others stay held."""
+    approved manual edit confirms the read value of the first one (approved the next day at
+    10:00); re-running its day and the month releases that bill, the others stay held. A
+    second demo writes the same edit for the same bill (released by then): nothing changes."""
     import csv
-    from datetime import datetime
+    from datetime import timedelta
 
     from assets.meters.manual_edits import EDIT_COLUMNS
 
@@ -441,7 +442,7 @@ def release_one_hold(defs, instance, timings, period_start: date) -> list:
         writer.writerow(EDIT_COLUMNS)
         writer.writerow([meter_id, "kwh_imp", f"{start:%Y-%m-%d %H:%M}", f"{raw_value:.3f}",
                          "overload confirmed on site (demo)", "演示审核员",
-                         f"{datetime.now():%Y-%m-%d %H:%M}"])
+                         f"{start.date() + timedelta(days=1)} 10:00"])
     say(f"bill of {customer_id} {period} held on an estimated max demand: approved edit of "
           f"{meter_id} {start:%Y-%m-%d %H:%M} = {raw_value} kWh landed as {path.name}")
     return rerun_day_and_month(defs, instance, timings, start.date(), period_start,
