@@ -86,6 +86,20 @@ current_cost as (
 )
 {%- endmacro %}
 
+{#- The output columns of a least-cost suggestion (both purchase adjustments): the month row
+    `months` joined with `best b` and `current_cost cc` of least_cost_volume. -#}
+{% macro least_cost_outcome(months) -%}
+cast(b.volume_kwh as decimal(18, 3)) as suggested_kwh,
+    cast(b.volume_kwh - {{ months }}.current_kwh as decimal(18, 3)) as change_kwh,
+    {{ money('cc.expected_cost_yuan') }} as expected_cost_current_yuan,
+    {{ money('b.expected_cost_yuan') }} as expected_cost_suggested_yuan,
+    {{ money('cc.expected_cost_yuan') }} - {{ money('b.expected_cost_yuan') }}
+        as expected_saving_yuan,
+    case when {{ months }}.price is null then 'no_price'
+         when b.volume_kwh = {{ months }}.current_kwh then 'keep'
+         else 'adjust' end as status
+{%- endmacro %}
+
 {#- The projected risk state of a volume `base` (contracted or bought) against P10 / P50 / P90
     (docs/forecasting.md): beyond_tier2 when P90 lies above, or P10 below, `base` by more than
     tier 2's upper ratio; outside_free_band when P50 lies outside tier 1; within_free_band

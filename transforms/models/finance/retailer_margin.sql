@@ -11,7 +11,7 @@
     rows of other months keep them empty until their month runs again. -#}
 {#- An open month's forward deviation cost comes from the load forecast's projection
     (forecast_job; issue 10 item 7): absent before forecast_job first ran, and under SQLMesh
-    (the money preview), where the forecast models are disabled. -#}
+    (the money preview), where the forecast models are disabled (no ref there). -#}
 {%- set projection_columns = {'retailer_id': 'varchar', 'period': 'varchar', 'origin_day': 'date',
                               'projected_p50_kwh': 'decimal(18, 3)',
                               'expected_deviation_cost_yuan': 'decimal(18, 2)'} -%}
@@ -58,15 +58,8 @@ last_read as (
 ),
 
 projection as (
-    {%- if var('gridledger_sqlmesh', false) %}
-    select * from (select cast(null as varchar) as retailer_id, cast(null as varchar) as period,
-                          cast(null as date) as origin_day,
-                          cast(null as decimal(18, 3)) as projected_p50_kwh,
-                          cast(null as decimal(18, 2)) as expected_deviation_cost_yuan
-                   where false)
-    {%- else %}
-    select * from {{ relation_or_empty(ref('portfolio_projection'), projection_columns) }}
-    {%- endif %}
+    select * from {{ relation_or_empty(none if var('gridledger_sqlmesh', false)
+                                       else ref('portfolio_projection'), projection_columns) }}
 ),
 
 forecast as (

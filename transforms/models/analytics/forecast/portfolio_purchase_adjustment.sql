@@ -51,14 +51,7 @@ select
     cast(p.p50_kwh as decimal(18, 3)) as forecast_p50_kwh,
     cast(p.p90_kwh as decimal(18, 3)) as forecast_p90_kwh,
     p.price as wholesale_price_yuan_per_kwh,
-    cast(b.volume_kwh as decimal(18, 3)) as suggested_kwh,
-    cast(b.volume_kwh - p.current_kwh as decimal(18, 3)) as change_kwh,
-    {{ money('cc.expected_cost_yuan') }} as expected_cost_current_yuan,
-    {{ money('b.expected_cost_yuan') }} as expected_cost_suggested_yuan,
-    {{ money('cc.expected_cost_yuan') }} - {{ money('b.expected_cost_yuan') }}
-        as expected_saving_yuan,
-    case when p.price is null then 'no_price'
-         when b.volume_kwh = p.current_kwh then 'keep' else 'adjust' end as status
+    {{ least_cost_outcome('p') }}
 from priced p
 left join best b using (retailer_id, period)
 left join current_cost cc using (retailer_id, period)

@@ -51,15 +51,7 @@ select
     cast(m.p50_kwh as decimal(18, 3)) as forecast_p50_kwh,
     cast(m.p90_kwh as decimal(18, 3)) as forecast_p90_kwh,
     m.price as energy_price_yuan_per_kwh,
-    cast(b.volume_kwh as decimal(18, 3)) as suggested_kwh,
-    cast(b.volume_kwh - m.contracted_kwh as decimal(18, 3)) as change_kwh,
-    {{ money('cc.expected_cost_yuan') }} as expected_cost_current_yuan,
-    {{ money('b.expected_cost_yuan') }} as expected_cost_suggested_yuan,
-    {{ money('cc.expected_cost_yuan') }} - {{ money('b.expected_cost_yuan') }}
-        as expected_saving_yuan,
-    case when m.price is null then 'no_price'
-         when b.volume_kwh = m.contracted_kwh then 'keep'
-         else 'adjust' end as status
+    {{ least_cost_outcome('m') }}
 from priced m
 left join best b using (contract_id, period)
 left join current_cost cc using (contract_id, period)
