@@ -1,7 +1,8 @@
 """The dbt project as Dagster assets: config (unpartitioned), daily and monthly model sets, and
 the analytics marts (unpartitioned, tag `analytics`, built by analytics_job only: they read the
 tables its Python assets write, which a warehouse where analytics_job never ran does not have),
-and likewise the models over the load forecast (tag `forecast`, built by forecast_job only).
+and likewise the models over the load forecast (tag `forecast`, built by forecast_job only) and
+the one it reads (tag `forecast_input`: the like-day levels, built by forecast_job before it).
 
 Partition windows reach dbt as `--vars {min_date, max_date}` ([start, end) of the run's
 partition range); window-incremental models delete and rebuild exactly that window.
@@ -74,6 +75,8 @@ PARTITIONED = "tag:daily tag:monthly"
 ANALYTICS = "tag:analytics"
 # models over the load forecast (Python assets of forecast_job): built by forecast_job only
 FORECAST = "tag:forecast"
+# models the load forecast reads (the like-day levels): built by forecast_job before it
+FORECAST_INPUT = "tag:forecast_input"
 WAREHOUSE_VAR = "gridledger_warehouse"  # read by transforms/profiles.yml
 RESTRICTED_VAR = "gridledger_restricted"  # likewise: the restricted file it attaches
 
@@ -166,7 +169,7 @@ class GridledgerTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn", [])
         if "analytics" in tags:
             return "analytics"
-        if "forecast" in tags:
+        if "forecast" in tags or "forecast_input" in tags:
             return "forecast"
         if "daily" in tags:
             return "validation"
@@ -350,14 +353,22 @@ def finance_tables() -> dict[AssetKey, str]:
 
 @cache
 def build_dbt_assets() -> list:
-    """The five dbt asset sets."""
+    """The six dbt asset sets."""
     return [
-        _dbt_asset_set("dbt_config", exclude=f"{PARTITIONED} {ANALYTICS} {FORECAST}"),
+        _dbt_asset_set("dbt_config",
+                       exclude=f"{PARTITIONED} {ANALYTICS} {FORECAST} {FORECAST_INPUT}"),
         _dbt_asset_set("dbt_analytics", select=ANALYTICS),
+        _dbt_asset_set("dbt_forecast_inputs", select=FORECAST_INPUT),
         _dbt_asset_set("dbt_forecast", select=FORECAST),
         _dbt_asset_set("dbt_daily", daily_partitions, select="tag:daily"),
         _dbt_asset_set("dbt_monthly", monthly_partitions, staged=True, select="tag:monthly"),
     ]
+
+
+def forecast_input_assets() -> AssetsDefinition:
+    """The dbt asset set the forecast's Python assets read (the like-day levels), for a tool
+    that materializes the forecast alone (tools.forecast_report, tools.bench_forecast)."""
+    return next(a for a in build_dbt_assets() if a.node_def.name == "dbt_forecast_inputs")
 
 
 def _dbt_asset_set(name: str, partitions_def: PartitionsDefinition | None = None,

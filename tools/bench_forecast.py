@@ -6,9 +6,9 @@ real meters would take ~700 M readings through ingestion and VEE, so this writes
 directly: N customers × `--days` days (from 2025-10-01), kWh = size × a weekday factor
 (Monday's ramp-up, Friday's early close, weekend) × a yearly season × 6 % noise, with the
 Chinese public holidays of the calendar seed at 40 %; then it materializes the forecast
-group's Python assets (the rolling-origin backtest with LightGBM trained per origin, and the
-35-day forecast) in-process and prints each asset's seconds, the peak memory and the backtest's
-WAPE and coverage per model.
+group's assets (the like-day levels in dbt, the rolling-origin backtest with LightGBM trained
+per origin, and the 35-day forecast) in-process and prints each asset's seconds, the peak
+memory and the backtest's WAPE and coverage per model.
 
     python -m tools.bench_forecast [--customers 10000] [--days 400]
 """
@@ -108,11 +108,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from assets.forecast.assets import forecast_assets, forecast_checks
     from foundation.resources import Gridledger
+    from orchestration.dbt import dbt_resource, forecast_input_assets
 
-    resources = {"gridledger": Gridledger(warehouse=str(warehouse), data_dir=str(folder))}
+    resources = {"gridledger": Gridledger(warehouse=str(warehouse), data_dir=str(folder)),
+                 "dbt": dbt_resource()}
     total = 0.0
     with MemorySampler() as memory:
-        for asset in forecast_assets:
+        for asset in [forecast_input_assets(), *forecast_assets]:
             checks = [c for c in forecast_checks
                       if set(asset.keys) & {k.asset_key for k in c.check_keys}]
             begin = time.perf_counter()

@@ -48,16 +48,19 @@ def measures(con: duckdb.DuckDBPyConnection, by_horizon: bool = False) -> list[t
 
 
 def materialize_forecast(warehouse: Path) -> dict[str, dict]:
-    """Run the backtest and the forecast on `warehouse`; their metadata by asset."""
+    """Build the like-day levels, run the backtest and the forecast on `warehouse`; their
+    metadata by asset."""
     from dagster import DagsterInstance, materialize
 
     from assets.forecast.assets import forecast_assets, forecast_checks
     from foundation.resources import Gridledger
+    from orchestration.dbt import dbt_resource, forecast_input_assets
 
-    result = materialize([*forecast_assets, *forecast_checks],
+    result = materialize([forecast_input_assets(), *forecast_assets, *forecast_checks],
                          instance=DagsterInstance.ephemeral(), resources={
                              "gridledger": Gridledger(warehouse=str(warehouse),
-                                                      data_dir=str(warehouse.parent))})
+                                                      data_dir=str(warehouse.parent)),
+                             "dbt": dbt_resource()})
     return {e.asset_key.to_user_string(): {k: v.value for k, v in
                                            e.materialization.metadata.items()}
             for e in result.get_asset_materialization_events()}

@@ -40,8 +40,7 @@ DAILY_COLUMNS = ["customer_id", "customer_class", "origin_day", "target_day", "h
 MONTHLY_COLUMNS = ["customer_id", "customer_class", "period", "origin_day", "method",
                    "p10_kwh", "p50_kwh", "p90_kwh"]
 INPUTS = [AssetKey(["core", "int_customer_day_blocks"]), AssetKey(["core", "dim_calendar"]),
-          AssetKey(["master", "customers"]), AssetKey(["config", "vee_parameters"])]
-DEFAULT_LIKE_DAYS = 3
+          AssetKey(["master", "customers"]), AssetKey(["core", "int_customer_like_day_levels"])]
 CALENDAR_ONLY = "calendar only: no weather_* file loaded"
 KWH = "decimal(18, 3)"
 CHOICE_COLUMNS = ["customer_class", "best_baseline", "baseline_wape", "model_wape", "chosen",
@@ -56,15 +55,6 @@ def weather_note(series: DailySeries | None, first: int, last: int) -> str:
     fallback = (" (under half: the model used the calendar only)"
                 if share < MIN_WEATHER_AHEAD else "")
     return f"temperature on {share:.0%} of the customer-days{fallback}"
-
-
-def like_days(con: duckdb.DuckDBPyConnection) -> int:
-    """VEE's `like_days` in force today (config.vee_parameters), 3 before the seed exists."""
-    if not table_exists(con, "config", "vee_parameters"):
-        return DEFAULT_LIKE_DAYS
-    found = con.execute("select arg_max(value, valid_from) from config.vee_parameters "
-                        "where parameter = 'like_days' and valid_from <= current_date").fetchone()
-    return int(found[0]) if found and found[0] is not None else DEFAULT_LIKE_DAYS
 
 
 def _series(con: duckdb.DuckDBPyConnection) -> DailySeries | None:
@@ -83,7 +73,7 @@ def forecast_backtest(context: AssetExecutionContext, gridledger: Gridledger) ->
     with connect(gridledger.warehouse_path) as con:
         series = _series(con)
         used = origins(series) if series is not None else []
-        table = run_backtest(series, like_days(con)) if used else pd.DataFrame()
+        table = run_backtest(series) if used else pd.DataFrame()
         choice = choose_models(table)
         if table.empty:
             table = pd.DataFrame(columns=["model", "horizon_days", "customer_class",
@@ -168,12 +158,11 @@ def load_forecasts(context: AssetExecutionContext, gridledger: Gridledger):
         rows, left_out, monthly = pd.DataFrame(columns=DAILY_COLUMNS), {}, pd.DataFrame(
             columns=MONTHLY_COLUMNS)
         if series is not None:
-            days = like_days(con)
-            rows, left_out, served = forecast(series, days, chosen)
+            rows, left_out, served = forecast(series, chosen)
             origin_day = series.days[series.last]
             calendar = read_calendar(con, series.days[0].date(),  # the history: seasons
                                      (origin_day + pd.DateOffset(months=13)).date())
-            monthly = monthly_forecast(series, served, calendar, days)
+            monthly = monthly_forecast(series, served, calendar)
         ahead = (weather_coverage(series, series.last + 1, series.last + HORIZON)
                  if series is not None else 0.0)
         inputs = "calendar+temperature" if ahead >= MIN_WEATHER_AHEAD else "calendar"

@@ -33,14 +33,14 @@ def origins(series: DailySeries, horizon: int = HORIZON, count: int = ORIGINS) -
                   if o >= earliest)
 
 
-def forecasts_at(series: DailySeries, origin: int, horizon: int, like_days: int,
+def forecasts_at(series: DailySeries, origin: int, horizon: int,
                  with_model: bool = True) -> dict[str, np.ndarray | None]:
     """Every model's bands (customers, horizon, 3) from `origin`; the model's is None when it
     could not be trained."""
-    base: Baselines = baselines(series, origin, horizon, like_days)
+    base: Baselines = baselines(series, origin, horizon)
     out: dict[str, np.ndarray | None] = {"seasonal_naive": base.seasonal_naive,
                                          "like_day_average": base.like_day_average}
-    out[MODEL] = fit_predict(series, origin, horizon, like_days, base) if with_model else None
+    out[MODEL] = fit_predict(series, origin, horizon, base) if with_model else None
     return out
 
 
@@ -57,14 +57,14 @@ def score(actual: np.ndarray, bands: np.ndarray) -> dict[str, float | int | None
             "coverage_p10_p90": metrics.coverage(a, b)}
 
 
-def run_backtest(series: DailySeries, like_days: int, horizon: int = HORIZON,
+def run_backtest(series: DailySeries, horizon: int = HORIZON,
                  count: int = ORIGINS) -> pd.DataFrame:
     """One row per model, horizon, customer class and origin."""
     rows = []
     classes = np.unique(series.classes)
     for origin in origins(series, horizon, count):
         actual = series.kwh[:, origin + 1: origin + horizon + 1]
-        made = {m: b for m, b in forecasts_at(series, origin, horizon, like_days).items()
+        made = {m: b for m, b in forecasts_at(series, origin, horizon).items()
                 if b is not None}
         # every model is scored on the same targets: those all of them forecast
         common = np.logical_and.reduce([np.isfinite(b[:, :, 1]) for b in made.values()])
@@ -102,15 +102,14 @@ def choose_models(backtest: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def forecast(series: DailySeries, like_days: int, chosen: dict[str, str],
+def forecast(series: DailySeries, chosen: dict[str, str],
              horizon: int = HORIZON) -> tuple[pd.DataFrame, dict[str, str], np.ndarray]:
     """The served forecast from the last validated day: per customer the class's chosen model
     (like-day average where no backtest chose one), else the next model that has a value.
     Returns the rows, the customers left out with the reason, and the served bands
     (customers, horizon, 3; NaN for a customer left out)."""
     origin = series.last
-    bands = forecasts_at(series, origin, horizon, like_days,
-                         with_model=MODEL in chosen.values())
+    bands = forecasts_at(series, origin, horizon, with_model=MODEL in chosen.values())
     history = series.history_days()
     rows, left_out = [], {}
     served = np.full((len(series.customers), horizon, 3), np.nan)

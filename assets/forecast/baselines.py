@@ -4,20 +4,19 @@ Both give, for an origin (the last known day's column) and horizons 1..H, an arr
 (customers, H, 3) of P10 / P50 / P90 kWh; NaN where the customer has no usable day.
 - seasonal naive: the same weekday of the latest week known at the origin; the band is the
   10th–90th percentile of that weekday over the last `BAND_DAYS` weeks.
-- like-day average: VEE's like-day rule (docs/domain.md §8): the mean of the `like_days`
+- like-day average: VEE's like-day rule (docs/domain.md §8), computed by the same SQL macro
+  (like_day_neighbours) in core.int_customer_like_day_levels: the mean of the `like_days`
   (config.vee_parameters) nearest complete days of the target's day type (workday, weekend,
   holiday from core.dim_calendar), here the latest ones known at the origin; the band is the
-  10th–90th percentile of the nearest `BAND_DAYS` like-days. A day type never seen (a first
-  holiday) falls back to weekend, then workday.
+  10th–90th percentile of the nearest max(`like_days`, 8) like-days. A day type never seen
+  (a first holiday) falls back to weekend, then workday.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from .series import DAY_TYPES
+from .series import DAY_TYPES, DailySeries
 
 BAND_DAYS = 8
 FALLBACK = {"holiday": ("holiday", "weekend", "workday"), "weekend": ("weekend", "workday"),
@@ -44,10 +43,9 @@ def row_quantile(sample: np.ndarray, q: float) -> np.ndarray:
     return np.where(known > 0, value, np.nan)
 
 
-def _bands(center: np.ndarray, sample: np.ndarray) -> np.ndarray:
-    """(P10, P50, P90) with P50 = `center` and the band from `sample`'s percentiles, kept
-    around P50 and at or above zero."""
-    low, high = row_quantile(sample, 0.1), row_quantile(sample, 0.9)
+def _bands(center: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """(P10, P50, P90) with P50 = `center` and the band `low`-`high` kept around P50 and at or
+    above zero."""
     low, high = np.fmin(low, center), np.fmax(high, center)
     low = np.where(np.isnan(center), np.nan, low)
     high = np.where(np.isnan(center), np.nan, high)
@@ -63,27 +61,30 @@ def seasonal_naive(kwh: np.ndarray, origin: int, horizon: int) -> np.ndarray:
         sample = np.full((kwh.shape[0], BAND_DAYS), np.nan)
         inside = columns >= 0
         sample[:, inside] = kwh[:, columns[inside]]
-        out[:, h - 1] = _bands(first_known(sample, 1)[:, 0], sample)
+        out[:, h - 1] = _bands(first_known(sample, 1)[:, 0], row_quantile(sample, 0.1),
+                               row_quantile(sample, 0.9))
     return out
 
 
-def like_day_levels(kwh: np.ndarray, day_types: np.ndarray, origin: int,
-                    like_days: int) -> dict[str, np.ndarray]:
-    """Per day type, the like-day bands (customers, 3) known at `origin`: P50 = the mean of
-    the `like_days` latest complete days of that type, the band from the latest `BAND_DAYS`.
-    A type never seen borrows its fallback's (a first holiday: weekend, then workday)."""
-    by_type = {}
-    for day_type in DAY_TYPES:
-        columns = np.flatnonzero(day_types[: origin + 1] == day_type)[::-1]
-        sample = first_known(kwh[:, columns], max(like_days, BAND_DAYS)) if len(columns) else \
-            np.full((kwh.shape[0], BAND_DAYS), np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            center = np.nanmean(sample[:, :like_days], axis=1)
-        by_type[day_type] = _bands(center, sample)
+class MissingLevels(LookupError):
+    """The series has no like-day levels at an origin the forecast asked for."""
+
+
+def like_day_levels(series: DailySeries, origin: int) -> dict[str, np.ndarray]:
+    """Per day type, the like-day bands (customers, 3) known at `origin`, from
+    core.int_customer_like_day_levels. A type never seen borrows its fallback's (a first
+    holiday: weekend, then workday)."""
+    found = series.like_levels.get(origin)
+    if found is None:
+        raise MissingLevels(
+            f"no like-day levels at {series.days[origin].date()} in "
+            "core.int_customer_like_day_levels (it keeps the weekly origins back from the latest "
+            "validated day and every month's eve; forecast_job builds it first)")
+    by_type = {t: _bands(found[:, i, 0], found[:, i, 1], found[:, i, 2])
+               for i, t in enumerate(DAY_TYPES)}
     levels = {}
     for day_type in DAY_TYPES:
-        bands = np.full((kwh.shape[0], 3), np.nan)
+        bands = np.full((len(found), 3), np.nan)
         for fallback in FALLBACK[day_type]:
             missing = np.isnan(bands[:, 1])
             bands[missing] = by_type[fallback][missing]
@@ -91,8 +92,8 @@ def like_day_levels(kwh: np.ndarray, day_types: np.ndarray, origin: int,
     return levels
 
 
-def like_day_average(kwh: np.ndarray, day_types: np.ndarray, origin: int, horizon: int,
-                     like_days: int) -> np.ndarray:
+def like_day_average(series: DailySeries, origin: int, horizon: int) -> np.ndarray:
     """Mean of the `like_days` latest complete days of the target's day type."""
-    levels = like_day_levels(kwh, day_types, origin, like_days)
-    return np.stack([levels[day_types[origin + h]] for h in range(1, horizon + 1)], axis=1)
+    levels = like_day_levels(series, origin)
+    return np.stack([levels[series.day_types[origin + h]] for h in range(1, horizon + 1)],
+                    axis=1)

@@ -43,9 +43,9 @@ class Baselines:
     like_day_average: np.ndarray
 
 
-def baselines(series: DailySeries, origin: int, horizon: int, like_days: int) -> Baselines:
+def baselines(series: DailySeries, origin: int, horizon: int) -> Baselines:
     return Baselines(seasonal_naive(series.kwh, origin, horizon),
-                     like_day_average(series.kwh, series.day_types, origin, horizon, like_days))
+                     like_day_average(series, origin, horizon))
 
 
 def _level(kwh: np.ndarray, origin: int, days: int) -> np.ndarray:
@@ -87,8 +87,8 @@ def features(series: DailySeries, origin: int, horizon: int,
     return matrix, np.repeat(scale[:, 0], horizon)
 
 
-def training_rows(series: DailySeries, origin: int, horizon: int,
-                  like_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def training_rows(series: DailySeries, origin: int,
+                  horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows of up to `TRAIN_ORIGINS` weekly origins before `origin` whose targets are known at
     `origin` (no look-ahead), target = kWh / level, and each row's origin number (1 = the
     latest). To stay within `MAX_TRAIN_ROWS`, each origin takes a seeded sample of customers
@@ -107,7 +107,7 @@ def training_rows(series: DailySeries, origin: int, horizon: int,
                 else np.sort(rng.choice(customers, per_origin, replace=False)))
         part = series.subset(rows)
         steps = min(horizon, origin - start)
-        matrix, level = features(part, start, steps, baselines(part, start, steps, like_days))
+        matrix, level = features(part, start, steps, baselines(part, start, steps))
         actual = part.kwh[:, start + 1: start + steps + 1].reshape(-1) / level
         keep = np.isfinite(actual)
         xs.append(matrix[keep])
@@ -123,7 +123,7 @@ MIN_WEATHER_AHEAD = 0.5
 CALIBRATION_WEEKS = 2  # the latest training origins calibrate the band instead of training
 
 
-def fit_predict(series: DailySeries, origin: int, horizon: int, like_days: int,
+def fit_predict(series: DailySeries, origin: int, horizon: int,
                 base: Baselines) -> np.ndarray | None:
     """P10/P50/P90 (customers, H, 3) from boosters trained on the history before `origin`;
     None when there are fewer than 200 training rows. Without temperatures for at least half
@@ -133,7 +133,7 @@ def fit_predict(series: DailySeries, origin: int, horizon: int, like_days: int,
     fitted without the `CALIBRATION_WEEKS` latest training origins, whose rows (the regime
     nearest the forecast) then give the margin by which the band must widen (or may narrow)
     to hold 80 % of their actuals."""
-    x, y, week = training_rows(series, origin, horizon, like_days)
+    x, y, week = training_rows(series, origin, horizon)
     if len(y) < 200:
         return None
     matrix, level = features(series, origin, horizon, base)

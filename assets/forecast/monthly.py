@@ -38,14 +38,14 @@ def _type_counts(calendar: pd.Series, start: pd.Timestamp, end: pd.Timestamp) ->
 
 
 def monthly_forecast(series: DailySeries, daily: np.ndarray, calendar: pd.Series,
-                     like_days: int, months: int = MONTHS) -> pd.DataFrame:
+                     months: int = MONTHS) -> pd.DataFrame:
     """`daily`: the served daily bands (customers, 35, 3) from `series.last`; `calendar`: day
     type by day (DatetimeIndex) from the series' first day through the last month (the
     history's months give the season). One row per customer and month."""
     origin = series.last
     origin_day = series.days[origin]
     horizon_end = origin_day + pd.Timedelta(days=daily.shape[1])
-    levels = like_day_levels(series.kwh, series.day_types, origin, like_days)
+    levels = like_day_levels(series, origin)
     level_matrix = np.stack([levels[t][:, 1] for t in DAY_TYPES], axis=1)  # (customers, types)
     with np.errstate(invalid="ignore", divide="ignore"):
         low = np.nansum(daily[:, :, 0], axis=1) / np.nansum(daily[:, :, 1], axis=1)
@@ -63,7 +63,7 @@ def monthly_forecast(series: DailySeries, daily: np.ndarray, calendar: pd.Series
             method = np.full(len(low), "daily_sum", dtype=object)
         else:
             expected = level_matrix @ _type_counts(calendar, start, end)
-            season, seasonal = _season(series, calendar, start, end, like_days)
+            season, seasonal = _season(series, calendar, start, end)
             p50 = expected * np.where(seasonal, season, 1.0)
             widen = np.sqrt(k + 1)
             bands = np.stack([p50 * np.clip(1 - (1 - low) * widen, 0, None), p50,
@@ -80,8 +80,8 @@ def monthly_forecast(series: DailySeries, daily: np.ndarray, calendar: pd.Series
     return pd.DataFrame(rows)
 
 
-def _season(series: DailySeries, calendar: pd.Series, start: pd.Timestamp, end: pd.Timestamp,
-            like_days: int) -> tuple[np.ndarray, np.ndarray]:
+def _season(series: DailySeries, calendar: pd.Series, start: pd.Timestamp,
+            end: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
     """Per customer: the year-before month's kWh over its like-day expectation (levels known
     at the day before it), and whether it had `MIN_SEASON_DAYS` complete days."""
     before, before_end = start - pd.DateOffset(years=1), end - pd.DateOffset(years=1)
@@ -91,8 +91,7 @@ def _season(series: DailySeries, calendar: pd.Series, start: pd.Timestamp, end: 
     columns = slice(series.days.get_loc(before), series.days.get_loc(before_end) + 1)
     actual = series.kwh[:, columns]
     complete = (~np.isnan(actual)).sum(axis=1)
-    then = like_day_levels(series.kwh, series.day_types, series.days.get_loc(before) - 1,
-                           like_days)
+    then = like_day_levels(series, series.days.get_loc(before) - 1)
     expected = (np.stack([then[t][:, 1] for t in DAY_TYPES], axis=1)
                 @ _type_counts(calendar, before, before_end))
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -1,12 +1,13 @@
 """Daily validated kWh per customer as one dense matrix (customers × days), with the day types
-of the calendar (core.dim_calendar: workday / weekend / holiday) up to the forecast horizon.
+of the calendar (core.dim_calendar: workday / weekend / holiday) up to the forecast horizon and
+the like-day levels core.int_customer_like_day_levels keeps (VEE's like-day rule, in SQL).
 
 A day with a FAILED interval is missing (NaN), never zero: its kWh is not the customer's load.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import duckdb
@@ -31,6 +32,8 @@ class DailySeries:
     kwh: np.ndarray
     last: int
     temperature: np.ndarray | None = None  # °C by customer and day (its region); NaN = none
+    # origin column -> (customers, day types, 3): like_kwh, band_p10, band_p90; NaN = no day
+    like_levels: dict[int, np.ndarray] = field(default_factory=dict)
 
     @property
     def temperatures(self) -> np.ndarray:
@@ -44,7 +47,8 @@ class DailySeries:
         return replace(self, customers=self.customers[rows], classes=self.classes[rows],
                        class_codes=self.class_codes[rows], kwh=self.kwh[rows],
                        temperature=None if self.temperature is None
-                       else self.temperature[rows])
+                       else self.temperature[rows],
+                       like_levels={o: v[rows] for o, v in self.like_levels.items()})
 
     def history_days(self) -> np.ndarray:
         """Complete days per customer up to `last`."""
@@ -52,11 +56,14 @@ class DailySeries:
 
 
 def build_series(rows: pd.DataFrame, calendar: pd.Series, horizon: int,
-                 weather: pd.DataFrame | None = None) -> DailySeries:
+                 weather: pd.DataFrame | None = None,
+                 levels: pd.DataFrame | None = None) -> DailySeries:
     """`rows`: one per customer and day: customer_id, customer_class, day, kwh (NaN for an
     incomplete day);
     `calendar`: day type by day (read_calendar) over the read days and `horizon` days after;
-    `weather`: customer_id, day, temperature_c (the customer's region's), when there is any."""
+    `weather`: customer_id, day, temperature_c (the customer's region's), when there is any;
+    `levels`: core.int_customer_like_day_levels' rows (origin_day, customer_id, day_type,
+    like_kwh, band_p10, band_p90)."""
     first, last = rows["day"].min(), rows["day"].max()
     days = pd.date_range(first, last + timedelta(days=horizon), freq="D")
     classes = rows.groupby("customer_id")["customer_class"].last()
@@ -72,12 +79,38 @@ def build_series(rows: pd.DataFrame, calendar: pd.Series, horizon: int,
     return DailySeries(customers=customers, classes=classes.to_numpy(),
                        class_codes=pd.Categorical(classes).codes.astype(float), days=days,
                        day_types=types, kwh=wide.to_numpy(dtype=float),
-                       last=len(days) - 1 - horizon, temperature=temperature)
+                       last=len(days) - 1 - horizon, temperature=temperature,
+                       like_levels=_level_arrays(levels, customers, days))
+
+
+LEVEL_COLUMNS = ["like_kwh", "band_p10", "band_p90"]
+
+
+def _level_arrays(levels: pd.DataFrame | None, customers: np.ndarray,
+                  days: pd.DatetimeIndex) -> dict[int, np.ndarray]:
+    """Per origin column, the levels as (customers, day types, 3), NaN where a customer has no
+    day of a type."""
+    if levels is None or levels.empty:
+        return {}
+    index = pd.MultiIndex.from_product([customers, DAY_TYPES])
+    out = {}
+    for origin_day, rows in levels.groupby("origin_day"):
+        frame = rows.set_index(["customer_id", "day_type"])[LEVEL_COLUMNS].reindex(index)
+        out[days.get_loc(pd.Timestamp(origin_day))] = (
+            frame.to_numpy(dtype=float).reshape(len(customers), len(DAY_TYPES), 3))
+    return out
+
+
+LEVELS_SQL = """
+select origin_day, customer_id, day_type, like_kwh, band_p10, band_p90
+from core.int_customer_like_day_levels
+"""
 
 
 def read_series(con: duckdb.DuckDBPyConnection, horizon: int) -> DailySeries | None:
-    """From core.int_customer_day_blocks (the daily run's validated energy by block); None
-    before any day was validated."""
+    """From core.int_customer_day_blocks (the daily run's validated energy by block) and
+    core.int_customer_like_day_levels (built from it by forecast_job first); None before any day
+    was validated."""
     rows = con.execute("""
         select b.customer_id, coalesce(c.customer_class, 'unknown') as customer_class,
                b.reading_date as day,
@@ -92,7 +125,10 @@ def read_series(con: duckdb.DuckDBPyConnection, horizon: int) -> DailySeries | N
     rows["day"] = pd.to_datetime(rows["day"])
     last = rows["day"].max().date()
     span = [rows["day"].min().date(), last + timedelta(days=horizon)]
-    return build_series(rows, read_calendar(con, *span), horizon, read_weather(con, *span))
+    levels = con.execute(LEVELS_SQL).df() if table_exists(
+        con, "core", "int_customer_like_day_levels") else None
+    return build_series(rows, read_calendar(con, *span), horizon, read_weather(con, *span),
+                        levels)
 
 
 WEATHER_SQL = """

@@ -21,6 +21,7 @@ from assets.forecast.assets import forecast_assets, forecast_checks
 from assets.forecast.series import read_series
 from foundation.resources import Gridledger
 from foundation.warehouse import connect
+from orchestration.dbt import dbt_resource, forecast_input_assets
 from tools.bench_forecast import write_inputs
 
 START, DAYS, CUSTOMERS = date(2026, 1, 1), 400, 40
@@ -86,10 +87,11 @@ def write_warehouse(path, days: int = DAYS, weather: bool = True) -> None:
 def _materialize(tmp_path, days: int = DAYS, weather: bool = True):
     warehouse = tmp_path / "warehouse.duckdb"
     write_warehouse(warehouse, days, weather)
-    result = materialize([*forecast_assets, *forecast_checks],
+    result = materialize([forecast_input_assets(), *forecast_assets, *forecast_checks],
                          instance=DagsterInstance.ephemeral(), resources={
                              "gridledger": Gridledger(warehouse=str(warehouse),
-                                                      data_dir=str(tmp_path))})
+                                                      data_dir=str(tmp_path)),
+                             "dbt": dbt_resource()})
     assert result.success
     metadata = {e.asset_key.to_user_string(): {k: v.value for k, v in
                                                e.materialization.metadata.items()}
@@ -196,8 +198,11 @@ def test_without_forecast_temperatures_the_served_forecast_uses_the_calendar_onl
     write_warehouse(warehouse)
     with connect(warehouse) as con:  # the weather file of the days ahead never came
         con.execute("delete from raw.weather_daily where source = 'forecast'")
-    result = materialize(forecast_assets, instance=DagsterInstance.ephemeral(), resources={
-        "gridledger": Gridledger(warehouse=str(warehouse), data_dir=str(tmp_path))})
+    result = materialize([forecast_input_assets(), *forecast_assets],
+                         instance=DagsterInstance.ephemeral(), resources={
+                             "gridledger": Gridledger(warehouse=str(warehouse),
+                                                      data_dir=str(tmp_path)),
+                             "dbt": dbt_resource()})
     assert result.success
     daily = next(e for e in result.get_asset_materialization_events()
                  if e.asset_key.to_user_string() == "analytics/load_forecast_daily")

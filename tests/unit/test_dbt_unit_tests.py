@@ -39,6 +39,7 @@ UNIT_TESTS = {  # model.test; hand-computed expectations in the model's YAML
     "trading_capacity.pre_signed_capacity_by_forecast_or_history",
     "retail_risk_projection.retail_risk_on_the_projection_by_hand",
     "load_forecast_profile.day_ahead_profile_from_the_like_days",
+    "int_customer_like_day_levels.like_day_levels_at_the_weekly_origins",
     "load_forecast_meter_daily.meter_forecast_by_the_meters_share",
     "portfolio_purchase_adjustment.portfolio_volume_with_a_known_optimum",
     "retailer_margin.open_month_margin_from_the_projection",
@@ -66,6 +67,6 @@ def test_dbt_unit_tests_pass_on_a_fresh_warehouse(tmp_path):
 
     results = [r for r in json.loads((tmp_path / "target" / "run_results.json").read_text())[
         "results"] if r["unique_id"].startswith("unit_test.")]  # not the on-run-start hook
-    assert len(results) == len(UNIT_TESTS) == 18
+    assert len(results) == len(UNIT_TESTS) == 19
     assert {r["unique_id"] for r in results} == {f"unit_test.gridledger.{t}" for t in UNIT_TESTS}
     assert {r["status"] for r in results} == {"pass"}

@@ -96,8 +96,9 @@ def test_the_forecast_group_runs_in_its_own_job_after_the_validated_days():
     profile = AssetKey(["analytics", "load_forecast_profile"])
     meters = AssetKey(["analytics", "load_forecast_meter_daily"])
     bought = AssetKey(["analytics", "portfolio_purchase_adjustment"])
+    levels = AssetKey(["core", "int_customer_like_day_levels"])  # dbt, read by the backtest
     forecast = {backtest, daily, monthly, projection, portfolio, adjustment, capacity, notices,
-                risk, profile, meters, bought}
+                risk, profile, meters, bought, levels}
     assert forecast_job.selection.resolve(graph) == forecast
     assert {graph.get(k).group_name for k in forecast} == {"forecast"}
     assert daily in graph.get(projection).parent_keys  # dbt, over the forecast
@@ -110,6 +111,8 @@ def test_the_forecast_group_runs_in_its_own_job_after_the_validated_days():
     assert daily in graph.get(meters).parent_keys
     assert monthly in graph.get(bought).parent_keys
     assert AssetKey(["core", "int_customer_day_blocks"]) in graph.get(backtest).parent_keys
+    assert levels in graph.get(backtest).parent_keys and levels in graph.get(daily).parent_keys
+    assert AssetKey(["core", "int_customer_day_blocks"]) in graph.get(levels).parent_keys
     assert backtest in graph.get(daily).parent_keys
     assert graph.get(daily).owners == ["team:analytics"]
     for job in (reference_job, daily_job, monthly_job, analytics_job):

@@ -6,7 +6,8 @@ import pytest
 
 from assets.forecast import metrics
 from assets.forecast.backtest import choose_models, score
-from assets.forecast.baselines import like_day_average, seasonal_naive
+from assets.forecast.baselines import MissingLevels, like_day_average, seasonal_naive
+from assets.forecast.series import DailySeries
 
 ACTUAL = np.array([100.0, 200.0, 0.0, 50.0])
 BANDS = np.array([[90.0, 110.0, 120.0], [170.0, 180.0, 190.0], [0.0, 10.0, 5.0],
@@ -52,22 +53,43 @@ def test_seasonal_naive_takes_the_same_weekday_of_the_latest_known_week():
     assert bands[0, 0, 0] == pytest.approx(7.0) and bands[0, 0, 2] == pytest.approx(70.0)
 
 
-def test_like_day_average_is_the_mean_of_the_three_latest_days_of_the_same_type():
-    kwh, types = _week_series()
-    bands = like_day_average(kwh, types, origin=13, horizon=7, like_days=3)
-    # workdays known: 0-4, 7, 8, 10, 11 (9 missing) → latest three: 110, 100, 80 → 96.667
-    assert bands[0, 0, 1] == pytest.approx((110 + 100 + 80) / 3)
-    # weekend days known: 5, 6, 12, 13 → latest three: 130, 120, 60 → 103.333 (day 19)
-    assert bands[0, 5, 1] == pytest.approx((130 + 120 + 60) / 3)
+def _levelled_series(types: np.ndarray) -> DailySeries:
+    """The week series with like-day levels at origin 13 as core.int_customer_like_day_levels
+    gives them (its dbt unit test like_day_levels_at_the_weekly_origins computes them by hand):
+    workday 96.667 (band 17-103), weekend 103.333 (band 53-127), no holiday."""
+    kwh, _ = _week_series()
+    levels = np.array([[[(110 + 100 + 80) / 3, 17.0, 103.0],
+                        [(130 + 120 + 60) / 3, 53.0, 127.0],
+                        [np.nan, np.nan, np.nan]]])
+    return DailySeries(customers=np.array(["C1"]), classes=np.array(["industrial"]),
+                       class_codes=np.array([0.0]),
+                       days=pd.date_range("2026-06-01", periods=21, freq="D"),
+                       day_types=types, kwh=kwh, last=13, like_levels={13: levels})
+
+
+def test_like_day_average_serves_each_target_day_its_type_level():
+    _, types = _week_series()
+    bands = like_day_average(_levelled_series(types), origin=13, horizon=7)
+    # days 14-18 are workdays, 19-20 weekend days
+    assert bands[0, :, 1].tolist() == pytest.approx([(110 + 100 + 80) / 3] * 5
+                                                    + [(130 + 120 + 60) / 3] * 2)
+    assert bands[0, 0].tolist() == pytest.approx([17.0, (110 + 100 + 80) / 3, 103.0])
     assert (bands[0, :, 0] <= bands[0, :, 1]).all() and (bands[0, :, 1] <= bands[0, :, 2]).all()
 
 
 def test_a_holiday_never_seen_falls_back_to_the_weekend_like_days():
-    kwh, types = _week_series()
+    _, types = _week_series()
     types = types.copy()
     types[14] = "holiday"
-    bands = like_day_average(kwh, types, origin=13, horizon=1, like_days=3)
+    bands = like_day_average(_levelled_series(types), origin=13, horizon=1)
     assert bands[0, 0, 1] == pytest.approx((130 + 120 + 60) / 3)
+
+
+def test_an_origin_without_levels_is_refused_with_its_reason():
+    _, types = _week_series()
+    with pytest.raises(MissingLevels, match="no like-day levels at 2026-06-07 in "
+                                            "core.int_customer_like_day_levels"):
+        like_day_average(_levelled_series(types), origin=6, horizon=1)
 
 
 def test_the_model_is_chosen_only_for_a_class_where_it_beats_the_best_baseline():

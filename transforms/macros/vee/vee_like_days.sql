@@ -6,7 +6,9 @@
     negative or multiplier-mismatched rows, missing intervals) spike_median (nearest
     spike_like_days clean like-days), zero_median (nearest zero_run_like_days like-days, zeros
     included) and like_average (nearest like_days clean like-days); need_days, run_days,
-    like_choice, like_keys, like_reads and like_values on the way. -#}
+    like_targets, clean_pool, near_all, near_clean (the like-day rule: macro like_day_neighbours,
+    macros/like_days.sql, shared with the forecast), like_choice, like_keys, like_reads and
+    like_values on the way. -#}
 {% macro vee_like_days(vee) -%}
 -- like-day values: for every interval that may need them, the nearest like-days of its day
 -- (same day type, within like_window), read by exact key. Two rankings:
@@ -38,30 +40,48 @@ run_days as (
     select distinct meter_id, channel, cast(interval_start as date) as day from zero_members
 ),
 
+like_targets as (
+    select n.meter_id, n.channel, n.day, c.day_type
+    from need_days n
+    join {{ ref('dim_calendar') }} c on c.day = n.day
+),
+
+clean_pool as (  -- like-days without a zero run
+    select l.* from like_pool l
+    anti join run_days r on r.meter_id = l.meter_id and r.channel = l.channel and r.day = l.day
+),
+
+near_all as (
+{{ like_day_neighbours('like_targets', 'like_pool', ['meter_id', 'channel'],
+                       '(select greatest(zero_like_days, like_days, spike_like_days) from params)',
+                       window='(select like_window from params)') }}
+),
+
+near_clean as (
+{{ like_day_neighbours('like_targets', 'clean_pool', ['meter_id', 'channel'],
+                       '(select greatest(like_days, spike_like_days) from params)',
+                       window='(select like_window from params)') }}
+),
+
+-- rank_clean ranks the clean days first: among them while the window has one, else among all
+-- (a vacant premise); in_clean marks the days of that ranking
 like_choice as (
     select
-        n.meter_id, n.channel, n.day, l.day as like_day,
-        row_number() over (
-            partition by n.meter_id, n.channel, n.day order by abs(l.day - n.day), l.day
-        ) as rank_all,
-        row_number() over (
-            partition by n.meter_id, n.channel, n.day
-            order by r.day is not null, abs(l.day - n.day), l.day
-        ) as rank_clean,
-        (r.day is not null) = min(r.day is not null) over (partition by n.meter_id, n.channel, n.day)
-            as in_clean
-    from (
-        select n.*, cast(unnest(range(-p.like_window, p.like_window + 1)) as integer) as offset_days
-        from need_days n, params p
-    ) n
+        coalesce(a.meter_id, c.meter_id) as meter_id, coalesce(a.channel, c.channel) as channel,
+        coalesce(a.day, c.day) as day, coalesce(a.like_day, c.like_day) as like_day,
+        a.like_rank as rank_all,
+        case when h.has_clean then c.like_rank else a.like_rank end as rank_clean,
+        case when h.has_clean then c.like_rank is not null else true end as in_clean
+    from near_all a
+    full join near_clean c
+        on c.meter_id = a.meter_id and c.channel = a.channel and c.day = a.day
+       and c.like_day = a.like_day
+    left join (select distinct meter_id, channel, day, true as has_clean from near_clean) h
+        on h.meter_id = coalesce(a.meter_id, c.meter_id) and h.channel = coalesce(a.channel, c.channel)
+       and h.day = coalesce(a.day, c.day)
     cross join params p
-    join {{ ref('dim_calendar') }} cn on cn.day = n.day
-    join like_pool l
-        on l.meter_id = n.meter_id and l.channel = n.channel and l.day = n.day + n.offset_days
-       and l.day_type = cn.day_type and n.offset_days <> 0
-    left join run_days r on r.meter_id = l.meter_id and r.channel = l.channel and r.day = l.day
-    qualify rank_all <= p.zero_like_days
-         or (in_clean and rank_clean <= greatest(p.like_days, p.spike_like_days))
+    where rank_all <= p.zero_like_days
+       or (in_clean and rank_clean <= greatest(p.like_days, p.spike_like_days))
 ),
 
 like_keys as materialized (

@@ -6,7 +6,7 @@
 -- daily kWh (analytics.load_forecast_daily, horizon 1) spread over the 96 quarter hours by the
 -- customer's like-day shape: each quarter hour's share of the kWh of the `like_days`
 -- (config.vee_parameters) latest complete days of the target's day type within the 28 days
--- before the origin. Intervals longer than 15 minutes are spread evenly over their quarter
+-- before the origin (VEE's like-day rule: macro like_day_neighbours). Intervals longer than 15 minutes are spread evenly over their quarter
 -- hours; shorter ones add to the quarter hour they start in. A customer without such a day has no rows (its daily forecast still stands).
 
 with target as (
@@ -31,14 +31,22 @@ complete_days as (
     having sum(b.failed_intervals) = 0 and sum(b.kwh) > 0
 ),
 
-like_days as (
-    select d.customer_id, d.reading_date
+like_pool as (
+    select d.customer_id, d.reading_date as day, c.day_type
     from complete_days d
     join {{ ref('dim_calendar') }} c on c.day = d.reading_date
-    join target t on t.customer_id = d.customer_id and t.day_type = c.day_type
-    cross join params p
-    qualify row_number() over (partition by d.customer_id order by d.reading_date desc)
-            <= p.like_days
+),
+
+like_targets as (
+    select customer_id, origin_day as day, day_type from target
+),
+
+like_days as (  -- VEE's like-day rule (macro like_day_neighbours): the latest ones at the origin
+    select customer_id, like_day as reading_date
+    from (
+{{ like_day_neighbours('like_targets', 'like_pool', ['customer_id'],
+                       '(select like_days from params)', side='up_to') }}
+    )
 ),
 
 quarter_hours as (
