@@ -92,13 +92,15 @@ def _level_arrays(levels: pd.DataFrame | None, customers: np.ndarray,
     day of a type."""
     if levels is None or levels.empty:
         return {}
-    index = pd.MultiIndex.from_product([customers, DAY_TYPES])
-    out = {}
-    for origin_day, rows in levels.groupby("origin_day"):
-        frame = rows.set_index(["customer_id", "day_type"])[LEVEL_COLUMNS].reindex(index)
-        out[days.get_loc(pd.Timestamp(origin_day))] = (
-            frame.to_numpy(dtype=float).reshape(len(customers), len(DAY_TYPES), 3))
-    return out
+    rows = pd.Index(customers).get_indexer(levels["customer_id"])
+    columns = days.get_indexer(pd.to_datetime(levels["origin_day"]))
+    types = pd.Index(DAY_TYPES).get_indexer(levels["day_type"])
+    known = (rows >= 0) & (columns >= 0) & (types >= 0)
+    origins = np.unique(columns[known])
+    out = np.full((len(origins), len(customers), len(DAY_TYPES), 3), np.nan)
+    out[np.searchsorted(origins, columns[known]), rows[known], types[known]] = (
+        levels.loc[known, LEVEL_COLUMNS].to_numpy(dtype=float))
+    return {int(origin): out[i] for i, origin in enumerate(origins)}
 
 
 LEVELS_SQL = """

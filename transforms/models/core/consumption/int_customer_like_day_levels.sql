@@ -49,20 +49,25 @@ targets as (
 ),
 
 pool as (
-    select customer_id, day, day_type from typed where kwh is not null
+    select customer_id, day, day_type, kwh from typed where kwh is not null
 ),
 
 nearest as (
 {{ like_day_neighbours('targets', 'pool', ['customer_id'],
-                       '(select greatest(like_days, band_days) from params)', side='up_to') }}
+                       '(select greatest(like_days, band_days) from params)', side='up_to',
+                       carry=['kwh']) }}
+),
+
+levels as (
+    select n.customer_id, n.day as origin_day, n.day_type,
+           avg(n.kwh) filter (where n.like_rank <= p.like_days) as like_kwh,
+           quantile_cont(n.kwh, [0.1, 0.9]) as band,  -- one sort for both
+           cast(count(*) filter (where n.like_rank <= p.like_days) as integer) as like_days_used
+    from nearest n
+    cross join params p
+    group by all
 )
 
-select n.customer_id, n.day as origin_day, n.day_type,
-       avg(t.kwh) filter (where n.like_rank <= p.like_days) as like_kwh,
-       quantile_cont(t.kwh, 0.1) as band_p10,
-       quantile_cont(t.kwh, 0.9) as band_p90,
-       cast(count(*) filter (where n.like_rank <= p.like_days) as integer) as like_days_used
-from nearest n
-join typed t on t.customer_id = n.customer_id and t.day = n.like_day
-cross join params p
-group by all
+select customer_id, origin_day, day_type, like_kwh, band[1] as band_p10, band[2] as band_p90,
+       like_days_used
+from levels
