@@ -53,11 +53,10 @@ select t.{{ keys | join(', t.') }}, t.day, t.day_type, s.day as like_day,
 {%- endif %}
 from like_wanted t
 join like_sequence s on {{ on_keys | join(' and ') }} and s.like_seq = t.like_seq
-{%- if side == 'both' %}
-where s.day <> t.day
+where true
+  {%- if side == 'both' %} and s.day <> t.day{% endif %}
   {%- if window is not none %} and abs(s.day - t.day) <= {{ window }}{% endif %}
+{%- if side == 'both' %}
 qualify like_rank <= {{ k }}
-{%- elif window is not none %}
-where t.day - s.day <= {{ window }}
 {%- endif %}
 {%- endmacro %}

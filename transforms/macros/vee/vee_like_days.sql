@@ -66,19 +66,16 @@ near_clean as (
 -- rank_clean ranks the clean days first: among them while the window has one, else among all
 -- (a vacant premise); in_clean marks the days of that ranking
 like_choice as (
-    select
-        coalesce(a.meter_id, c.meter_id) as meter_id, coalesce(a.channel, c.channel) as channel,
-        coalesce(a.day, c.day) as day, coalesce(a.like_day, c.like_day) as like_day,
-        a.like_rank as rank_all,
-        case when h.has_clean then c.like_rank else a.like_rank end as rank_clean,
-        case when h.has_clean then c.like_rank is not null else true end as in_clean
-    from near_all a
-    full join near_clean c
-        on c.meter_id = a.meter_id and c.channel = a.channel and c.day = a.day
-       and c.like_day = a.like_day
-    left join (select distinct meter_id, channel, day, true as has_clean from near_clean) h
-        on h.meter_id = coalesce(a.meter_id, c.meter_id) and h.channel = coalesce(a.channel, c.channel)
-       and h.day = coalesce(a.day, c.day)
+    select meter_id, channel, day, like_day, rank_all,
+           case when has_clean then clean_rank else rank_all end as rank_clean,
+           not has_clean or clean_rank is not null as in_clean
+    from (
+        select meter_id, channel, day, like_day, a.like_rank as rank_all,
+               c.like_rank as clean_rank,
+               count(c.like_rank) over (partition by meter_id, channel, day) > 0 as has_clean
+        from near_all a
+        full join near_clean c using (meter_id, channel, day, day_type, like_day)
+    )
     cross join params p
     where rank_all <= p.zero_like_days
        or (in_clean and rank_clean <= greatest(p.like_days, p.spike_like_days))

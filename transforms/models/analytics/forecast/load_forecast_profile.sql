@@ -6,8 +6,9 @@
 -- daily kWh (analytics.load_forecast_daily, horizon 1) spread over the 96 quarter hours by the
 -- customer's like-day shape: each quarter hour's share of the kWh of the `like_days`
 -- (config.vee_parameters) latest complete days of the target's day type within the 28 days
--- before the origin (VEE's like-day rule: macro like_day_neighbours). Intervals longer than 15 minutes are spread evenly over their quarter
--- hours; shorter ones add to the quarter hour they start in. A customer without such a day has no rows (its daily forecast still stands).
+-- before the origin (VEE's like-day rule: macro like_day_neighbours). Intervals longer than 15
+-- minutes are spread evenly over their quarter hours; shorter ones add to the quarter hour they
+-- start in. A customer without such a day has no rows (its daily forecast still stands).
 
 with target as (
     select f.customer_id, f.target_day, f.p10_kwh, f.p50_kwh, f.p90_kwh, c.day_type, f.origin_day
