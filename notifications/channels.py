@@ -64,6 +64,11 @@ class ChannelConfig:
         return self.urls.get(channel) or self.default_url
 
     @property
+    def uses_outbox(self) -> bool:
+        """Whether any channel writes to an outbox."""
+        return any(scheme_of(self.template(ch)) == "outbox" for ch in CHANNELS)
+
+    @property
     def outbox_only(self) -> bool:
         """Whether every channel writes to an outbox: no message leaves the machine."""
         return all(scheme_of(self.template(ch)) == "outbox" for ch in CHANNELS)
@@ -93,7 +98,8 @@ class ChannelConfig:
             ]
         elif scheme == "outbox":
             params += [f"channel={quote(channel, safe='')}"]
-            keep = {"notice_key"} | ({"warehouse"} if "warehouse=" not in template else set())
+            keep = {"notice_key", "part_key"} | (
+                {"warehouse"} if "warehouse=" not in template else set())
             params += [f"{k}={quote(v, safe='')}" for k, v in meta.items() if k in keep]
         if not params:
             return url

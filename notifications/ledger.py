@@ -7,20 +7,22 @@ and flip the delivered rows to `acknowledged`. The retry queue holds rendered me
 personal text), so it lives in the restricted file: `restricted.notice_retry_queue`. Times are
 stored as naive UTC; `delivery_stats` groups by China Standard Time (UTC+8, no daylight saving).
 
-DuckDB allows one writer process per file, so every method opens the warehouse, does its work
-and closes it again; nothing is held open while a message is on the wire. `Ledger.held()` is
-the exception for a batch whose messages never leave the machine (the outbox): the file is opened
-once for the block.
+The writes take many rows at once (`enqueue`, `record`, `update_retries`: one transaction each),
+so the delivery service writes a chunk of messages at a time. DuckDB allows one writer process
+per file, so every method opens the warehouse, does its work and closes it again; nothing is held
+open while a message is on the wire. `Ledger.held()` is the exception for messages that never
+leave the machine (the outbox): the file is opened once for the block.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pandas as pd
@@ -135,6 +137,48 @@ class RetryItem:
     expires_at: datetime
 
 
+class QueueEntry(NamedTuple):
+    """A ledger row to write `queued` before its message leaves (`Ledger.enqueue`)."""
+
+    notice_key: str
+    notice_type: str
+    contact_id: str
+    channel: str
+    recipient_masked: str | None
+    parts_total: int = 1
+
+
+class Attempt(NamedTuple):
+    """What one send attempt did to a ledger row (`Ledger.record`)."""
+
+    idempotency_key: str
+    parts_sent: int | None  # parts the channel has accepted so far (None: unchanged)
+    error: str | None  # scrubbed; None keeps the last error
+    status: str | None  # the verdict, `sent` or `failed`, or None while attempts remain
+    counted: bool = True  # False: the channel could not be used, no attempt was made
+
+
+class RetryChange(NamedTuple):
+    """After a notice's delivery: whom to queue for a retry, whom to clear."""
+
+    notice_key: str
+    notice_type: str
+    unreached: list[tuple[str, str | None, str]]  # (contact_id, title, body)
+    reached: list[str]
+
+
+@contextmanager
+def _registered(
+    con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame
+) -> Iterator[None]:
+    """`frame` as the view `name` on `con` for the block."""
+    con.register(name, frame)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
 def _move_old_retry_queue(con: duckdb.DuckDBPyConnection) -> None:
     """Move a warehouse's old in-file `notify.retry_queue` to the restricted file (once)."""
     if not table_exists(con, "notify", "retry_queue"):
@@ -179,7 +223,7 @@ class Ledger:
         the file in this process (the outbox's) shares its DuckDB database instance, instead of
         opening the file, creating the tables and checkpointing on close each time (~130 ms a
         call). Other processes cannot write the file until the block ends: only for messages
-        that never leave the machine (`DeliveryService.batch`).
+        that never leave the machine (`DeliveryService.deliver_many` to the outbox).
         """
         if self._held is not None:
             yield
@@ -196,90 +240,98 @@ class Ledger:
         with self.connect():
             pass
 
-    def enqueue(
-        self, *, notice_key: str, notice_type: str, contact_id: str, channel: str,
-        recipient_masked: str | None, parts_total: int = 1,
-    ) -> LedgerRow:
-        """Insert the row as `queued`, or re-queue it if it is not delivered yet.
+    def enqueue(self, entries: Sequence[QueueEntry]) -> list[LedgerRow]:
+        """Write each entry's row `queued` (inserted, or re-queued if it failed), in one
+        transaction; return the rows in the entries' order.
 
-        A delivered row is returned untouched: the caller must not send it again.
+        A delivered row (or one left `queued` by a crash, with its `parts_sent`) is returned
+        untouched: the caller must not send a delivered one again. Keys must be distinct.
         """
-        key = idempotency_key(notice_key, contact_id, channel)
+        if not entries:
+            return []
         now = self.clock()
-        with self.connect() as con:
-            written = con.execute(
+        frame = pd.DataFrame(
+            [(idempotency_key(e.notice_key, e.contact_id, e.channel), *e) for e in entries],
+            columns=["idempotency_key", *QueueEntry._fields],
+        )
+        with self.connect() as con, transaction(con), _registered(con, "queue_entries", frame):
+            con.execute(
                 "insert into notify.delivery_ledger (idempotency_key, notice_key, notice_type,"
                 " contact_id, channel, recipient_masked, status, parts_total, queued_at,"
-                " updated_at) values (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)"
+                " updated_at) select idempotency_key, notice_key, notice_type, contact_id,"
+                " channel, recipient_masked::varchar, 'queued', parts_total, $now, $now"
+                " from queue_entries"
                 " on conflict (idempotency_key) do update set status = 'queued',"
                 " parts_total = excluded.parts_total, updated_at = excluded.updated_at"
-                f" where delivery_ledger.status = 'failed' returning {_COLUMNS}",
-                [key, notice_key, notice_type, contact_id, channel, recipient_masked,
-                 parts_total, now, now],
-            ).fetchall()
-            if written:
-                return LedgerRow(*written[0])
-            return self._fetch(con, "idempotency_key = ?", [key])[0]
+                " where delivery_ledger.status = 'failed'",
+                {"now": now},
+            )
+            rows = self._fetch(
+                con, "idempotency_key in (select idempotency_key from queue_entries)", [])
+        by_key = {row.idempotency_key: row for row in rows}
+        return [by_key[key] for key in frame["idempotency_key"]]
 
-    def record_attempt(
-        self, key: str, *, parts_sent: int, error: str | None, status: str | None = None
+    def record(
+        self, attempts: Sequence[Attempt],
+        before: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+        also: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
     ) -> None:
-        """Count one send attempt: how far it got, why it failed, and optionally its verdict.
+        """Write send attempts (how far each got, why it failed, its verdict) in one
+        transaction, with `also(con)` in it (the outbox's rows); `before(con)` runs first, on its
+        own (the restricted file's copies: DuckDB writes one attached file per transaction).
 
-        `status="sent"` also stamps sent_at, so a success costs one write, not two.
+        `status="sent"` also stamps sent_at; an attempt with `counted=False` (a channel that
+        could not be used) changes no attempt count.
         """
-        now = self.clock()
+        if not attempts:
+            return
+        frame = pd.DataFrame([a._replace(error=scrub(a.error)) for a in attempts],
+                             columns=Attempt._fields)
         with self.connect() as con:
-            con.execute(
-                "update notify.delivery_ledger set attempts = attempts + 1, parts_sent = ?,"
-                " last_error = coalesce(?, last_error), status = coalesce(?, status),"
-                " sent_at = case when ? = 'sent' then ? else sent_at end, updated_at = ?"
-                " where idempotency_key = ?",
-                [parts_sent, scrub(error), status, status, now, now, key],
-            )
+            if before is not None:
+                before(con)
+            with transaction(con), _registered(con, "attempts", frame):
+                con.execute(
+                    "update notify.delivery_ledger set"
+                    " attempts = delivery_ledger.attempts + a.counted::integer,"
+                    " parts_sent = coalesce(a.parts_sent::integer, delivery_ledger.parts_sent),"
+                    " last_error = coalesce(a.error::varchar, delivery_ledger.last_error),"
+                    " status = coalesce(a.status::varchar, delivery_ledger.status),"
+                    " sent_at = case when a.status::varchar = 'sent' then $now"
+                    " else delivery_ledger.sent_at end, updated_at = $now"
+                    " from attempts a where a.idempotency_key = delivery_ledger.idempotency_key",
+                    {"now": self.clock()},
+                )
+                if also is not None:
+                    also(con)
 
-    def record_part(self, key: str, parts_sent: int) -> None:
-        """Remember that the gateway accepted `parts_sent` segments of the message."""
-        with self.connect() as con:
-            con.execute(
-                "update notify.delivery_ledger set parts_sent = ?, updated_at = ?"
-                " where idempotency_key = ?",
-                [parts_sent, self.clock(), key],
-            )
-
-    def mark_failed(self, key: str, error: str) -> None:
-        """Every attempt failed (or the channel cannot be used); keep the last error."""
-        with self.connect() as con:
-            con.execute(
-                "update notify.delivery_ledger set status = 'failed', last_error = ?,"
-                " updated_at = ? where idempotency_key = ?",
-                [scrub(error), self.clock(), key],
-            )
-
-    def update_retries(
-        self, notice_key: str, notice_type: str, unreached: list[tuple[str, str, str]],
-        reached: list[str], expires_at: datetime,
-    ) -> None:
-        """After a `deliver`: queue the unreached (contact, title, body), clear the reached.
-
-        A contact queued before keeps its first expiry. One short transaction.
-        """
-        if not unreached and not reached:
+    def update_retries(self, changes: Sequence[RetryChange], expires_at: datetime) -> None:
+        """After delivering: queue each notice's unreached (contact, title, body), clear its
+        reached contacts; one transaction. A contact queued before keeps its first expiry."""
+        cleared = [(c.notice_key, cid) for c in changes for cid in c.reached]
+        queued = [(c.notice_key, cid, c.notice_type, title, body)
+                  for c in changes for cid, title, body in c.unreached]
+        if not cleared and not queued:
             return
         now = self.clock()
-        with self.connect() as con, transaction(con):
-            if reached:
-                con.execute(
-                    f"delete from {RETRY_QUEUE} where notice_key = ?"
-                    " and list_contains(?::varchar[], contact_id)", [notice_key, reached],
-                )
-            for contact_id, title, body in unreached:
-                con.execute(
-                    f"insert into {RETRY_QUEUE} values (?, ?, ?, ?, ?, ?, ?)"
-                    " on conflict (notice_key, contact_id) do update set"
-                    " title = excluded.title, body = excluded.body",
-                    [notice_key, contact_id, notice_type, title, body, now, expires_at],
-                )
+        reached = pd.DataFrame(cleared, columns=["notice_key", "contact_id"], dtype=object)
+        unreached = pd.DataFrame(
+            queued, columns=["notice_key", "contact_id", "notice_type", "title", "body"],
+            dtype=object,
+        )
+        with (self.connect() as con, transaction(con), _registered(con, "reached", reached),
+              _registered(con, "unreached", unreached)):
+            con.execute(
+                f"delete from {RETRY_QUEUE} q using reached r"
+                " where q.notice_key = r.notice_key and q.contact_id = r.contact_id"
+            )
+            con.execute(
+                f"insert into {RETRY_QUEUE} select notice_key::varchar, contact_id::varchar,"
+                " notice_type::varchar, title::varchar, body::varchar, $now, $expires"
+                " from unreached on conflict (notice_key, contact_id) do update set"
+                " title = excluded.title, body = excluded.body",
+                {"now": now, "expires": expires_at},
+            )
 
     def pending_retries(self, now: datetime | None = None) -> list[RetryItem]:
         """Queued retries that have not expired at `now` (UTC)."""
@@ -319,6 +371,14 @@ class Ledger:
                 params.append(value)
         with self.connect() as con:
             return self._fetch(con, " and ".join(where), params)
+
+    def rows_of(self, notice_keys: Sequence[str]) -> list[LedgerRow]:
+        """Ledger rows of these notices, in one query."""
+        if not notice_keys:
+            return []
+        with self.connect() as con:
+            return self._fetch(con, "notice_key in (select unnest($keys::varchar[]))",
+                               {"keys": list(notice_keys)})
 
     def acknowledge(self, notice_key: str, contact_id: str, source: str = "reply") -> bool:
         """Record that `contact_id` confirmed `notice_key`; the first acknowledgement wins.
@@ -395,7 +455,9 @@ class Ledger:
             ).df()
 
     @staticmethod
-    def _fetch(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[LedgerRow]:
+    def _fetch(
+        con: duckdb.DuckDBPyConnection, where: str, params: list | dict
+    ) -> list[LedgerRow]:
         rows = con.execute(
             f"select {_COLUMNS} from notify.delivery_ledger where {where}"
             " order by queued_at, notice_key, contact_id, channel",

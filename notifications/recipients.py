@@ -12,12 +12,13 @@ default a selected contact receives a notice only if subscribed to its topic (`b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from foundation.warehouse import connect
 from notifications.channels import CHANNELS
@@ -94,30 +95,53 @@ def _open(source: Path | str | duckdb.DuckDBPyConnection) -> Iterator[duckdb.Duc
         yield con
 
 
+# One query for many audiences: `audience_items` has a row per selector value (idx, kind, value;
+# kind is an `Audience` field), `audience_topics` the topic of each audience (idx, topic).
 RESOLVE_SQL = """
 with selected as (
-    select m.contact_id
-    from master.contact_group_members m
-    join master.contact_groups g using (group_id)
-    where list_contains($group_ids::varchar[], g.group_id)
-       or (g.group_type = 'region' and list_contains($regions::varchar[], g.region))
-       or (g.group_type = 'industry' and list_contains($industries::varchar[], g.industry))
-       or (g.group_type = 'plan' and (list_contains($plan_ids::varchar[], g.group_id)
-                                      or list_contains($plan_ids::varchar[], g.group_name)))
+    select i.idx, m.contact_id from audience_items i
+    join master.contact_groups g on g.group_id = i.value
+    join master.contact_group_members m on m.group_id = g.group_id
+    where i.kind = 'group_ids'
     union
-    select contact_id from restricted.contacts
-    where list_contains($customer_ids::varchar[], customer_id)
-       or list_contains($contact_ids::varchar[], contact_id)
-)
-select c.contact_id, c.contact_name, c.customer_id, c.role, c.phone, c.email, c.channels
-from restricted.contacts c
-where c.contact_id in (select contact_id from selected)
-  and (len($roles::varchar[]) = 0 or list_contains($roles::varchar[], c.role))
+    select i.idx, m.contact_id from audience_items i
+    join master.contact_groups g on g.group_type = 'region' and g.region = i.value
+    join master.contact_group_members m on m.group_id = g.group_id
+    where i.kind = 'regions'
+    union
+    select i.idx, m.contact_id from audience_items i
+    join master.contact_groups g on g.group_type = 'industry' and g.industry = i.value
+    join master.contact_group_members m on m.group_id = g.group_id
+    where i.kind = 'industries'
+    union
+    select i.idx, m.contact_id from audience_items i
+    join master.contact_groups g on g.group_type = 'plan'
+                                 and (g.group_id = i.value or g.group_name = i.value)
+    join master.contact_group_members m on m.group_id = g.group_id
+    where i.kind = 'plan_ids'
+    union
+    select i.idx, c.contact_id from audience_items i
+    join restricted.contacts c on c.customer_id = i.value
+    where i.kind = 'customer_ids'
+    union
+    select i.idx, c.contact_id from audience_items i
+    join restricted.contacts c on c.contact_id = i.value
+    where i.kind = 'contact_ids'
+),
+roles as (select idx, value as role from audience_items where kind = 'roles')
+select s.idx, c.contact_id, c.contact_name, c.customer_id, c.role, c.phone, c.email, c.channels
+from selected s
+join restricted.contacts c on c.contact_id = s.contact_id
+join audience_topics t on t.idx = s.idx
+where (s.idx not in (select idx from roles)
+       or exists (select 1 from roles r where r.idx = s.idx and r.role = c.role))
   and (not $subscribed_only or exists (
-        select 1 from master.contact_subscriptions s
-        where s.contact_id = c.contact_id and s.notice_type = $topic))
-order by c.contact_id
+        select 1 from master.contact_subscriptions sub
+        where sub.contact_id = c.contact_id and sub.notice_type = t.topic))
+order by s.idx, c.contact_id
 """
+_SELECTORS = ("group_ids", "regions", "industries", "plan_ids", "customer_ids", "contact_ids",
+              "roles")
 
 
 def resolve_recipients(
@@ -131,28 +155,43 @@ def resolve_recipients(
 
     `source` is a warehouse path (opened read-only and closed again) or an open connection.
     """
-    if notice_type not in TOPICS:
-        raise ValueError(f"unknown notice type {notice_type!r}")
-    params = {
-        "group_ids": list(audience.group_ids),
-        "regions": list(audience.regions),
-        "industries": list(audience.industries),
-        "plan_ids": list(audience.plan_ids),
-        "customer_ids": list(audience.customer_ids),
-        "contact_ids": list(audience.contact_ids),
-        "roles": list(audience.roles),
-        "subscribed_only": subscribed_only,
-        "topic": TOPICS[notice_type],
-    }
+    return resolve_each(source, [(notice_type, audience)], subscribed_only=subscribed_only)[0]
+
+
+def resolve_each(
+    source: Path | str | duckdb.DuckDBPyConnection,
+    requests: Sequence[tuple[str, Audience]],
+    *,
+    subscribed_only: bool = True,
+) -> list[list[Recipient]]:
+    """`resolve_recipients` of many (notice_type, audience) requests in one query, in order."""
+    unknown = sorted({t for t, _ in requests if t not in TOPICS})
+    if unknown:
+        raise ValueError(f"unknown notice type {unknown[0]!r}")
+    items = pd.DataFrame(
+        [(idx, kind, str(value)) for idx, (_, audience) in enumerate(requests)
+         for kind in _SELECTORS for value in getattr(audience, kind)],
+        columns=["idx", "kind", "value"],
+    ).astype({"idx": "int64", "kind": object, "value": object})
+    topics = pd.DataFrame([(idx, TOPICS[t]) for idx, (t, _) in enumerate(requests)],
+                          columns=["idx", "topic"]).astype({"idx": "int64", "topic": object})
+    found: list[list[Recipient]] = [[] for _ in requests]
+    if items.empty:
+        return found
     with _open(source) as con:
-        rows = con.execute(RESOLVE_SQL, params).fetchall()
-    return [
-        Recipient(
+        cursor = con.cursor()  # its own views: a shared connection's are left alone
+        try:
+            cursor.register("audience_items", items)
+            cursor.register("audience_topics", topics)
+            rows = cursor.execute(RESOLVE_SQL, {"subscribed_only": subscribed_only}).fetchall()
+        finally:
+            cursor.close()
+    for idx, cid, name, customer, role, phone, email, channels in rows:
+        found[idx].append(Recipient(
             contact_id=cid, contact_name=name, customer_id=customer, role=role,
             phone=phone or None, email=email or None, channels=parse_channels(channels),
-        )
-        for cid, name, customer, role, phone, email, channels in rows
-    ]
+        ))
+    return found
 
 
 def recipients_by_id(

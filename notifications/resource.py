@@ -21,7 +21,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 
 from notifications.channels import ENV_VARS, ChannelConfig
-from notifications.service import DeliveryService
+from notifications.service import DEFAULT_LEDGER_BATCH, DeliveryService
 
 DELIVERY_KEY = "delivery"  # the resource key the assets use
 
@@ -32,6 +32,7 @@ class DeliveryResource(ConfigurableResource):
     max_attempts: int = 3
     backoff_seconds: list[float] = [0.5, 1.0, 2.0]
     retry_expiry_hours: float = 24.0  # unreached contacts are retried for this long
+    ledger_batch: int = DEFAULT_LEDGER_BATCH  # recipients queued, sent and recorded together
 
     def channels(self) -> ChannelConfig:
         raise NotImplementedError
@@ -40,7 +41,8 @@ class DeliveryResource(ConfigurableResource):
         """The delivery service on `warehouse` (its ledger and outbox) with these channels."""
         return DeliveryService(warehouse, self.channels(), max_attempts=self.max_attempts,
                                backoff_seconds=tuple(self.backoff_seconds),
-                               retry_expiry=timedelta(hours=self.retry_expiry_hours))
+                               retry_expiry=timedelta(hours=self.retry_expiry_hours),
+                               ledger_batch=self.ledger_batch)
 
 
 class LiveDelivery(DeliveryResource):

@@ -14,23 +14,28 @@ For each recipient the channels are tried in the contact's preference order (`sm
 Calling `deliver` again with the same notice_key therefore retries exactly the recipients not
 yet reached; a receiver that comes back gets the message once.
 
-At-least-once window, stated honestly: a message that left but whose `sent` update did not
-reach the ledger (process killed in between, warehouse locked by another writer) stays
-`queued` and is sent again by the next run. Long SMS go out as separate segments and the
-ledger records each accepted segment (`parts_sent`), so a retry resumes after the last recorded
-segment; the same window applies per segment. Every HTTP payload carries `idempotency_key`
-(and `part`/`parts`), every email `X-Idempotency-Key`; each part also carries its own key
-(`part_key`) as the HTTP `Idempotency-Key` header or the email `Message-ID`, so a receiver can
-drop such a duplicate. No warehouse connection is open while a part is sent or during back-off.
+Many notices go through `deliver_many` (`deliver` is one notice of it): the ledger rows of all
+of them are read in one query, and the recipients are taken in chunks of `ledger_batch` (200):
+the chunk's rows are queued in one transaction, its messages sent with no warehouse connection
+open, and each attempt round's verdicts written in one transaction; a fallback channel is the
+chunk's next round. The retry queue is updated once at the end. When every channel is the
+outbox, nothing leaves the machine: the warehouse is held open for the call, the whole call is
+one chunk, and the outbox's messages are written in the same transaction as their `sent`
+verdicts (exactly once).
+
+At-least-once window, stated honestly: a message that left but whose `sent` verdict did not
+reach the ledger (process killed before its chunk's write, warehouse locked by another writer)
+stays `queued` and is sent again by the next run: at most one chunk of messages. Long SMS go
+out as separate segments and each attempt's write records the segments accepted (`parts_sent`),
+so a retry resumes after the last recorded segment. Every HTTP payload carries
+`idempotency_key` (and `part`/`parts`), every email `X-Idempotency-Key`; each part also carries
+its own key (`part_key`) as the HTTP `Idempotency-Key` header or the email `Message-ID`, so a
+receiver can drop such a duplicate. No warehouse connection is open while a part is sent or
+during back-off.
 
 Contacts left unreached are queued in `restricted.notice_retry_queue` with their rendered message;
 `retry_pending` re-delivers them until the notice expires (`retry_expiry`, default 24 h).
 Runs for the same notice must not overlap (DuckDB's single writer makes that the natural case).
-
-Many notices at once go inside `with service.batch():`. When every channel is the outbox the
-warehouse is held open for the block (the ~130 ms open and close per ledger write and outbox
-row, five or more a message, become one); with any channel that leaves the machine the block
-holds nothing, as above.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import apprise
 import pandas as pd
@@ -53,15 +58,31 @@ from apprise.plugins.email import base as _apprise_email
 
 from foundation.paths import WAREHOUSE_ENV, warehouse_path
 from notifications.channels import CHANNELS, ChannelConfig, scheme_of
-from notifications.ledger import Ledger, LedgerRow, RetryItem, part_key
+from notifications.ledger import (
+    Attempt,
+    Ledger,
+    LedgerRow,
+    QueueEntry,
+    RetryChange,
+    RetryItem,
+    part_key,
+)
 from notifications.masking import mask_recipient, mask_url, scrub
-from notifications.outbox import outbox_session
+from notifications.outbox import (
+    outbox_session,
+    take_outbox,
+    write_outbox_rows,
+    write_sent_copies,
+)
 from notifications.recipients import Recipient, recipients_by_id
 from notifications.templates import RenderedNotice, render, sms_segments
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_EXPIRY = timedelta(hours=24)
+# Recipients per chunk when messages leave the machine: their rows are queued together before
+# any is sent, and their verdicts written together after (see the module docstring).
+DEFAULT_LEDGER_BATCH = 200
 
 # Apprise gives every email a random Message-ID (and appends custom headers before it, so a
 # `+Message-ID=` URL argument would make two). While a part is sent, its Message-ID is the part
@@ -184,6 +205,75 @@ class RetryReport:
         return tally
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One notice to deliver: its key, its type, the template's values, its recipients."""
+
+    key: str
+    notice_type: str
+    context: Context
+    recipients: Sequence[Recipient]
+
+
+class _Rendered(NamedTuple):
+    """A notice with every recipient's message rendered."""
+
+    key: str
+    notice_type: str
+    messages: Mapping[str, RenderedNotice]  # contact_id -> message
+    recipients: list[Recipient]  # each contact once
+
+
+def message_parts(channel: str, message: RenderedNotice) -> list[tuple[str, str]]:
+    """(title, body) per message to send: SMS text is segmented and has no title."""
+    if channel == "sms":
+        return [("", segment) for segment in sms_segments(message.body)]
+    return [(message.title, message.body)]
+
+
+@dataclass
+class _Recipient:
+    """One recipient of one notice, tried channel by channel."""
+
+    notice_key: str
+    notice_type: str
+    recipient: Recipient
+    message: RenderedNotice
+    channel_index: int = 0
+    reached: bool = False
+    outcomes: list[ChannelOutcome] = field(default_factory=list)
+    parts: list[tuple[str, str]] = field(default_factory=list)  # on the current channel
+
+    @property
+    def channel(self) -> str:
+        return self.recipient.channels[self.channel_index]
+
+    @property
+    def address(self) -> str | None:
+        return self.recipient.address(self.channel)
+
+    def next_channel(self) -> bool:
+        """Move to the next channel in the contact's preference; False when none is left."""
+        self.channel_index += 1
+        return self.channel_index < len(self.recipient.channels)
+
+
+@dataclass
+class _Sending:
+    """A message on its way: its ledger row, the parts accepted, this call's attempts."""
+
+    item: _Recipient
+    row: LedgerRow
+    done: int
+    attempts: int = 0
+    error: str | None = None
+
+    def attempt(self, final: bool) -> Attempt:
+        """The ledger write of the latest attempt; the last one also sets the verdict."""
+        status = "sent" if self.error is None else ("failed" if final else None)
+        return Attempt(self.row.idempotency_key, self.done, self.error, status)
+
+
 class DeliveryService:
     """The one way the platform sends notices: templates -> ledger -> Apprise channels."""
 
@@ -195,6 +285,7 @@ class DeliveryService:
         backoff_seconds: Sequence[float] = (0.5, 1.0, 2.0),
         sleep: Callable[[float], None] = time.sleep,
         retry_expiry: timedelta = DEFAULT_RETRY_EXPIRY,
+        ledger_batch: int = DEFAULT_LEDGER_BATCH,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -204,7 +295,9 @@ class DeliveryService:
         self.backoff_seconds = tuple(backoff_seconds) or (0.0,)
         self.sleep = sleep
         self.retry_expiry = retry_expiry
+        self.ledger_batch = max(ledger_batch, 1)
         self.ledger = Ledger(self.warehouse)
+        self._notifier = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> DeliveryService:
@@ -220,30 +313,25 @@ class DeliveryService:
         context: Context,
         recipients: Iterable[Recipient],
     ) -> DeliveryReport:
-        """Deliver `notice_type` rendered from `context` to every recipient, exactly once.
+        """Deliver one notice: `deliver_many([Notice(notice_key, notice_type, context,
+        recipients)])`."""
+        return self.deliver_many([Notice(notice_key, notice_type, context, tuple(recipients))])[0]
 
-        `notice_key` names the notice (e.g. `curtailment_notice:P20250701:v1`); calls with the
+    def deliver_many(self, notices: Iterable[Notice]) -> list[DeliveryReport]:
+        """Deliver every notice to each of its recipients, exactly once; a report per notice.
+
+        `Notice.key` names the notice (e.g. `curtailment_notice:P20250701:v1`); calls with the
         same key are retries of the same notice. `context` is a mapping, or a function of the
         recipient for per-recipient text; `contact_name` is filled in from the recipient.
         All messages are rendered before anything is queued, so a template error sends nothing.
         """
-        unique = list({r.contact_id: r for r in recipients}.values())
-        messages = {r.contact_id: self._render(notice_type, context, r) for r in unique}
-        return self._deliver_messages(notice_key, notice_type, messages, unique)
-
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Deliver many notices in the block, each with `deliver` as usual.
-
-        With only outbox channels the warehouse is held open for the block (`Ledger.held`,
-        `outbox_session`): the same rows, without reopening the file per write. With any channel
-        that leaves the machine nothing is held: no connection while a message is on the wire.
-        """
-        if not self.channels.outbox_only:
-            yield
-            return
-        with self.ledger.held(), outbox_session(self.warehouse):
-            yield
+        rendered = []
+        for notice in notices:
+            unique = list({r.contact_id: r for r in notice.recipients}.values())
+            messages = {r.contact_id: self._render(notice.notice_type, notice.context, r)
+                        for r in unique}
+            rendered.append(_Rendered(notice.key, notice.notice_type, messages, unique))
+        return self._deliver_rendered(rendered)
 
     def retry_pending(self) -> RetryReport:
         """Deliver again, once each, the notices whose contacts an earlier call did not reach.
@@ -264,50 +352,158 @@ class DeliveryService:
         by_notice: dict[str, list[RetryItem]] = {}
         for item in pending:
             by_notice.setdefault(item.notice_key, []).append(item)
+        rendered = []
         for notice_key, items in by_notice.items():
             known = [i for i in items if i.contact_id in people]
             gone = [i.contact_id for i in items if i.contact_id not in people]
             if gone:
                 result.dropped += self.ledger.clear_retries(notice_key, gone)
-            if not known:
-                continue
-            messages = {i.contact_id: RenderedNotice(i.title or "", i.body) for i in known}
-            result.reports.append(self._deliver_messages(
-                notice_key, known[0].notice_type, messages,
-                [people[i.contact_id] for i in known],
-            ))
+            if known:
+                rendered.append(_Rendered(
+                    notice_key, known[0].notice_type,
+                    {i.contact_id: RenderedNotice(i.title or "", i.body) for i in known},
+                    [people[i.contact_id] for i in known],
+                ))
+        result.reports = self._deliver_rendered(rendered)
         return result
 
-    def _deliver_messages(
-        self, notice_key: str, notice_type: str, messages: Mapping[str, RenderedNotice],
-        unique: list[Recipient],
-    ) -> DeliveryReport:
-        """Send rendered messages (contact id -> message); the ledger is opened only briefly."""
-        delivered: dict[str, list[LedgerRow]] = {}
-        for row in self.ledger.rows(notice_key):
-            if row.delivered:
-                delivered.setdefault(row.contact_id, []).append(row)
-        report = DeliveryReport(notice_key, notice_type)
-        for recipient in unique:
-            earlier = delivered.get(recipient.contact_id)
-            if earlier:
-                report.outcomes += [
-                    ChannelOutcome(r.contact_id, r.channel, "already_sent", 0) for r in earlier
-                ]
-                continue
-            report.outcomes += self._deliver_to(
-                notice_key, notice_type, messages[recipient.contact_id], recipient
+    def _deliver_rendered(self, notices: list[_Rendered]) -> list[DeliveryReport]:
+        """Deliver rendered notices; a notice key given twice is delivered twice, in order
+        (the second time a retry of the first)."""
+        reports: list[DeliveryReport | None] = [None] * len(notices)
+        seen: Counter[str] = Counter()
+        waves: dict[int, list[int]] = {}  # the n-th time a key appears goes in wave n
+        for i, notice in enumerate(notices):
+            waves.setdefault(seen[notice.key], []).append(i)
+            seen[notice.key] += 1
+        for wave in waves.values():
+            for i, report in zip(wave, self._deliver_wave([notices[i] for i in wave]),
+                                 strict=True):
+                reports[i] = report
+        return [r for r in reports if r is not None]
+
+    def _deliver_wave(self, notices: list[_Rendered]) -> list[DeliveryReport]:
+        """Deliver notices with distinct keys: the ledger read once, rows queued, messages sent
+        and verdicts written per chunk of `ledger_batch` recipients, the retry queue updated
+        once."""
+        if not notices:
+            return []
+        with self._session():
+            delivered: dict[tuple[str, str], list[LedgerRow]] = {}
+            for row in self.ledger.rows_of([n.key for n in notices]):
+                if row.delivered:
+                    delivered.setdefault((row.notice_key, row.contact_id), []).append(row)
+            by_notice: list[list[_Recipient]] = []
+            pending: list[_Recipient] = []
+            for notice in notices:
+                mine = []
+                for recipient in notice.recipients:
+                    item = _Recipient(notice.key, notice.notice_type, recipient,
+                                      notice.messages[recipient.contact_id])
+                    earlier = delivered.get((notice.key, recipient.contact_id))
+                    if earlier:
+                        item.outcomes = [ChannelOutcome(r.contact_id, r.channel,
+                                                        "already_sent", 0) for r in earlier]
+                    elif recipient.channels:
+                        pending.append(item)
+                    mine.append(item)
+                by_notice.append(mine)
+            size = len(pending) if self.channels.outbox_only else self.ledger_batch
+            for start in range(0, len(pending), max(size, 1)):
+                self._deliver_chunk(pending[start:start + size])
+            reports = []
+            for notice, items in zip(notices, by_notice, strict=True):
+                report = DeliveryReport(notice.key, notice.notice_type,
+                                        [o for item in items for o in item.outcomes])
+                log.info("notice %s: %d sent, %d failed, %d already sent, unreached %s",
+                         notice.key, len(report.sent), len(report.failed),
+                         len(report.already_sent), report.unreached)
+                reports.append(report)
+            self.ledger.update_retries(
+                [RetryChange(r.notice_key, r.notice_type,
+                             [(cid, n.messages[cid].title, n.messages[cid].body)
+                              for cid in r.unreached], r.reached)
+                 for n, r in zip(notices, reports, strict=True)],
+                expires_at=self.ledger.clock() + self.retry_expiry,
             )
-        self.ledger.update_retries(
-            notice_key, notice_type,
-            [(cid, messages[cid].title, messages[cid].body) for cid in report.unreached],
-            reached=report.reached, expires_at=self.ledger.clock() + self.retry_expiry,
-        )
-        log.info(
-            "notice %s: %d sent, %d failed, %d already sent, unreached %s", notice_key,
-            len(report.sent), len(report.failed), len(report.already_sent), report.unreached,
-        )
-        return report
+        return reports
+
+    @contextmanager
+    def _session(self) -> Iterator[None]:
+        """The outbox collects its messages for the ledger's transactions; when every channel is
+        the outbox the warehouse is also held open (nothing is on the wire meanwhile)."""
+        if not self.channels.uses_outbox:
+            yield
+        elif not self.channels.outbox_only:
+            with outbox_session(self.warehouse):
+                yield
+        else:
+            with self.ledger.held(), outbox_session(self.warehouse):
+                yield
+
+    def _deliver_chunk(self, chunk: list[_Recipient]) -> None:
+        """Try the recipients' channels in order until one delivers: each round queues the
+        current channel of everyone not yet reached, sends, and moves the failed to their next
+        channel."""
+        current = list(chunk)
+        while current:
+            for item in current:
+                item.parts = message_parts(item.channel, item.message)
+            rows = self.ledger.enqueue([
+                QueueEntry(i.notice_key, i.notice_type, i.recipient.contact_id, i.channel,
+                           mask_recipient(i.address), len(i.parts)) for i in current
+            ])
+            unusable: list[Attempt] = []
+            sending: list[_Sending] = []
+            for item, row in zip(current, rows, strict=True):
+                if row.delivered:
+                    item.outcomes.append(ChannelOutcome(row.contact_id, row.channel,
+                                                        "already_sent", 0))
+                    item.reached = True
+                elif item.channel not in CHANNELS or item.address is None:
+                    error = (f"unsupported channel {item.channel!r}" if item.channel not in CHANNELS
+                             else f"no {item.channel} address on file")
+                    unusable.append(Attempt(row.idempotency_key, None, error, "failed", False))
+                    item.outcomes.append(ChannelOutcome(row.contact_id, row.channel, "failed",
+                                                        0, error))
+                else:
+                    sending.append(_Sending(item, row, min(row.parts_sent, len(item.parts))))
+            self._send_with_retries(sending, unusable)
+            current = [i for i in current if not i.reached and i.next_channel()]
+
+    def _send_with_retries(self, sending: list[_Sending], unusable: list[Attempt]) -> None:
+        """Send every message's remaining parts, up to `max_attempts` times each; each attempt
+        round's ledger writes (with `unusable`'s, and the outbox's messages) in one transaction.
+
+        No warehouse connection is open while a part is sent or during back-off, unless every
+        channel is the outbox.
+        """
+        written = unusable
+        for attempt in range(self.max_attempts):
+            if attempt:
+                self.sleep(self.backoff_seconds[min(attempt - 1, len(self.backoff_seconds) - 1)])
+            final = attempt == self.max_attempts - 1
+            for s in sending:
+                self._send_parts(s)
+            outbox = take_outbox(self.warehouse)
+            self.ledger.record(written + [s.attempt(final) for s in sending],
+                               before=lambda con, rows=outbox: write_sent_copies(con, rows),
+                               also=lambda con, rows=outbox: write_outbox_rows(con, rows))
+            written = []
+            for s in sending:
+                if s.error is None:
+                    s.item.outcomes.append(ChannelOutcome(s.row.contact_id, s.row.channel,
+                                                          "sent", s.attempts))
+                    s.item.reached = True
+                elif final:
+                    s.item.outcomes.append(ChannelOutcome(s.row.contact_id, s.row.channel,
+                                                          "failed", s.attempts, s.error))
+                    log.warning("notice %s to %s via %s failed after %d attempts: %s",
+                                s.row.notice_key, s.row.recipient_masked, s.row.channel,
+                                s.attempts, s.error)
+            sending = [s for s in sending if s.error is not None]
+            if not sending:
+                break
 
     def acknowledge(self, notice_key: str, contact_id: str, source: str = "reply") -> bool:
         """Record a recipient's confirmation of a notice (see `Ledger.acknowledge`)."""
@@ -325,81 +521,21 @@ class DeliveryService:
         values.setdefault("contact_name", recipient.contact_name or "")
         return render(notice_type, values)
 
-    def _deliver_to(
-        self, notice_key: str, notice_type: str, message: RenderedNotice, recipient: Recipient
-    ) -> list[ChannelOutcome]:
-        """Try the recipient's channels in order until one delivers."""
-        outcomes: list[ChannelOutcome] = []
-        for channel in recipient.channels:
-            address = recipient.address(channel)
-            parts = self._parts(channel, message)
-            row = self.ledger.enqueue(
-                notice_key=notice_key, notice_type=notice_type,
-                contact_id=recipient.contact_id, channel=channel,
-                recipient_masked=mask_recipient(address), parts_total=len(parts),
+    def _send_parts(self, s: _Sending) -> None:
+        """One attempt: send the message's parts not yet accepted, stopping at a failure."""
+        s.attempts += 1
+        s.error = None
+        row, parts = s.row, s.item.parts
+        while s.done < len(parts):
+            title, body = parts[s.done]
+            key = part_key(row.notice_key, row.contact_id, row.channel, s.done + 1)
+            s.error = self._send_once(
+                self._url(row, s.item.address or "", s.done, len(parts), key), title, body,
+                message_id(key) if row.channel == "email" else None,
             )
-            if row.delivered:
-                outcomes.append(ChannelOutcome(row.contact_id, channel, "already_sent", 0))
-                return outcomes
-            if channel not in CHANNELS or address is None:
-                error = (
-                    f"unsupported channel {channel!r}" if channel not in CHANNELS
-                    else f"no {channel} address on file"
-                )
-                self.ledger.mark_failed(row.idempotency_key, error)
-                outcomes.append(ChannelOutcome(row.contact_id, channel, "failed", 0, error))
-                continue
-            error, attempts = self._send_with_retries(row, address, parts)
-            if error is None:
-                outcomes.append(ChannelOutcome(row.contact_id, channel, "sent", attempts))
-                return outcomes
-            outcomes.append(ChannelOutcome(row.contact_id, channel, "failed", attempts, error))
-            log.warning(
-                "notice %s to %s via %s failed after %d attempts: %s",
-                notice_key, row.recipient_masked, channel, attempts, error,
-            )
-        return outcomes
-
-    @staticmethod
-    def _parts(channel: str, message: RenderedNotice) -> list[tuple[str, str]]:
-        """(title, body) per message to send: SMS text is segmented and has no title."""
-        if channel == "sms":
-            return [("", segment) for segment in sms_segments(message.body)]
-        return [(message.title, message.body)]
-
-    def _send_with_retries(
-        self, row: LedgerRow, address: str, parts: list[tuple[str, str]]
-    ) -> tuple[str | None, int]:
-        """Send the remaining parts; return (last error or None, attempts made).
-
-        The last attempt's ledger write also sets the verdict (`sent` or `failed`).
-        """
-        done = min(row.parts_sent, len(parts))
-        error: str | None = None
-        for attempt in range(self.max_attempts):
-            if attempt:
-                self.sleep(self.backoff_seconds[min(attempt - 1, len(self.backoff_seconds) - 1)])
-            error = None
-            while done < len(parts):
-                title, body = parts[done]
-                key = part_key(row.notice_key, row.contact_id, row.channel, done + 1)
-                error = self._send_once(
-                    self._url(row, address, done, len(parts), key), title, body,
-                    message_id(key) if row.channel == "email" else None,
-                )
-                if error is not None:
-                    break
-                done += 1
-                if done < len(parts):
-                    self.ledger.record_part(row.idempotency_key, done)
-            final = error is None or attempt == self.max_attempts - 1
-            status = ("sent" if error is None else "failed") if final else None
-            self.ledger.record_attempt(
-                row.idempotency_key, parts_sent=done, error=error, status=status
-            )
-            if error is None:
-                return None, attempt + 1
-        return error, self.max_attempts
+            if s.error is not None:
+                return
+            s.done += 1
 
     def _url(self, row: LedgerRow, address: str, index: int, total: int, key: str) -> str:
         meta = {
@@ -414,13 +550,14 @@ class DeliveryService:
             meta["warehouse"] = str(self.warehouse.resolve())
         return self.channels.url_for(row.channel, address, meta)
 
-    @staticmethod
-    def _send_once(url: str, title: str, body: str, msgid: str | None = None) -> str | None:
+    def _send_once(self, url: str, title: str, body: str, msgid: str | None = None) -> str | None:
         """One Apprise send; the error text (from Apprise's captured logs) or None on success.
 
-        No warehouse connection is open here (nor during the back-off sleeps).
+        No warehouse connection is open here (nor during the back-off sleeps). The service's one
+        Apprise object sends in this thread (no thread pool for a single URL).
         """
-        notifier = apprise.Apprise()
+        notifier = self._notifier
+        notifier.clear()
         if not notifier.add(url):
             return scrub(f"invalid channel URL {mask_url(url)}")
         token = _MESSAGE_ID.set(msgid)

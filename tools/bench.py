@@ -4,17 +4,18 @@ seconds, readings/s, peak memory.
 Stages (`--stages`, default both): `meters` generates N meters × `--months` (default 1) and
 runs reference_job, one daily_job run per month and the money part of monthly_job for each
 month (its last run re-rates up to 12 months: the package what-if models, on their own lines),
-then the VEE reports of the last month; `analytics` writes a 4-year contract history,
-service tickets and payments for the same customers and runs analytics_job (churn inputs,
-churn risk, value, credit rating, measures, the measure notices, the BI mart) on them, its last
-12 months scored. `--stages analytics --customers N` runs reference_job and analytics_job
+then the VEE reports and the notices of the last month; `analytics` writes a 4-year contract
+history, service tickets and payments for the same customers and runs analytics_job (churn
+inputs, churn risk, value, credit rating, measures, the measure notices, the BI mart) on them,
+its last 12 months scored. `--stages analytics --customers N` runs reference_job and analytics_job
 alone on master data of at least N customers, without meter data. Notices go to the
 warehouse outbox (no network).
 
 Stages are the Dagster steps of the real jobs (timed from the run's step events); peak memory is
 the largest resident set of this process and its children (dbt runs as a child) while the step
 ran, sampled every 100 ms. The bare DuckDB aggregate over the same readings gives a floor to
-compare VEE against. Bill notices and bill documents are not timed here.
+compare VEE against. The last month's bill-ready and alert notices (`monthly_notices`) are
+delivered through the ledger to the outbox and timed; bill documents are not timed here.
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
 
+    from assets.alerts.notices import MONTHLY_NOTICES
     from assets.settlement.publish import PUBLISH_KEY
     from foundation.warehouse import connect
     from notifications.resource import DELIVERY_KEY, OutboxDelivery
@@ -157,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     run_models: dict[str, dict[str, float]] = {}
     analytics_total = analytics_scoring = readings = intervals = bills = 0
+    sent = (0, 0)
     failed: list[str] = []
     bare = plain = vee = None
     with MemorySampler() as sampler:
@@ -180,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         quality = define_asset_job(
             "bench_monthly_quality", selection=AssetSelection.groups("quality") | alerts)
-        defs = Definitions.merge(defs, Definitions(jobs=[money, quality]))
+        notices = define_asset_job(
+            "bench_monthly_notices", selection=AssetSelection.assets(MONTHLY_NOTICES))
+        defs = Definitions.merge(defs, Definitions(jobs=[money, quality, notices]))
         # (job, tags, partition key, label, month folded into "earlier months" or None)
         plan: list[tuple[str, dict[str, str], str | None, str, str | None]] = [
             ("reference_job", {}, None, "reference_job", None)]
@@ -199,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
             plan.append(("bench_monthly_quality", {}, f"{months[-1]}-01",
                          f"bench_monthly_quality {months[-1]}" if many
                          else "bench_monthly_quality", months[-1]))
+            # the month's bill-ready and alert notices, through the ledger to the outbox
+            plan.append(("bench_monthly_notices", {}, f"{months[-1]}-01",
+                         f"bench_monthly_notices {months[-1]}" if many
+                         else "bench_monthly_notices", months[-1]))
         if "analytics" in stages:
             plan.append(("analytics_job", {}, None, "analytics_job", None))
         earlier: dict[str, list[float]] = {}  # "job: step" -> [seconds, peak MB] summed/max
@@ -243,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                 intervals = con.execute(
                     "select count(*) from core.int_interval_validated").fetchone()[0]
                 bills = con.execute("select count(*) from finance.bills").fetchone()[0]
+                sent = con.execute(
+                    "select count(distinct notice_key), count(*) from notify.delivery_ledger"
+                    " where status = 'sent' and notice_type <> 'capacity_exceeded'").fetchone()
                 s = time.time()
                 con.execute(
                     "select meter_id, channel, interval_start::date, sum(value), count(*) "
@@ -268,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nGridledger benchmark: {meters} meters × {span}, {readings:,} readings loaded, "
               f"{intervals:,} validated intervals, {bills:,} bills"
               + (" (no injected faults)" if args.no_faults else ""))
+        print(f"monthly notices: {sent[0]:,} bill-ready and alert notices, {sent[1]:,} messages "
+              f"through the delivery ledger to the outbox")
     else:
         print(f"\nGridledger benchmark: analytics alone, {customers:,} customers (master data "
               f"of {meters:,} meters, no meter data)")

@@ -27,9 +27,9 @@ from foundation.partitions import daily_partitions
 from foundation.resources import Gridledger
 from foundation.restricted import customer_name_sql
 from foundation.warehouse import connect, table_exists
-from notifications.recipients import Audience, resolve_recipients
+from notifications.recipients import Audience, resolve_each
 from notifications.resource import DeliveryResource
-from notifications.service import DeliveryTally
+from notifications.service import DeliveryTally, Notice
 
 from .notices import MANAGERS_SQL, unreached_check, unreached_result
 
@@ -89,7 +89,7 @@ def capacity_day_notices(context: AssetExecutionContext, gridledger: Gridledger,
     window = context.partition_time_window
     start, end = window.start.date(), window.end.date()
     params = {"start": start, "end": end, "month_start": date(start.year, start.month, 1)}
-    plan = []
+    plan: list[Notice] = []
     with connect(gridledger.warehouse_path, read_only=True) as con:
         if not (table_exists(con, "core", "int_customer_day_blocks")
                 and table_exists(con, "config", "settlement_parameters")):
@@ -98,20 +98,21 @@ def capacity_day_notices(context: AssetExecutionContext, gridledger: Gridledger,
                                                                      DeliveryTally())])
         rows = con.execute(DAYS_OVER_SQL, params).df().to_dict("records")
         managers = tuple(r[0] for r in con.execute(MANAGERS_SQL).fetchall())
-        for row in rows:
-            kva = float(row["contract_capacity_kva"])
-            plan.append((notice_key(row["customer_id"], row["period"]), {
-                "customer_name": row["customer_name"], "period": row["period"],
-                "meter_id": row["customer_id"], "days": row["min_days"],
-                "max_kw": round(float(row["max_kw_to_date"]), 1), "contract_kva": kva,
-                "ratio": round(float(row["max_kw_to_date"]) / kva, 2)},
-                resolve_recipients(con, "capacity_exceeded", Audience(
-                    customer_ids=(row["customer_id"],), contact_ids=managers))))
+        found = resolve_each(con, [
+            ("capacity_exceeded",
+             Audience(customer_ids=(row["customer_id"],), contact_ids=managers))
+            for row in rows])
+    for row, recipients in zip(rows, found, strict=True):
+        kva = float(row["contract_capacity_kva"])
+        plan.append(Notice(notice_key(row["customer_id"], row["period"]), "capacity_exceeded", {
+            "customer_name": row["customer_name"], "period": row["period"],
+            "meter_id": row["customer_id"], "days": row["min_days"],
+            "max_kw": round(float(row["max_kw_to_date"]), 1), "contract_kva": kva,
+            "ratio": round(float(row["max_kw_to_date"]) / kva, 2)}, recipients))
     service = delivery.service(gridledger.warehouse_path)
     tally = DeliveryTally()
-    with service.batch():
-        for key, values, recipients in plan:
-            tally.add(service.deliver(key, "capacity_exceeded", values, recipients))
+    for report in service.deliver_many(plan):
+        tally.add(report)
     context.log.info(f"capacity on the day: {len(plan)} customers reached the audit's days")
     return MaterializeResult(
         metadata={"customers": len(plan),

@@ -23,9 +23,9 @@ from foundation.partitions import monthly_partitions
 from foundation.resources import Gridledger
 from foundation.restricted import customer_name_sql
 from foundation.warehouse import connect, table_exists
-from notifications.recipients import Audience, manager_recipients, resolve_recipients
+from notifications.recipients import Audience, manager_recipients, resolve_each
 from notifications.resource import DeliveryResource
-from notifications.service import DeliveryTally
+from notifications.service import DeliveryTally, Notice
 
 BILLS_SQL = f"""
 select b.customer_id, {customer_name_sql('c')} as customer_name, b.period, b.total_yuan
@@ -170,45 +170,39 @@ def monthly_notices(
     # Plan under one short read-only connection (bills, alerts, recipients), then send with
     # no connection open: the service writes the ledger in short transactions of its own, so
     # other processes can open the warehouse while messages are on the wire or backing off.
-    plan: list[tuple[str, str, dict, list]] = []
     with connect(gridledger.warehouse_path, read_only=True) as con:
         bills = con.execute(BILLS_SQL, span).df().to_dict("records")
         alerts = con.execute(alerts_sql(con), span).df().to_dict("records")
         managers = tuple(r[0] for r in con.execute(MANAGERS_SQL).fetchall())
-        for bill in bills:
-            plan.append((
-                f"bill_ready:{bill['customer_id']}:{bill['period']}",
-                "bill_ready",
-                {
-                    "customer_name": bill["customer_name"],
-                    "period": bill["period"],
-                    "amount_yuan": bill["total_yuan"],
-                },
-                resolve_recipients(
-                    con, "bill_ready", Audience(customer_ids=(bill["customer_id"],))
-                ),
-            ))
-        for alert in alerts:
-            # the customer's own contacts and the account managers, each if subscribed;
-            # unbilled energy is an internal matter: account managers only; a retailer at
-            # risk: its own account managers subscribed (as the projection's retail_risk)
-            if alert["alert_type"] == "retail_risk":
-                recipients = manager_recipients(con, "retail_risk", alert["customer_id"],
-                                                subscribed_only=True)
-            else:
-                audience = (
-                    Audience(contact_ids=managers)
-                    if alert["alert_type"] == "unbilled_energy"
-                    else Audience(customer_ids=(alert["customer_id"],), contact_ids=managers)
-                )
-                recipients = resolve_recipients(con, alert["alert_type"], audience)
-            plan.append((alert["alert_id"], alert["alert_type"], alert_context(alert),
-                         recipients))
+        notices = [
+            (f"bill_ready:{b['customer_id']}:{b['period']}", "bill_ready",
+             {"customer_name": b["customer_name"], "period": b["period"],
+              "amount_yuan": b["total_yuan"]},
+             Audience(customer_ids=(b["customer_id"],)))
+            for b in bills
+        ]
+        # the customer's own contacts and the account managers, each if subscribed; unbilled
+        # energy is an internal matter: account managers only; a retailer at risk: its own
+        # account managers subscribed (as the projection's retail_risk)
+        notices += [
+            (a["alert_id"], a["alert_type"], alert_context(a),
+             Audience(contact_ids=managers) if a["alert_type"] == "unbilled_energy"
+             else Audience(customer_ids=(a["customer_id"],), contact_ids=managers))
+            for a in alerts if a["alert_type"] != "retail_risk"
+        ]
+        recipients = resolve_each(con, [(kind, audience) for _, kind, _, audience in notices])
+        plan = [Notice(key, kind, values, found)
+                for (key, kind, values, _), found in zip(notices, recipients, strict=True)]
+        plan += [
+            Notice(a["alert_id"], "retail_risk", alert_context(a),
+                   manager_recipients(con, "retail_risk", a["customer_id"],
+                                      subscribed_only=True))
+            for a in alerts if a["alert_type"] == "retail_risk"
+        ]
     service = delivery.service(gridledger.warehouse_path)
     tally = DeliveryTally()
-    with service.batch():
-        for notice_key, notice_type, values, recipients in plan:
-            tally.add(service.deliver(notice_key, notice_type, values, recipients))
+    for report in service.deliver_many(plan):
+        tally.add(report)
     if tally.unreached:
         context.log.warning(
             f"{tally.unreached} contacts unreached; notice_retry_sensor retries them"

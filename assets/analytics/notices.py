@@ -25,7 +25,7 @@ from foundation.restricted import CUSTOMER_NAMES, customer_name_sql
 from foundation.warehouse import connect, table_exists
 from notifications.recipients import manager_recipients
 from notifications.resource import DeliveryResource
-from notifications.service import DeliveryTally
+from notifications.service import DeliveryTally, Notice
 
 from . import config
 
@@ -118,16 +118,17 @@ def measure_notices(context: AssetExecutionContext, gridledger: Gridledger,
     tally = DeliveryTally()
     outcome: Counter = Counter()
     by_measure: Counter = Counter()
-    with service.batch():
-        for key, values, recipients in plan:
-            report = tally.add(service.deliver(key, NOTICE_TYPE, values, recipients))
-            if report.sent:
-                outcome["sent"] += 1
-                by_measure[values["measure_code"]] += 1
-            elif report.unreached:
-                outcome["unreached"] += 1
-            else:
-                outcome["skipped"] += 1  # every recipient had it already (an earlier run)
+    reports = service.deliver_many(Notice(key, NOTICE_TYPE, values, recipients)
+                                   for key, values, recipients in plan)
+    for (_, values, _), report in zip(plan, reports, strict=True):
+        tally.add(report)
+        if report.sent:
+            outcome["sent"] += 1
+            by_measure[values["measure_code"]] += 1
+        elif report.unreached:
+            outcome["unreached"] += 1
+        else:
+            outcome["skipped"] += 1  # every recipient had it already (an earlier run)
     if tally.unreached:
         context.log.warning(f"{tally.unreached} contacts unreached; notice_retry_sensor "
                             "retries them")

@@ -29,7 +29,7 @@ from foundation.resources import Gridledger
 from foundation.warehouse import connect, table_exists, transaction
 from notifications.recipients import manager_recipients
 from notifications.resource import DeliveryResource
-from notifications.service import DeliveryTally
+from notifications.service import DeliveryTally, Notice
 
 NOTICE_TYPE = "deviation_projection"
 RISK_NOTICE = "retail_risk"
@@ -141,11 +141,11 @@ def deviation_risk_notices(context: AssetExecutionContext, gridledger: Gridledge
                          RISK_NOTICE))
     service = delivery.service(gridledger.warehouse_path)
     tally, outcome = DeliveryTally(), Counter()
-    with service.batch():
-        for key, values, recipients, notice_type in plan:
-            report = tally.add(service.deliver(key, notice_type, values, recipients))
-            outcome[f"{notice_type}:" + ("sent" if report.sent else "unreached"
-                                         if report.unreached else "skipped")] += 1
+    for report in service.deliver_many(Notice(key, notice_type, values, recipients)
+                                       for key, values, recipients, notice_type in plan):
+        tally.add(report)
+        outcome[f"{report.notice_type}:" + ("sent" if report.sent else "unreached"
+                                            if report.unreached else "skipped")] += 1
     with connect(gridledger.warehouse_path) as con, transaction(con):
         con.execute(STATES_DDL)
         for row in to_tell.itertuples():

@@ -73,7 +73,7 @@ from foundation.workflow_schema import ensure_workflow_schema
 from notifications.masking import mask_account, scrub_person, scrub_text
 from notifications.recipients import customer_recipients, manager_recipients
 from notifications.resource import default_service
-from notifications.service import DeliveryService, DeliveryTally
+from notifications.service import DeliveryService, DeliveryTally, Notice
 from notifications.templates import render_text
 
 log = logging.getLogger(__name__)
@@ -498,15 +498,14 @@ def run_termination_workflow(
     # the delivery service opens the warehouse itself: no connection is held from here on
     service = service or default_service(warehouse)
     finished = []
-    with service.batch():
-        for outcome in outcomes:
-            delivery = report.tally.add(service.deliver(
-                outcome.notice_key, outcome.notice_type, outcome.context, outcome.recipients
-            ))
-            report.notices_sent += len(delivery.sent)
-            if delivery.unreached:
-                report.unreached[outcome.request_id] = delivery.unreached
-            finished.append((outcome, delivery))
+    deliveries = service.deliver_many(
+        Notice(o.notice_key, o.notice_type, o.context, o.recipients) for o in outcomes)
+    for outcome, delivery in zip(outcomes, deliveries, strict=True):
+        report.tally.add(delivery)
+        report.notices_sent += len(delivery.sent)
+        if delivery.unreached:
+            report.unreached[outcome.request_id] = delivery.unreached
+        finished.append((outcome, delivery))
     with connect(warehouse) as con:
         for outcome, delivery in finished:
             detail = (f"{outcome.notice_key}: {len(outcome.recipients)} recipients, reached"

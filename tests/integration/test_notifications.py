@@ -27,12 +27,13 @@ from notifications import (
     mask_email,
     mask_phone,
     render,
+    resolve_each,
     resolve_recipients,
     sms_segments,
 )
-from notifications.ledger import part_key
+from notifications.ledger import QueueEntry, part_key
 from notifications.masking import mask_url, register_masking_functions, scrub
-from notifications.service import message_id
+from notifications.service import Notice, message_id
 
 if TYPE_CHECKING:  # imported by pytest as a plugin (below); importing it here first would
     from receivers import HttpReceiver, ReceivedPost, SmtpReceiver  # skip assert rewriting
@@ -234,8 +235,7 @@ def test_a_row_left_queued_by_a_crash_is_sent_by_the_next_run(
     tmp_path: Path, http_receiver: HttpReceiver
 ) -> None:
     svc = service(tmp_path, sms=http_receiver.url())
-    svc.ledger.enqueue(notice_key="n1", notice_type="bill_ready", contact_id="K1", channel="sms",
-                       recipient_masked="138****5678")
+    svc.ledger.enqueue([QueueEntry("n1", "bill_ready", "K1", "sms", "138****5678")])
 
     svc.deliver("n1", "bill_ready", BILL, [ZHANG])
 
@@ -377,6 +377,27 @@ def test_recipients_come_from_groups_and_subscriptions(contact_warehouse: Path) 
     assert bills[1].channels == ("email", "sms")
 
 
+def test_many_audiences_resolve_in_one_query_as_each_would_alone(contact_warehouse: Path) -> None:
+    requests = [
+        ("curtailment_notice", Audience(regions=("唐山",), industries=("钢铁",),
+                                        group_ids=("G4",), plan_ids=("P20250701",))),
+        ("bill_ready", Audience(customer_ids=("C1",))),
+        ("bill_ready", Audience(customer_ids=("C1",), roles=("account_manager",))),
+        ("meter_anomaly", Audience(customer_ids=("C1",))),
+        ("curtailment_notice", Audience(contact_ids=("K3", "K5"), customer_ids=("C2",))),
+        ("bill_ready", Audience()),
+    ]
+
+    together = resolve_each(contact_warehouse, requests)
+
+    alone = [resolve_recipients(contact_warehouse, t, a) for t, a in requests]
+    assert together == alone
+    assert [[r.contact_id for r in found] for found in together] == [
+        ["K1", "K2", "K4"], ["K1", "K6"], ["K6"], [], ["K2", "K3"], []]
+    with pytest.raises(ValueError, match="unknown notice type 'bill'"):
+        resolve_each(contact_warehouse, [("bill", Audience(customer_ids=("C1",)))])
+
+
 def test_masking_functions() -> None:
     assert mask_phone("13812345678") == "138****5678"
     assert mask_phone("138 1234 5678") == "138****5678"
@@ -513,52 +534,57 @@ def test_every_part_carries_its_own_idempotency_key_as_header_or_message_id(
     assert mail.message.get_all("Message-ID") == [message_id(part_key("n1", "K2", "email", 1))]
 
 
-def test_a_run_killed_after_part_1_of_2_resends_only_part_2_and_each_key_arrives_once(
-    tmp_path: Path, http_receiver: HttpReceiver, monkeypatch: pytest.MonkeyPatch
+def test_a_run_killed_while_backing_off_after_part_1_of_2_resends_only_part_2(
+    tmp_path: Path, http_receiver: HttpReceiver
 ) -> None:
+    """The attempt's write records the segment the gateway accepted before part 2 failed; a
+    run killed during the back-off resumes after it, and each key arrives once."""
     only_sms = replace(ZHANG, channels=("sms",))
-    first = service(tmp_path, sms=http_receiver.url())
-    record_part = first.ledger.record_part
 
-    def record_then_die(key: str, parts_sent: int) -> None:
-        record_part(key, parts_sent)
+    def die(_: float) -> None:
         raise Killed
 
-    monkeypatch.setattr(first.ledger, "record_part", record_then_die)
+    first = DeliveryService(tmp_path / "warehouse.duckdb",
+                            ChannelConfig(urls={"sms": http_receiver.url()}), sleep=die)
+    http_receiver.fail_after(1)
     with pytest.raises(Killed):
         first.deliver("n1", "bill_ready", BILL, [only_sms])
     [row] = Ledger(first.warehouse).rows("n1")
-    assert (row.status, row.parts_sent, row.parts_total) == ("queued", 1, 2)
+    assert (row.status, row.attempts, row.parts_sent, row.parts_total) == ("queued", 1, 1, 2)
 
+    http_receiver.fail_after(100)
     rerun = service(tmp_path, sms=http_receiver.url())  # a new process, same warehouse
     report = rerun.deliver("n1", "bill_ready", BILL, [only_sms])
 
     assert report.reached == ["K1"]
-    assert [p.payload["part"] for p in http_receiver.posts] == ["1", "2"]
-    keys = [p.headers["Idempotency-Key"] for p in http_receiver.posts]
+    accepted = http_receiver.posts
+    assert [p.payload["part"] for p in accepted] == ["1", "2"]
+    keys = [p.headers["Idempotency-Key"] for p in accepted]
     assert keys == [part_key("n1", "K1", "sms", 1), part_key("n1", "K1", "sms", 2)]
     assert [row.status for row in rerun.ledger.rows("n1")] == ["sent"]
 
 
-def test_a_part_resent_after_a_crash_before_its_ledger_write_keeps_its_key(
+def test_parts_resent_after_a_crash_before_their_ledger_write_keep_their_keys(
     tmp_path: Path, http_receiver: HttpReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The remaining window: the gateway accepted part 1, the ledger never heard. The rerun
-    sends part 1 again under the same key, so a deduplicating gateway keeps each part once."""
+    """The remaining window: the gateway accepted both parts, the ledger never heard. The rerun
+    sends them again under the same keys, so a deduplicating gateway keeps each part once."""
     only_sms = replace(ZHANG, channels=("sms",))
     first = service(tmp_path, sms=http_receiver.url())
 
-    def die(key: str, parts_sent: int) -> None:
+    def die(*_: object, **__: object) -> None:
         raise Killed
 
-    monkeypatch.setattr(first.ledger, "record_part", die)
+    monkeypatch.setattr(first.ledger, "record", die)
     with pytest.raises(Killed):
         first.deliver("n1", "bill_ready", BILL, [only_sms])
+    [row] = Ledger(first.warehouse).rows("n1")
+    assert (row.status, row.parts_sent) == ("queued", 0)
     service(tmp_path, sms=http_receiver.url()).deliver("n1", "bill_ready", BILL, [only_sms])
 
     keys = [p.headers["Idempotency-Key"] for p in http_receiver.posts]
-    assert len(keys) == 3 and keys[0] == keys[1]  # part 1 twice, under one key
-    assert sorted(set(keys)) == sorted(part_key("n1", "K1", "sms", i) for i in (1, 2))
+    expected = [part_key("n1", "K1", "sms", i) for i in (1, 2)]
+    assert keys == expected + expected  # each part twice, under its one key
 
 
 def _read_only_open_in_another_process(warehouse: Path) -> str:
@@ -619,23 +645,29 @@ def _with_contact_names(warehouse: Path) -> None:
         con.execute("create table restricted.contacts as select '张三' as contact_name")
 
 
-def test_a_batch_to_the_outbox_holds_the_warehouse_once_and_writes_the_same_rows(
-    tmp_path: Path,
+def test_many_notices_to_the_outbox_hold_the_warehouse_and_write_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     resident = {**BILL, "customer_name": "张三"}
     alone, batched = (service(tmp_path / name) for name in ("alone", "batched"))
     for svc in (alone, batched):
         svc.warehouse.parent.mkdir()
         _with_contact_names(svc.warehouse)
-    seen: list[str] = []
-
     for i in (1, 2):
         alone.deliver(f"bill_ready:C{i}:2025-06", "bill_ready", resident, [ZHANG, LI])
-    with batched.batch():
-        for i in (1, 2):
-            batched.deliver(f"bill_ready:C{i}:2025-06", "bill_ready", resident, [ZHANG, LI])
-            seen.append(_read_only_open_in_another_process(batched.warehouse))
+    seen: list[str] = []
+    send_once = DeliveryService._send_once
 
+    def observed(self: DeliveryService, *args: str | None) -> str | None:
+        if not seen:
+            seen.append(_read_only_open_in_another_process(batched.warehouse))
+        return send_once(self, *args)
+
+    monkeypatch.setattr(DeliveryService, "_send_once", observed)
+    reports = batched.deliver_many(
+        Notice(f"bill_ready:C{i}:2025-06", "bill_ready", resident, [ZHANG, LI]) for i in (1, 2))
+
+    assert [r.reached for r in reports] == [["K1", "K2"], ["K1", "K2"]]
     assert all(s.startswith("error:") and "lock" in s.lower() for s in seen), seen
     outbox, sent, ledger = _outbox_and_ledger(batched.warehouse)
     assert (outbox, sent, ledger) == _outbox_and_ledger(alone.warehouse)
@@ -645,20 +677,40 @@ def test_a_batch_to_the_outbox_holds_the_warehouse_once_and_writes_the_same_rows
     assert sum("尊敬的张三" in body for (body,) in sent) == 4
     assert {status for *_, status, _, _ in ledger} == {"sent"}
     assert _read_only_open_in_another_process(batched.warehouse) == "4"
+    # sent again (a run killed before its verdicts): each part replaces its own outbox row
+    assert query(batched.warehouse, "select count(distinct outbox_id) from notify.outbox") == [
+        (6,)]
 
 
-def test_a_batch_with_a_channel_that_leaves_the_machine_holds_no_connection(
+def _ledger_statuses_in_another_process(warehouse: Path) -> str:
+    code = (
+        "import duckdb, sys\n"
+        "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+        "print(' '.join(s for (s,) in con.execute('select status from notify.delivery_ledger"
+        " order by notice_key').fetchall()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(warehouse)],
+                          capture_output=True, text=True, timeout=60)
+    return done.stdout.strip() if done.returncode == 0 else f"error: {done.stderr[-300:]}"
+
+
+def test_many_notices_through_a_gateway_are_queued_sent_and_recorded_chunk_by_chunk(
     tmp_path: Path, http_receiver: HttpReceiver
 ) -> None:
-    seen: list[str] = []
+    """Each chunk's rows are queued before its first message leaves and marked sent after its
+    last; no connection is held while a message is on the wire."""
     svc = DeliveryService(tmp_path / "warehouse.duckdb",
-                          ChannelConfig(urls={"sms": http_receiver.url()}))
+                          ChannelConfig(urls={"webhook": http_receiver.url()}), ledger_batch=2)
     svc.ledger.ensure_schema()
+    seen: list[str] = []
     http_receiver.on_request = lambda _: seen.append(
-        _read_only_open_in_another_process(svc.warehouse))
+        _ledger_statuses_in_another_process(svc.warehouse))
+    hook = replace(LI, channels=("webhook",))
 
-    with svc.batch():
-        svc.deliver("n1", "bill_ready", BILL, [replace(ZHANG, channels=("sms",))])
+    reports = svc.deliver_many(Notice(f"n{i}", "bill_ready", BILL, [hook]) for i in range(3))
 
-    assert seen == ["1", "1"]  # both SMS segments sent while another process reads the ledger
-    assert len(http_receiver.posts) == 2
+    assert [r.reached for r in reports] == [["K2"]] * 3
+    assert seen == ["queued queued", "queued queued", "sent sent queued"]
+    assert [row.status for row in svc.ledger.rows()] == ["sent"] * 3
+    assert svc.deliver_many([Notice("n1", "bill_ready", BILL, [hook])])[0].already_sent
+    assert len(http_receiver.posts) == 3

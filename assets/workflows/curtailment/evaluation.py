@@ -39,7 +39,7 @@ from notifications.recipients import (
     resolve_recipients,
 )
 from notifications.resource import default_service
-from notifications.service import DeliveryService, DeliveryTally
+from notifications.service import DeliveryService, DeliveryTally, Notice
 
 ALL = "ALL"  # pseudo customer of the plan-level notice
 STAGES = ("notice", "reminder", "escalation", "all_clear")
@@ -343,15 +343,14 @@ def evaluate_curtailment(
     # the delivery service opens the warehouse itself: no connection is held from here on
     service = service or default_service(warehouse)
     outcomes = []
-    with service.batch():
-        for d in deliveries:
-            result = report.tally.add(
-                service.deliver(d.notice_key, d.notice_type, d.context, d.recipients)
-            )
-            report.delivered[d.notice_key] = len(result.sent)
-            if result.unreached:
-                report.unreached[d.notice_key] = result.unreached
-            outcomes.append((d, len(result.reached), result.unreached))
+    results = service.deliver_many(
+        Notice(d.notice_key, d.notice_type, d.context, d.recipients) for d in deliveries)
+    for d, result in zip(deliveries, results, strict=True):
+        report.tally.add(result)
+        report.delivered[d.notice_key] = len(result.sent)
+        if result.unreached:
+            report.unreached[d.notice_key] = result.unreached
+        outcomes.append((d, len(result.reached), result.unreached))
     with connect(warehouse) as con:
         for d, reached, unreached in outcomes:
             _record_delivery(con, d, reached, unreached, now)
